@@ -1,0 +1,175 @@
+/**
+ * A small MLflow REST client, independent of the Python SDK: what the verifier and the benchmarks
+ * read and write over HTTP. Reads are retried (idempotent); writes are not.
+ */
+import { ofetch, type $Fetch } from "ofetch";
+import { createHash } from "node:crypto";
+import { backendError } from "../../util/errors.ts";
+
+export interface MlflowRun {
+  info: { run_id: string; run_name?: string; experiment_id: string; status: string; artifact_uri: string; lifecycle_stage?: string };
+  data: {
+    params?: { key: string; value: string }[];
+    tags?: { key: string; value: string }[];
+    metrics?: { key: string; value: number | string; step: number; timestamp: number }[];
+  };
+}
+
+export interface MlflowMetric {
+  key: string;
+  value: number | string;
+  step: number;
+  timestamp: number;
+}
+
+export interface MlflowClientOptions {
+  /** Bearer token (MLFLOW_TRACKING_TOKEN) or basic auth, from env only. */
+  token?: string;
+  basic?: { user: string; password: string };
+  timeoutMs?: number;
+  retries?: number;
+}
+
+export class MlflowClient {
+  readonly api: $Fetch;
+  /** Retries ofetch made on reads, for the report. */
+  retries = 0;
+
+  constructor(readonly baseUrl: string, opts: MlflowClientOptions = {}) {
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    else if (opts.basic) headers.authorization = `Basic ${btoa(`${opts.basic.user}:${opts.basic.password}`)}`;
+    this.api = ofetch.create({
+      baseURL: baseUrl.replace(/\/$/, ""),
+      headers,
+      timeout: opts.timeoutMs ?? 30_000,
+      retry: opts.retries ?? 2,
+      retryDelay: 500,
+      onRequestError: ({ options }) => void (options.retry && this.retries++),
+      onResponseError: ({ response, options }) => {
+        if (options.method && options.method !== "GET") return;
+        if ([408, 409, 425, 429, 500, 502, 503, 504].includes(response.status)) this.retries++;
+      },
+    });
+  }
+
+  static fromEnv(url: string): MlflowClient {
+    const e = process.env;
+    return new MlflowClient(url, {
+      token: e.MLFLOW_TRACKING_TOKEN,
+      basic: e.MLFLOW_TRACKING_USERNAME ? { user: e.MLFLOW_TRACKING_USERNAME, password: e.MLFLOW_TRACKING_PASSWORD ?? "" } : undefined,
+    });
+  }
+
+  version(): Promise<string> {
+    return this.api("/version", { responseType: "text" }) as Promise<string>;
+  }
+
+  async getExperimentByName(name: string): Promise<{ experiment_id: string; name: string; lifecycle_stage: string } | undefined> {
+    try {
+      const r = await this.api<{ experiment: { experiment_id: string; name: string; lifecycle_stage: string } }>(
+        "/api/2.0/mlflow/experiments/get-by-name", { query: { experiment_name: name } });
+      return r.experiment;
+    } catch (err) {
+      if (errorCode(err) === "RESOURCE_DOES_NOT_EXIST") return undefined;
+      throw err;
+    }
+  }
+
+  async createExperiment(name: string): Promise<string> {
+    const r = await this.api<{ experiment_id: string }>("/api/2.0/mlflow/experiments/create", { method: "POST", body: { name }, retry: 0 });
+    return r.experiment_id;
+  }
+
+  async deleteExperiment(id: string): Promise<void> {
+    await this.api("/api/2.0/mlflow/experiments/delete", { method: "POST", body: { experiment_id: id }, retry: 0 });
+  }
+
+  async getRun(runId: string): Promise<MlflowRun> {
+    const r = await this.api<{ run: MlflowRun }>("/api/2.0/mlflow/runs/get", { query: { run_id: runId } });
+    return r.run;
+  }
+
+  async searchRuns(experimentIds: string[], filter = "", maxResults = 1000): Promise<MlflowRun[]> {
+    const out: MlflowRun[] = [];
+    let page_token: string | undefined;
+    do {
+      // runs/search is a read although it is a POST: safe to retry.
+      const r = await this.api<{ runs?: MlflowRun[]; next_page_token?: string }>("/api/2.0/mlflow/runs/search", {
+        method: "POST", body: { experiment_ids: experimentIds, filter, max_results: maxResults, page_token },
+      });
+      out.push(...(r.runs ?? []));
+      page_token = r.next_page_token || undefined;
+    } while (page_token);
+    return out;
+  }
+
+  /** The full history of one metric, following next_page_token when the server pages. */
+  async getMetricHistory(runId: string, key: string, pageSize = 25_000): Promise<MlflowMetric[]> {
+    const out: MlflowMetric[] = [];
+    let page_token: string | undefined;
+    do {
+      const r = await this.api<{ metrics?: MlflowMetric[]; next_page_token?: string }>("/api/2.0/mlflow/metrics/get-history", {
+        query: { run_id: runId, metric_key: key, max_results: pageSize, page_token },
+      });
+      out.push(...(r.metrics ?? []));
+      page_token = r.next_page_token || undefined;
+    } while (page_token);
+    return out;
+  }
+
+  async logBatch(runId: string, metrics: MlflowMetric[], params: { key: string; value: string }[] = [], tags: { key: string; value: string }[] = []): Promise<void> {
+    await this.api("/api/2.0/mlflow/runs/log-batch", { method: "POST", body: { run_id: runId, metrics, params, tags }, retry: 0 });
+  }
+
+  async createRun(experimentId: string, runName: string, tags: { key: string; value: string }[] = []): Promise<string> {
+    const r = await this.api<{ run: MlflowRun }>("/api/2.0/mlflow/runs/create", {
+      method: "POST", body: { experiment_id: experimentId, run_name: runName, start_time: Date.now(), tags }, retry: 0,
+    });
+    return r.run.info.run_id;
+  }
+
+  /** Every file under a run's artifact root, recursively. */
+  async listArtifacts(runId: string, path = ""): Promise<{ path: string; file_size: number }[]> {
+    const r = await this.api<{ files?: { path: string; is_dir: boolean; file_size?: number }[] }>(
+      "/api/2.0/mlflow/artifacts/list", { query: { run_id: runId, path: path || undefined } });
+    const out: { path: string; file_size: number }[] = [];
+    for (const f of r.files ?? []) {
+      if (f.is_dir) out.push(...(await this.listArtifacts(runId, f.path)));
+      else out.push({ path: f.path, file_size: Number(f.file_size ?? 0) });
+    }
+    return out;
+  }
+
+  /** URL of an artifact through the server's proxy (mlflow-artifacts:/ URIs). */
+  artifactUrl(artifactUri: string, relPath: string): string {
+    const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(artifactUri);
+    if (!m) throw backendError(`run artifact URI ${artifactUri} is not served by the tracking server`, "start mlflow server with --serve-artifacts");
+    const rel = [m[1]!.replace(/\/$/, ""), relPath].filter(Boolean).join("/");
+    return `/api/2.0/mlflow-artifacts/artifacts/${rel.split("/").map(encodeURIComponent).join("/")}`;
+  }
+
+  /** Download an artifact and hash it as it streams. */
+  async downloadArtifact(artifactUri: string, relPath: string): Promise<{ size: number; sha256: string; bytes?: Uint8Array }> {
+    const res = await this.api.raw(this.artifactUrl(artifactUri, relPath), { responseType: "stream" });
+    const hash = createHash("sha256");
+    let size = 0;
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      hash.update(value);
+      size += value.length;
+    }
+    return { size, sha256: hash.digest("hex") };
+  }
+
+  async uploadArtifact(artifactUri: string, relPath: string, body: Uint8Array): Promise<void> {
+    await this.api(this.artifactUrl(artifactUri, relPath), { method: "PUT", body, retry: 0 });
+  }
+}
+
+export function errorCode(err: unknown): string | undefined {
+  const data = (err as { data?: { error_code?: string } }).data;
+  return data?.error_code;
+}

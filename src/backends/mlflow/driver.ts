@@ -1,0 +1,82 @@
+/** MLflow: native server (default), an existing server by URL, or containers (docker mode). */
+import type { BackendDriver, StartedBackend } from "../types.ts";
+import type { Manifest } from "../../verify/manifest.ts";
+import { check, type Check } from "../../verify/check.ts";
+import { compareRun } from "../../verify/compare.ts";
+import { backendError, usageError } from "../../util/errors.ts";
+import { MlflowClient } from "./client.ts";
+import { startNativeMlflow } from "./native.ts";
+import { readMlflowRun } from "./reader.ts";
+
+export const mlflowDriver: BackendDriver = {
+  name: "mlflow",
+  modes: ["native", "url", "docker"],
+  defaultMode: "native",
+  async start(ctx) {
+    let url: string;
+    let stop = async () => {};
+    if (ctx.mode === "native") {
+      const srv = await startNativeMlflow({ python: ctx.python.python, workDir: ctx.workDir, port: ctx.port });
+      url = srv.url;
+      stop = srv.stop;
+    } else if (ctx.mode === "url") {
+      if (!ctx.url) throw usageError("--mode url needs --url", "pass --url http://host:port of the MLflow server");
+      url = ctx.url.replace(/\/$/, "");
+    } else if (ctx.mode === "docker") {
+      const { startDockerMlflow } = await import("./docker.ts");
+      const srv = await startDockerMlflow(ctx);
+      url = srv.url;
+      stop = srv.stop;
+    } else throw usageError(`mlflow has no ${ctx.mode} mode`, "use --mode native, docker or url");
+    const client = MlflowClient.fromEnv(url);
+    const serverVersion = await client.version().catch((err: Error) => {
+      throw backendError(`MLflow at ${url} does not answer: ${err.message}`, "check the URL and that the server runs");
+    });
+    return started(url, client, serverVersion, ctx.mode, stop);
+  },
+};
+
+function started(url: string, client: MlflowClient, serverVersion: string, mode: StartedBackend["mode"], stop: () => Promise<void>): StartedBackend {
+  return {
+    name: "mlflow",
+    mode,
+    url,
+    serverVersion: serverVersion.trim(),
+    workflowConfig: () => ({ tracking_uri: url, offline: false }),
+    workflowEnv: () => ({ MLFLOW_TRACKING_URI: url }),
+    verify: (manifest) => verifyMlflow(client, manifest),
+    lifecycle: () => mlflowLifecycle(client),
+    stop,
+  };
+}
+
+export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Promise<Check[]> {
+  const checks: Check[] = [];
+  const byKey = new Map(manifest.runs.map((r) => [r.key, r]));
+  for (const run of manifest.runs) {
+    const label = manifest.runs.length > 1 ? run.key : undefined;
+    const obs = await readMlflowRun(client, run).catch((err: Error) => err);
+    if (obs instanceof Error) {
+      checks.push(check("run", `${label ? `${label}:` : ""}exists`, false, `run ${run.runId} cannot be read: ${obs.message}`, run.runId, null));
+      continue;
+    }
+    checks.push(...compareRun(run, obs, { label, git: { commit: true, branch: !!obs.git?.branch, dirty: false } }));
+    if (run.parent) {
+      const parentId = byKey.get(run.parent)?.runId;
+      checks.push(check("runs", `${label}:parent`, obs.parentId === parentId, obs.parentId === parentId ? "nested under its parent" : "parent differs", parentId, obs.parentId));
+    }
+  }
+  return checks;
+}
+
+/** Create, find, delete an experiment and confirm it is gone (deleted experiments stay as 'deleted'). */
+async function mlflowLifecycle(client: MlflowClient): Promise<Check[]> {
+  const name = `e2e-lifecycle-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const id = await client.createExperiment(name);
+  const found = await client.getExperimentByName(name);
+  const checks = [check("lifecycle", "create-find", found?.experiment_id === id, found ? "created experiment found by name" : "created experiment not found", id, found?.experiment_id)];
+  await client.deleteExperiment(id);
+  const after = await client.getExperimentByName(name);
+  checks.push(check("lifecycle", "delete", !after || after.lifecycle_stage === "deleted", after ? `lifecycle_stage=${after.lifecycle_stage}` : "gone", "deleted", after?.lifecycle_stage ?? "gone"));
+  return checks;
+}

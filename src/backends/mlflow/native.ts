@@ -1,0 +1,63 @@
+/**
+ * MLflow started natively: `mlflow server` with a SQLite store and served artifacts in the run's
+ * work folder, on 127.0.0.1 and a free port, one worker (2-core boxes), its log kept beside.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { backendError } from "../../util/errors.ts";
+import { assertPortFree, freePort } from "../../util/port.ts";
+import { spawnManaged, type ManagedProcess } from "../../runtime/process.ts";
+import { httpOk, waitFor } from "../../runtime/wait.ts";
+
+export interface NativeMlflow {
+  url: string;
+  port: number;
+  logFile: string;
+  process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export interface NativeMlflowOptions {
+  python: string;
+  workDir: string;
+  port?: number;
+  workers?: number;
+  timeoutMs?: number;
+  host?: string;
+}
+
+export async function startNativeMlflow(opts: NativeMlflowOptions): Promise<NativeMlflow> {
+  const host = opts.host ?? "127.0.0.1";
+  if (opts.port) await assertPortFree(opts.port);
+  const port = opts.port ?? (await freePort());
+  const logFile = join(opts.workDir, "mlflow-server.log");
+  const argv = [
+    opts.python, "-m", "mlflow", "server",
+    "--backend-store-uri", `sqlite:///${join(opts.workDir, "mlflow.db")}`,
+    "--serve-artifacts", "--artifacts-destination", join(opts.workDir, "mlartifacts"),
+    "--host", host, "--port", String(port), "--workers", String(opts.workers ?? 1),
+  ];
+  const proc = spawnManaged(argv, {
+    name: "mlflow server",
+    cwd: opts.workDir,
+    logFile,
+    deathShim: opts.python,
+    env: { MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false", PYTHONUNBUFFERED: "1" },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const ready = await waitFor(() => httpOk(`${url}/health`), {
+    timeoutMs: opts.timeoutMs ?? 90_000,
+    abandon: proc.exited.then((c) => `mlflow server exited with code ${c}`),
+  });
+  if (!ready.ok) {
+    await proc.stop();
+    const tail = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-20).join("\n");
+    const inUse = /address already in use|Errno 98/i.test(tail);
+    throw backendError(
+      `MLflow server did not start: ${inUse ? `port ${port} is already in use` : ready.reason}`,
+      inUse ? "pick another --port or leave it out" : `read ${logFile}`,
+      tail,
+    );
+  }
+  return { url, port, logFile, process: proc, stop: async () => void (await proc.stop()) };
+}

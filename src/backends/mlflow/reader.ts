@@ -1,0 +1,33 @@
+/** Read one MLflow run back over REST into the comparator's shape. */
+import type { ManifestRun } from "../../verify/manifest.ts";
+import type { ObservedRun } from "../../verify/observed.ts";
+import type { MlflowClient } from "./client.ts";
+
+export async function readMlflowRun(client: MlflowClient, exp: ManifestRun): Promise<ObservedRun> {
+  const run = await client.getRun(exp.runId);
+  const kv = (xs?: { key: string; value: string }[]) => Object.fromEntries((xs ?? []).map((x) => [x.key, x.value]));
+  const tags = kv(run.data.tags);
+  // runs/get holds only the latest value per key: read the full history of each key it names,
+  // plus every key the manifest expects (so a key missing on the server shows as missing).
+  const keys = new Set([...(run.data.metrics ?? []).map((m) => m.key), ...Object.keys(exp.metrics)]);
+  const metrics: ObservedRun["metrics"] = {};
+  for (const key of keys) {
+    const hist = await client.getMetricHistory(exp.runId, key);
+    if (hist.length) metrics[key] = hist.map((m) => ({ step: Number(m.step), value: m.value, timestamp: Number(m.timestamp) }));
+  }
+  const artifacts: ObservedRun["artifacts"] = {};
+  for (const f of await client.listArtifacts(exp.runId)) {
+    artifacts[f.path] = await client.downloadArtifact(run.info.artifact_uri, f.path);
+  }
+  return {
+    runId: run.info.run_id,
+    name: run.info.run_name ?? tags["mlflow.runName"],
+    status: run.info.status,
+    parentId: tags["mlflow.parentRunId"],
+    params: kv(run.data.params),
+    tags,
+    metrics,
+    artifacts,
+    git: { commit: tags["mlflow.source.git.commit"], branch: tags["mlflow.source.git.branch"], remote: tags["mlflow.source.git.repoURL"] },
+  };
+}

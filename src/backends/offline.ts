@@ -1,0 +1,41 @@
+/**
+ * W&B and ClearML offline modes share one shape: no server, the SDK writes files under the
+ * work folder, and the verifier reads those files with its own parser.
+ */
+import { isAbsolute, join } from "node:path";
+import type { Manifest, ManifestRun } from "../verify/manifest.ts";
+import type { ObservedRun } from "../verify/observed.ts";
+import { check, type Check } from "../verify/check.ts";
+import { compareRun, type CompareOptions } from "../verify/compare.ts";
+import { formatError } from "../util/errors.ts";
+
+export async function verifyOffline(
+  manifest: Manifest,
+  workDir: string,
+  read: (path: string, run: ManifestRun) => Promise<ObservedRun>,
+  opts: Omit<CompareOptions, "label">,
+  relations?: (run: ManifestRun, obs: ObservedRun, byKey: Map<string, ManifestRun>, label: string | undefined) => Check[],
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  const byKey = new Map(manifest.runs.map((r) => [r.key, r]));
+  for (const run of manifest.runs) {
+    const label = manifest.runs.length > 1 ? run.key : undefined;
+    const p = label ? `${label}:` : "";
+    if (!run.offlinePath) {
+      checks.push(check("run", `${p}offline-files`, false, "the manifest names no offline folder for this run", "a path", null));
+      continue;
+    }
+    const path = isAbsolute(run.offlinePath) ? run.offlinePath : join(workDir, run.offlinePath);
+    let obs: ObservedRun;
+    try {
+      obs = await read(path, run);
+    } catch (err) {
+      checks.push(check("run", `${p}offline-files`, false, `cannot read ${path}: ${formatError(err)}`, path, null));
+      continue;
+    }
+    checks.push(check("run", `${p}id`, obs.runId === run.runId, obs.runId === run.runId ? "run id matches" : "run id differs", run.runId, obs.runId));
+    checks.push(...compareRun(run, obs, { ...opts, label }));
+    if (relations) checks.push(...relations(run, obs, byKey, label));
+  }
+  return checks;
+}

@@ -1,0 +1,43 @@
+import type { Check } from "../verify/check.ts";
+import type { BackendName, Manifest } from "../verify/manifest.ts";
+import type { WorkflowConfig } from "../runtime/python/workflow.ts";
+import type { PythonEnv } from "../runtime/python/env.ts";
+
+export const BACKENDS: readonly BackendName[] = ["mlflow", "wandb", "clearml"];
+
+/** How a backend is reached: started natively, in containers, an existing server, or SDK offline mode. */
+export type Mode = "native" | "docker" | "url" | "offline";
+
+export interface BackendContext {
+  python: PythonEnv;
+  /** This backend's own work folder. */
+  workDir: string;
+  session: string;
+  mode: Mode;
+  url?: string;
+  port?: number;
+  assetRoot: string;
+}
+
+export interface StartedBackend {
+  name: BackendName;
+  mode: Mode;
+  url?: string;
+  serverVersion?: string;
+  /** What a workflow's config.json gets from the backend (tracking URI, offline flag). */
+  workflowConfig(): Partial<WorkflowConfig>;
+  /** Environment for the workflow process (SDK settings; secrets only by env). */
+  workflowEnv(): Record<string, string>;
+  /** Read the backend independently and compare with the manifest. */
+  verify(manifest: Manifest, workDir: string): Promise<Check[]>;
+  /** Experiment lifecycle (create, find, delete, confirm gone), where the backend supports it. */
+  lifecycle?(): Promise<Check[]>;
+  stop(): Promise<void>;
+}
+
+export interface BackendDriver {
+  name: BackendName;
+  modes: readonly Mode[];
+  defaultMode: Mode;
+  start(ctx: BackendContext): Promise<StartedBackend>;
+}

@@ -1,0 +1,37 @@
+import { defineCommand } from "citty";
+import { jsonArgs, pythonArgs } from "./_shared.ts";
+import { runCommand } from "../run/command.ts";
+
+export default defineCommand({
+  meta: { name: "run", description: "Start each backend, run the workflows against it and verify everything arrived" },
+  args: {
+    backend: { type: "string", description: "Backends, comma-separated: mlflow, wandb, clearml, all (default: all)", alias: "b" },
+    workflow: { type: "string", description: "Workflows, comma-separated (default: cnn)", alias: "w" },
+    mode: { type: "string", description: "native | docker | url | offline (default: mlflow native, wandb/clearml offline)" },
+    url: { type: "string", description: "Verify an existing server at this URL (one backend)" },
+    profile: { type: "string", description: "quick | full (default: quick)" },
+    port: { type: "string", description: "Port for the native MLflow server (default: a free one)" },
+    seed: { type: "string", description: "Random seed for the workflows (default: 0)" },
+    device: { type: "string", description: "auto | cpu | cuda (default: auto)" },
+    report: { type: "string", description: "Also write the JSON result to this file (atomically, kept on failure)", valueHint: "FILE" },
+    "keep-work": { type: "boolean", description: "Keep the work folder (server logs, SDK files) after the run" },
+    ...pythonArgs,
+    ...jsonArgs,
+  },
+  run: ({ args }) =>
+    runCommand({
+      backend: args.backend,
+      workflow: args.workflow,
+      mode: args.mode,
+      url: args.url,
+      profile: args.profile,
+      port: args.port,
+      seed: args.seed,
+      device: args.device,
+      python: args.python,
+      assets: args.assets,
+      keepWork: args["keep-work"],
+      report: args.report,
+      json: args.json,
+    }),
+});

@@ -1,0 +1,86 @@
+/**
+ * Arguments -> a typed Plan. Pure: every check of user input happens here, with the valid
+ * choices named in the error.
+ */
+import { BACKENDS, type Mode } from "../backends/types.ts";
+import type { BackendName } from "../verify/manifest.ts";
+import { usageError } from "../util/errors.ts";
+import { WORKFLOWS, type Profile, type WorkflowName } from "./workflows.ts";
+
+export interface Plan {
+  backends: { name: BackendName; mode: Mode; url?: string }[];
+  workflows: WorkflowName[];
+  profile: Profile;
+  port?: number;
+  python?: string;
+  assets?: string;
+  keepWork: boolean;
+  seed: number;
+  device: "auto" | "cpu" | "cuda";
+}
+
+export interface RunArgs {
+  backend?: string;
+  workflow?: string;
+  mode?: string;
+  url?: string;
+  profile?: string;
+  port?: string;
+  python?: string;
+  assets?: string;
+  keepWork?: boolean;
+  seed?: string;
+  device?: string;
+}
+
+const DEFAULT_MODE: Record<BackendName, Mode> = { mlflow: "native", wandb: "offline", clearml: "offline" };
+const MODES: Record<BackendName, Mode[]> = {
+  mlflow: ["native", "docker", "url"],
+  wandb: ["offline", "url", "docker"],
+  clearml: ["offline", "url", "docker"],
+};
+
+export function parseList<T extends string>(what: string, raw: string | undefined, valid: readonly T[], fallback: T[]): T[] {
+  if (!raw) return fallback;
+  const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  if (items.includes("all" as T)) return [...valid];
+  for (const i of items)
+    if (!valid.includes(i as T)) throw usageError(`unknown ${what} '${i}'`, `use one of: ${valid.join(", ")} (or all)`);
+  return [...new Set(items)] as T[];
+}
+
+export function makePlan(a: RunArgs): Plan {
+  const names = parseList("backend", a.backend, BACKENDS, [...BACKENDS]);
+  const workflows = parseList("workflow", a.workflow, WORKFLOWS, ["cnn"]);
+  if (a.profile && a.profile !== "quick" && a.profile !== "full")
+    throw usageError(`unknown profile '${a.profile}'`, "use --profile quick or --profile full");
+  if (a.url && !/^https?:\/\/[^\s/]+/.test(a.url)) throw usageError(`--url ${a.url} is not an http(s) URL`, "pass e.g. --url http://127.0.0.1:5000");
+  if (a.url && names.length > 1) throw usageError("--url names one server but several backends were chosen", "pass exactly one --backend with --url");
+  const port = a.port === undefined ? undefined : Number(a.port);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    throw usageError(`--port ${a.port} is not a port number`, "use an integer from 1 to 65535");
+  const seed = a.seed === undefined ? 0 : Number(a.seed);
+  if (!Number.isInteger(seed)) throw usageError(`--seed ${a.seed} is not an integer`, "pass e.g. --seed 0");
+  const device = (a.device ?? "auto") as Plan["device"];
+  if (!["auto", "cpu", "cuda"].includes(device)) throw usageError(`unknown device '${a.device}'`, "use --device auto, cpu or cuda");
+  const backends = names.map((name) => {
+    const mode = (a.url ? "url" : (a.mode as Mode | undefined) ?? DEFAULT_MODE[name]) as Mode;
+    if (!MODES[name].includes(mode)) {
+      // --mode docker with --backend all: the offline backends keep their default.
+      if (a.mode && !a.url && names.length > 1) return { name, mode: DEFAULT_MODE[name] };
+      throw usageError(`backend ${name} has no mode '${mode}'`, `use --mode ${MODES[name].join(" | ")}`);
+    }
+    return { name, mode, url: a.url };
+  });
+  return {
+    backends,
+    workflows,
+    profile: (a.profile ?? "quick") as Profile,
+    port,
+    python: a.python,
+    assets: a.assets,
+    keepWork: !!a.keepWork,
+    seed,
+    device,
+  };
+}

@@ -1,0 +1,61 @@
+/** The result document of `e2e run`: what `--json` prints; docs/schema/run-result.schema.json describes it. */
+import type { Check } from "../verify/check.ts";
+import type { BackendName } from "../verify/manifest.ts";
+import type { Mode } from "../backends/types.ts";
+import type { Plan } from "../plan/plan.ts";
+
+export const RUN_RESULT_SCHEMA = "e2e/run-result/v1";
+
+export interface WorkflowResult {
+  workflow: string;
+  /** "clean" or "dirty": the git variant the workflow ran from. */
+  variant?: string;
+  status: "passed" | "failed" | "error";
+  exitCode?: number;
+  durationMs: number;
+  verifyMs?: number;
+  checks: Check[];
+  error?: string;
+  logTail?: string;
+}
+
+export interface BackendResult {
+  backend: BackendName;
+  mode: Mode;
+  url?: string;
+  serverVersion?: string;
+  status: "passed" | "failed" | "error";
+  error?: { message: string; hint?: string; detail?: string };
+  startMs?: number;
+  workflows: WorkflowResult[];
+  lifecycle?: Check[];
+}
+
+export interface RunResult {
+  schema: typeof RUN_RESULT_SCHEMA;
+  e2eVersion: string;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  status: "passed" | "failed" | "error" | "interrupted" | "running";
+  exitCode?: number;
+  plan: Plan;
+  environment: Record<string, unknown>;
+  workDir?: string;
+  backends: BackendResult[];
+  summary: { passed: number; failed: number; skipped: number; errors: number };
+}
+
+export function allChecks(r: BackendResult): Check[] {
+  return [...r.workflows.flatMap((w) => w.checks), ...(r.lifecycle ?? [])];
+}
+
+export function summarizeRun(results: BackendResult[]): RunResult["summary"] {
+  const checks = results.flatMap(allChecks);
+  return {
+    passed: checks.filter((c) => c.status === "pass").length,
+    failed: checks.filter((c) => c.status === "fail").length,
+    skipped: checks.filter((c) => c.status === "skip").length,
+    errors: results.filter((r) => r.status === "error").length + results.flatMap((r) => r.workflows).filter((w) => w.status === "error").length,
+  };
+}

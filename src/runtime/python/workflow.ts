@@ -1,0 +1,132 @@
+/**
+ * Running one embedded workflow: a throwaway git repository holding the workflow as train.py
+ * (committed; optionally with an uncommitted change), a config.json, and the Python process with
+ * progress read from its `@e2e {...}` lines, under a deadline.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { appendFile, copyFile, mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { BackendName, Manifest } from "../../verify/manifest.ts";
+import { envError } from "../../util/errors.ts";
+import { writeFileAtomic } from "../../util/fs.ts";
+import { spawnManaged } from "../process.ts";
+
+export interface WorkflowConfig {
+  backend: BackendName;
+  workflow: string;
+  tracking_uri: string | null;
+  offline: boolean;
+  experiment: string;
+  run_name: string;
+  manifest: string;
+  work_dir: string;
+  tensorboard_dir: string;
+  sizes: Record<string, number>;
+  seed: number;
+  device: string;
+  /** Backend-specific extras (a server URL for W&B/ClearML online). */
+  [extra: string]: unknown;
+}
+
+export interface WorkflowRun {
+  exitCode: number;
+  timedOut: boolean;
+  manifest?: Manifest;
+  manifestError?: string;
+  logFile: string;
+  durationMs: number;
+  repo: string;
+}
+
+export interface Progress {
+  step: number;
+  total: number;
+  [k: string]: unknown;
+}
+
+function git(cwd: string, ...args: string[]): string {
+  const r = spawnSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } });
+  if (r.error) throw envError("git is not installed", "install git (apt-get install git)");
+  if (r.status !== 0) throw envError(`git ${args[0]} failed: ${r.stderr.trim()}`, "check that git works in the work folder");
+  return r.stdout.trim();
+}
+
+/** A fresh repository with the workflow committed on branch `e2e-main`. */
+export async function prepareRepo(dir: string, script: string, dirty: boolean): Promise<{ commit: string; branch: string }> {
+  await mkdir(dir, { recursive: true });
+  git(dir, "init", "-q", "-b", "e2e-main");
+  git(dir, "config", "user.email", "e2e@localhost");
+  git(dir, "config", "user.name", "e2e");
+  git(dir, "config", "commit.gpgsign", "false");
+  await copyFile(script, join(dir, "train.py"));
+  git(dir, "add", "train.py");
+  git(dir, "commit", "-q", "-m", "e2e workflow");
+  if (dirty) await appendFile(join(dir, "train.py"), "\n# uncommitted change made by e2e to test dirty-state capture\n");
+  return { commit: git(dir, "rev-parse", "HEAD"), branch: "e2e-main" };
+}
+
+export interface RunWorkflowOptions {
+  python: string;
+  assetRoot: string;
+  config: WorkflowConfig;
+  env?: Record<string, string>;
+  timeoutMs: number;
+  dirty?: boolean;
+  onProgress?: (p: Progress) => void;
+  /** Extra argv after the script (torchrun-style launchers put theirs before). */
+  launcher?: string[];
+}
+
+export async function runWorkflow(o: RunWorkflowOptions): Promise<WorkflowRun> {
+  const work = o.config.work_dir;
+  const script = join(o.assetRoot, "python", "workflows", `${o.config.workflow}.py`);
+  if (!existsSync(script)) throw envError(`workflow file ${script} is missing`, "re-extract the assets or fix --assets");
+  const repo = join(work, "repo");
+  await prepareRepo(repo, script, !!o.dirty);
+  const configPath = join(work, "config.json");
+  await writeFileAtomic(configPath, JSON.stringify(o.config, null, 2));
+  const logFile = join(work, "workflow.log");
+  const started = Date.now();
+  const argv = [...(o.launcher ?? [o.python]), "train.py"];
+  const proc = spawnManaged(argv, {
+    name: `workflow ${o.config.workflow}`,
+    cwd: repo,
+    logFile,
+    deathShim: o.python,
+    env: {
+      ...o.env,
+      E2E_CONFIG: configPath,
+      PYTHONPATH: [join(o.assetRoot, "python"), process.env.PYTHONPATH].filter(Boolean).join(":"),
+      PYTHONUNBUFFERED: "1",
+      MPLBACKEND: "Agg",
+    },
+    onStdoutLine: (line) => {
+      if (!line.startsWith("@e2e ")) return;
+      try {
+        const ev = JSON.parse(line.slice(5));
+        if (ev.event === "progress") o.onProgress?.(ev);
+      } catch {
+        /* not ours */
+      }
+    },
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void proc.stop(3000);
+  }, o.timeoutMs);
+  const exitCode = await proc.exited;
+  clearTimeout(timer);
+  const result: WorkflowRun = { exitCode, timedOut, logFile, durationMs: Date.now() - started, repo };
+  try {
+    result.manifest = JSON.parse(await readFile(o.config.manifest, "utf8")) as Manifest;
+  } catch (err) {
+    result.manifestError = existsSync(o.config.manifest) ? `manifest is not valid JSON: ${(err as Error).message}` : "the workflow wrote no manifest";
+  }
+  return result;
+}
+
+export async function logTail(file: string, lines = 20): Promise<string> {
+  return (await readFile(file, "utf8").catch(() => "")).trimEnd().split("\n").slice(-lines).join("\n");
+}

@@ -1,0 +1,4 @@
+declare module "*.zip" {
+  const path: string;
+  export default path;
+}

@@ -1,0 +1,56 @@
+/**
+ * The manifest: what a workflow says it logged, written by python/e2e_track as JSON.
+ * It is the expectation every verifier compares a backend against. Python writes it
+ * atomically (temp file + rename) when each run finishes, and again on crash with
+ * what it had by then, so a partial run still has a truthful expectation.
+ */
+export interface Manifest {
+  schema: 1;
+  backend: BackendName;
+  workflow: string;
+  /** Python, torch, CUDA and SDK versions as seen inside the training process. */
+  environment: Record<string, string | boolean | number | null>;
+  runs: ManifestRun[];
+  /** Free-form facts a workflow reports for its own checks (best trial, resume step...). */
+  facts?: Record<string, unknown>;
+}
+
+export type BackendName = "mlflow" | "wandb" | "clearml";
+
+export interface ManifestRun {
+  /** Logical name inside the workflow: "main", "trial-0", "rank-0"... */
+  key: string;
+  /** The backend's own id: MLflow run id, W&B run id, ClearML task id. */
+  runId: string;
+  name: string;
+  /** Key of the parent run (MLflow nested run, W&B group, ClearML parent task). */
+  parent?: string;
+  /** W&B group / ClearML project, where the backend has one. */
+  group?: string;
+  project?: string;
+  experiment?: string;
+  /** Params exactly as the adapter handed them to the SDK, stringified the way MLflow stores them. */
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  /** metric key -> points in logging order. */
+  metrics: Record<string, MetricPoint[]>;
+  artifacts: ManifestArtifact[];
+  git?: { commit: string; branch?: string; dirty: boolean; remote?: string };
+  /** Folder of TensorBoard event files mirrored by the adapter, relative to the work folder. */
+  tensorboardDir?: string;
+  /** For offline backends: where the SDK wrote its run (W&B run folder, ClearML session zip). */
+  offlinePath?: string;
+  status: "FINISHED" | "FAILED" | "RUNNING";
+}
+
+/** [step, value, timestamp in ms]. Value is a double; NaN/Infinity are written as strings. */
+export type MetricPoint = [number, number | "NaN" | "Infinity" | "-Infinity", number];
+
+export interface ManifestArtifact {
+  /** Path inside the run's artifact store, with "/" separators. */
+  path: string;
+  size: number;
+  sha256: string;
+  /** "image" for figures and plots, "model" for checkpoints, "file" otherwise. */
+  kind: "image" | "model" | "file";
+}

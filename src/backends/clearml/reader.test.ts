@@ -1,0 +1,96 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FIXTURES, expectCleanOutcome, makeZip, mutations } from "../../../tests/fixtures/testutil.ts";
+import { FormatError } from "../../util/protobuf.ts";
+import { readClearmlSession, safeEntryPath } from "./reader.ts";
+
+const expected = JSON.parse(readFileSync(join(FIXTURES, "expected.json"), "utf8"));
+const zipPath = join(FIXTURES, "clearml", expected.clearml.zip);
+const tmp = mkdtempSync(join(tmpdir(), "clearml-reader-"));
+const writeTmp = (name: string, data: Uint8Array) => {
+  const p = join(tmp, name);
+  writeFileSync(p, data);
+  return p;
+};
+
+describe("readClearmlSession on a real clearml 2.1.12 offline session", async () => {
+  const run = await readClearmlSession(zipPath);
+  test("identity and git (branch, commit, remote, diff)", () => {
+    expect(run.runId).toBe(expected.clearml.task_id);
+    expect(run.name).toBe("fixture-task");
+    expect(run.group).toBe("e2e-fixture");
+    expect(run.git).toMatchObject({ commit: expected.git.commit, branch: "main", remote: expected.git.remote, dirty: true });
+    expect(run.git!.diff).toStartWith("diff --git a/train.py b/train.py");
+    expect(run.git!.diff).toContain("+# uncommitted change\n");
+    expect(run.tags).toEqual({ offline: "", fixture: "" });
+  });
+  test("params as Section/name and bare name", () => {
+    expect(run.params).toEqual({
+      "General/layers": "2", "General/lr": "0.01", "Model/depth": "3", layers: "2", lr: "0.01", depth: "3",
+    });
+  });
+  test("scalars: title when series == title, else title/series; NaN was stored as 0 by ClearML", () => {
+    const pts = (k: string) => run.metrics[k]!.map((p) => [p.step, p.value]);
+    expect(Object.keys(run.metrics).sort()).toEqual(["acc/val", "loss"]);
+    expect(pts("loss")).toEqual([[1, 0.5], [2, 0.25], [3, 0.125], [4, 0]]);
+    expect(pts("acc/val")).toEqual([[3, 0.75]]);
+    expect(run.metrics.loss![0]!.timestamp).toBeGreaterThan(1.7e12);
+  });
+  test("artifacts keyed by artifact name, bytes hashed from data/", () => {
+    expect(run.artifacts).toEqual({ model: expected.clearml.artifact });
+    expect((run.extra?.artifactFiles as Record<string, string>).model).toEndWith("/artifacts/model/model.txt");
+  });
+});
+
+const task = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    id: "offline-1", name: "t", tags: ["t1"],
+    hyperparams: { A: { x: { value: "1" } }, B: { x: { value: "2" } }, properties: { team: { section: "properties", name: "team", value: "vision" } } },
+    ...extra,
+  });
+
+describe("synthetic sessions", () => {
+  test("hostile entries are refused", async () => {
+    for (const name of ["../evil.txt", "data/../../evil.txt", "/etc/passwd", "C:/x", "data\\..\\..\\x"]) {
+      const p = writeTmp("hostile.zip", makeZip([{ name: "task.json", data: task() }, { name, data: "pwned" }]));
+      await expect(readClearmlSession(p)).rejects.toThrow(/escapes the session folder/);
+    }
+    expect(() => safeEntryPath("../x", "z", 5)).toThrow("z: zip entry \"../x\" escapes the session folder at offset 5");
+    expect(safeEntryPath("./data/a", "z", 0)).toBe("data/a");
+  });
+  test("bare names: first section wins; non-artifact data files keyed by path; NaN tokens kept", async () => {
+    const metrics = '[{"type": "training_stats_scalar", "metric": "m", "variant": "s", "iter": 2, "value": NaN}, {"type": "plot"}]\n';
+    const p = writeTmp("ok.zip", makeZip([
+      { name: "task.json", data: task() }, { name: "metrics.jsonl", data: metrics }, { name: "data/x/img.png", data: "png" },
+    ]));
+    const run = await readClearmlSession(p);
+    expect(run.params).toEqual({ "A/x": "1", "B/x": "2", x: "1" });
+    expect(run.tags).toEqual({ team: "vision", t1: "" }); // user properties are tags
+    expect(run.metrics).toEqual({ "m/s": [{ step: 2, value: "NaN" }] });
+    expect(Object.keys(run.artifacts)).toEqual(["x/img.png"]);
+    expect(run.extra?.otherEvents).toEqual({ plot: 1 });
+    expect(run.git).toBeUndefined();
+  });
+  test("missing task.json, bad JSON, corrupt entry, not a zip", async () => {
+    await expect(readClearmlSession(writeTmp("a.zip", makeZip([{ name: "metrics.jsonl", data: "" }])))).rejects.toThrow(/no task.json/);
+    await expect(readClearmlSession(writeTmp("b.zip", makeZip([{ name: "task.json", data: "{" }])))).rejects.toThrow(/task.json is not JSON/);
+    const z = makeZip([{ name: "task.json", data: task() }]);
+    z[40] = z[40]! ^ 1; // inside the stored task.json bytes
+    await expect(readClearmlSession(writeTmp("c.zip", z))).rejects.toThrow(/task.json is corrupt \(size or CRC-32 mismatch\) at offset 0/);
+    await expect(readClearmlSession(writeTmp("d.zip", new TextEncoder().encode("nope")))).rejects.toThrow(FormatError);
+  });
+});
+
+describe("clearml fuzz", () => {
+  test("random flips and truncations of the real zip fail cleanly or parse", async () => {
+    const bytes = new Uint8Array(readFileSync(zipPath));
+    let n = 0;
+    for (const { what, data } of mutations(bytes, 150, 99)) {
+      const p = writeTmp(`fuzz-${n++ % 4}.zip`, data);
+      await expectCleanOutcome(() => readClearmlSession(p), what);
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }, 60_000);
+});

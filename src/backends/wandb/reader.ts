@@ -1,0 +1,296 @@
+/**
+ * Reads an offline W&B run folder (`offline-run-<time>-<id>/`) into an ObservedRun, without the
+ * SDK: the `.wandb` log (records.ts) for run facts, config, history and exit, and `files/` for the
+ * bytes of files the run saved.
+ *
+ * Mapping (wandb 0.31.0):
+ * - runId/name/group/project/tags/git from the run record (git = RunRecord.git, else the
+ *   environment record's git). W&B records no branch and no dirty flag offline; a
+ *   `files/diff.patch`, when present, gives the diff (and dirty = non-empty).
+ * - params: config (run record, then config records in order, removals applied); `_wandb` skipped.
+ *   Nested dicts are flattened as "a.b". Values stringified the way Python's str() prints the
+ *   JSON value: numbers keep W&B's JSON text, true/false -> "True"/"False", null -> "None",
+ *   strings as is, lists/objects as their JSON text (also kept under extra.config).
+ * - metrics: every history row; the metric step is the row's `stepKey` item (default "step", the
+ *   adapter's convention), else W&B's `_step`. Keys starting with "_" and the step key are not
+ *   metrics; nested keys are joined with "."; non-numeric values (media, strings) are skipped
+ *   and listed in extra.nonNumericKeys. timestamp = `_timestamp` in ms.
+ * - artifacts: every file under files/ (symlinks followed) except W&B's own files (type WANDB in
+ *   the files records, or a known SDK file name); those are listed in extra.sdkFiles.
+ * - status: FINISHED with an exit record of code 0, FAILED with another code, RUNNING without one.
+ */
+import { createHash } from "node:crypto";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
+import { FormatError } from "../../util/protobuf.ts";
+import { readWandbRecords, type WandbItem, type WandbRecords } from "./records.ts";
+
+/** Files the SDK itself writes into files/ (not artifacts of the run). */
+const SDK_FILES = new Set([
+  "requirements.txt", "wandb-metadata.json", "wandb-summary.json", "config.yaml", "output.log",
+  "diff.patch", "conda-environment.yaml", "wandb-job.json",
+]);
+const isSdkFile = (rel: string) => SDK_FILES.has(rel) || /^upstream_diff_[0-9a-f]+\.patch$/.test(rel);
+
+export interface WandbReadOptions {
+  /** History key holding the metric step (default "step"); W&B's `_step` when a row lacks it. */
+  stepKey?: string;
+}
+
+export async function readWandbRun(runDir: string, options: WandbReadOptions = {}): Promise<ObservedRun> {
+  const stepKey = options.stepKey ?? "step";
+  const logs = (await readdir(runDir)).filter((f) => /^run-.+\.wandb$/.test(f));
+  if (logs.length !== 1) {
+    throw new FormatError(`expected one run-<id>.wandb in ${runDir}, found ${logs.length ? logs.join(", ") : "none"}`, 0, runDir);
+  }
+  const logPath = join(runDir, logs[0]!);
+  const rec = await readWandbRecords(logPath);
+  const run = rec.run;
+  const runId = run?.runId || logs[0]!.slice(4, -6);
+
+  // params from config
+  const config: Record<string, unknown> = {};
+  /** JSON text of top-level values: numbers keep Python's spelling (1e-05, 2.0). */
+  const rawTop = new Map<string, string>();
+  const applyConfig = (update: WandbItem[], remove: WandbItem[]) => {
+    for (const it of update) {
+      setPath(config, it.path, parseJson(it.valueJson));
+      if (it.path.length === 1) rawTop.set(it.path[0]!, it.valueJson.trim());
+      else rawTop.delete(it.path[0]!);
+    }
+    for (const it of remove) {
+      deletePath(config, it.path);
+      rawTop.delete(it.path[0]!);
+    }
+  };
+  if (run) applyConfig(run.config, []);
+  for (const c of rec.configs) applyConfig(c.update, c.remove);
+  delete config._wandb;
+  const params: Record<string, string> = {};
+  flattenParams(config, "", params, rawTop);
+
+  // tags: W&B tags are a list; "k=v" or "k:v"-free tags map to "".
+  const tags: Record<string, string> = {};
+  for (const t of run?.tags ?? []) {
+    const eq = t.indexOf("=");
+    if (eq > 0) tags[t.slice(0, eq)] = t.slice(eq + 1);
+    else tags[t] = "";
+  }
+
+  // metrics from history
+  const metrics: Record<string, ObservedPoint[]> = {};
+  const nonNumeric = new Set<string>();
+  let rowsWithoutStepKey = 0;
+  for (const row of rec.history) {
+    const values = new Map<string, unknown>();
+    for (const it of row.items) values.set(it.path.join("."), parseJson(it.valueJson));
+    let step = values.get(stepKey);
+    if (typeof step !== "number") {
+      rowsWithoutStepKey++;
+      step = typeof values.get("_step") === "number" ? values.get("_step") : row.step;
+    }
+    const ts = values.get("_timestamp");
+    for (const [key, value] of values) {
+      if (key === stepKey || key.startsWith("_")) continue;
+      if (typeof value !== "number" && value !== "NaN" && value !== "Infinity" && value !== "-Infinity") {
+        nonNumeric.add(key);
+        continue;
+      }
+      const point: ObservedPoint = { step: step as number, value };
+      if (typeof ts === "number") point.timestamp = Math.round(ts * 1000);
+      (metrics[key] ??= []).push(point);
+    }
+  }
+
+  // summary (final state)
+  const summary: Record<string, unknown> = {};
+  for (const s of rec.summaries) {
+    for (const it of s.update) setPath(summary, it.path, parseJson(it.valueJson));
+    for (const it of s.remove) deletePath(summary, it.path);
+  }
+
+  // artifacts from files/
+  const filesDir = join(runDir, "files");
+  const wandbTyped = new Set(rec.files.filter((f) => f.type === 1).map((f) => f.path));
+  const artifacts: ObservedRun["artifacts"] = {};
+  const sdkFiles: string[] = [];
+  for (const rel of await listFiles(filesDir)) {
+    if (wandbTyped.has(rel) || isSdkFile(rel)) {
+      sdkFiles.push(rel);
+      continue;
+    }
+    artifacts[rel] = await hashFile(join(filesDir, rel));
+  }
+
+  // git
+  const g = run?.git ?? rec.environment.find((e) => e.git)?.git;
+  let git: ObservedRun["git"];
+  if (g && (g.commit || g.remoteUrl)) git = { commit: g.commit, remote: g.remoteUrl };
+  const diff = await readFile(join(filesDir, "diff.patch"), "utf8").catch(() => undefined);
+  if (diff !== undefined) git = { ...git, diff, dirty: diff.length > 0 };
+
+  const status = rec.exit ? (rec.exit.exitCode === 0 ? "FINISHED" : "FAILED") : "RUNNING";
+  const out: ObservedRun = {
+    runId,
+    name: run?.displayName,
+    status,
+    parentId: run?.group,
+    group: run?.group,
+    params,
+    tags,
+    metrics,
+    artifacts,
+    git,
+    extra: {
+      format: "wandb-offline",
+      file: basename(logPath),
+      sdkVersion: rec.header?.producer,
+      project: run?.project,
+      entity: run?.entity,
+      jobType: run?.jobType,
+      notes: run?.notes,
+      host: run?.host,
+      startTime: run?.startTime,
+      wandbTags: run?.tags ?? [],
+      config,
+      summary,
+      exitCode: rec.exit?.exitCode,
+      runtime: rec.exit?.runtime,
+      historyRows: rec.history.length,
+      rowsWithoutStepKey,
+      stepKey,
+      nonNumericKeys: [...nonNumeric].sort(),
+      savedFiles: rec.files,
+      sdkFiles: sdkFiles.sort(),
+      recordCounts: rec.counts,
+    },
+  };
+  if (!run) (out.extra as Record<string, unknown>).missingRunRecord = true;
+  return out;
+}
+
+/** JSON.parse that keeps W&B's bare NaN/Infinity/-Infinity as those strings; undecodable -> raw text. */
+export function parseJson(text: string): unknown {
+  const t = text.trim();
+  if (t === "NaN" || t === "Infinity" || t === "-Infinity") return t;
+  try {
+    return JSON.parse(t);
+  } catch {
+    // Python's json (allow_nan) may also nest NaN inside objects: quote the bare tokens.
+    try {
+      return JSON.parse(quoteNonFinite(t));
+    } catch {
+      return text;
+    }
+  }
+}
+
+/** Replaces bare NaN/Infinity/-Infinity tokens outside JSON strings with quoted strings. */
+export function quoteNonFinite(text: string): string {
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      out += c;
+      if (c === "\\") out += text[++i] ?? "";
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      out += c;
+      continue;
+    }
+    const rest = text.slice(i, i + 9);
+    const tok = rest.startsWith("-Infinity") ? "-Infinity" : rest.startsWith("Infinity") ? "Infinity" : rest.startsWith("NaN") ? "NaN" : undefined;
+    if (tok) {
+      out += `"${tok}"`;
+      i += tok.length - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function setPath(root: Record<string, unknown>, path: string[], value: unknown) {
+  if (path.length === 0) return;
+  let node = root;
+  for (const k of path.slice(0, -1)) {
+    if (!isObject(node[k])) node[k] = {};
+    node = node[k] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function deletePath(root: Record<string, unknown>, path: string[]) {
+  let node: unknown = root;
+  for (const k of path.slice(0, -1)) node = isObject(node) ? node[k] : undefined;
+  if (isObject(node) && path.length) delete node[path[path.length - 1]!];
+}
+
+/** Python str() of a JSON value. */
+function pyStr(v: unknown, raw?: string): string {
+  if (v === null) return "None";
+  if (v === true) return "True";
+  if (v === false) return "False";
+  if (typeof v === "string") return v;
+  if (typeof v === "number") return raw !== undefined && /^-?\d/.test(raw) ? raw : pyFloatRepr(v);
+  return JSON.stringify(v);
+}
+
+/**
+ * Python's repr of a number that came through JSON without its text (nested config values):
+ * same shortest digits as JS, Python's layout (exponent below 1e-4 or from 1e16, two-digit
+ * exponent). Integers print as integers (a float 2.0 prints "2": its text is lost).
+ */
+export function pyFloatRepr(n: number): string {
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? "nan" : n > 0 ? "inf" : "-inf";
+  if (Number.isInteger(n) && Math.abs(n) < 1e16) return String(n);
+  const abs = Math.abs(n);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
+    const [mant, exp] = n.toExponential().split("e") as [string, string];
+    const e = Number(exp);
+    return `${mant}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  }
+  return String(n);
+}
+
+function flattenParams(obj: Record<string, unknown>, prefix: string, out: Record<string, string>, rawTop?: Map<string, string>) {
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isObject(v)) {
+      if (!prefix) out[key] = JSON.stringify(v);
+      flattenParams(v, key, out);
+    } else {
+      out[key] = pyStr(v, prefix ? undefined : rawTop?.get(k));
+    }
+  }
+}
+
+async function listFiles(dir: string, rel = ""): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(join(dir, rel));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+  const out: string[] = [];
+  for (const name of entries.sort()) {
+    const r = rel ? `${rel}/${name}` : name;
+    const s = await stat(join(dir, r)); // follows symlinks (older SDKs link saved files)
+    if (s.isDirectory()) out.push(...(await listFiles(dir, r)));
+    else if (s.isFile()) out.push(r);
+  }
+  return out;
+}
+
+async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
+  const data = await readFile(path);
+  return { size: data.length, sha256: createHash("sha256").update(data).digest("hex") };
+}

@@ -1,0 +1,307 @@
+/**
+ * Independent reader of W&B's `.wandb` transaction log (what `WANDB_MODE=offline` writes), checked
+ * against wandb 0.31.0 (its Go core writes the file).
+ *
+ * Framing (LevelDB log style): a 7-byte file header `:W&B` + uint16 LE 0xBEE1 + uint8 version 0,
+ * then 32 KiB blocks (the header counts toward block 0). Each chunk: uint32 LE CRC, uint16 LE
+ * length, uint8 type (FULL=1 FIRST=2 MIDDLE=3 LAST=4), data. CRC = zlib CRC-32 of type byte + data
+ * (not masked, not CRC32C). A chunk never crosses a block; fewer than 7 bytes left in a block are
+ * zero padding. Each reassembled payload is one `wandb_internal.Record` protobuf.
+ *
+ * Field numbers (from wandb/proto/wandb_internal_pb2 of 0.31.0):
+ *  Record: num=1, history=2, summary=3, output=4, config=5, files=6, stats=7, artifact=8,
+ *    telemetry=11, metric=12, output_raw=13, control=16, run=17, exit=18, uuid=19, final=20,
+ *    header=21, footer=22, environment=26, request=100, _info=200.
+ *  RunRecord: run_id=1 entity=2 project=3 config=4 summary=5 run_group=6 job_type=7
+ *    display_name=8 notes=9 tags=10(rep) host=13 starting_step=14 start_time=17(Timestamp)
+ *    resumed=18 git=21(GitRepoRecord remote_url=1 commit=2).
+ *  HistoryRecord: item=1(rep HistoryItem) step=2(HistoryStep num=1).
+ *  HistoryItem: key=1 nested_key=2(rep) value oneof {none=3 boolean=4 integer=5(sint64)
+ *    number=6(double) text=7 json=8} value_json=16. 0.31.0 writes only nested_key + value_json.
+ *  SummaryRecord/ConfigRecord: update=1 remove=2 (rep SummaryItem/ConfigItem key=1 nested_key=2
+ *    value_json=16). FilesRecord: files=1 (FilesItem path=1 policy=2 NOW/END/LIVE
+ *    type=3 OTHER/WANDB/MEDIA/ARTIFACT). RunExitRecord: exit_code=1 runtime=2 not_complete=3.
+ *  HeaderRecord: version_info=1 {producer=1 min_consumer=2}. EnvironmentRecord: program=6
+ *    code_path=7 git=9 root=11 host=12 executable=14 python=2 os=1.
+ */
+import { readFile } from "node:fs/promises";
+import { crc32 } from "../../util/crc32.ts";
+import { FormatError, ProtoMessage } from "../../util/protobuf.ts";
+
+export const WANDB_BLOCK_SIZE = 32 * 1024;
+export const WANDB_HEADER_SIZE = 7;
+const CHUNK_HEADER = 7;
+export const ChunkType = { full: 1, first: 2, middle: 3, last: 4 } as const;
+
+/** One reassembled payload and the offset of its first chunk header in the file. */
+export interface WandbPayload {
+  offset: number;
+  data: Uint8Array;
+}
+
+/** Checks the file header and yields every reassembled record payload; throws FormatError. */
+export function* iterateWandbLog(buf: Uint8Array, file?: string): Generator<WandbPayload> {
+  if (buf.length < WANDB_HEADER_SIZE) throw new FormatError(`file header truncated (${buf.length} bytes)`, 0, file);
+  const magic = String.fromCharCode(buf[0]!, buf[1]!, buf[2]!, buf[3]!);
+  const ident = buf[4]! | (buf[5]! << 8);
+  if (magic !== ":W&B" || ident !== 0xbee1) throw new FormatError("not a .wandb file (bad magic)", 0, file);
+  if (buf[6] !== 0) throw new FormatError(`unsupported .wandb version ${buf[6]}`, 6, file);
+
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let off = WANDB_HEADER_SIZE;
+  let parts: Uint8Array[] | undefined;
+  let partsStart = 0;
+  while (off < buf.length) {
+    const leftInBlock = WANDB_BLOCK_SIZE - (off % WANDB_BLOCK_SIZE);
+    if (leftInBlock < CHUNK_HEADER) {
+      const end = Math.min(off + leftInBlock, buf.length);
+      for (let i = off; i < end; i++) {
+        if (buf[i] !== 0) throw new FormatError("non-zero block padding", i, file);
+      }
+      off = end;
+      continue;
+    }
+    if (off + CHUNK_HEADER > buf.length) throw new FormatError("truncated chunk header", off, file);
+    const crc = dv.getUint32(off, true);
+    const len = dv.getUint16(off + 4, true);
+    const type = buf[off + 6]!;
+    if (type < 1 || type > 4) throw new FormatError(`bad chunk type ${type}`, off, file);
+    if (CHUNK_HEADER + len > leftInBlock) throw new FormatError(`chunk of ${len} bytes crosses a block boundary`, off, file);
+    if (off + CHUNK_HEADER + len > buf.length) throw new FormatError(`truncated chunk (${len} bytes declared)`, off, file);
+    const data = buf.subarray(off + CHUNK_HEADER, off + CHUNK_HEADER + len);
+    const actual = crc32(data, crc32(buf.subarray(off + 6, off + 7)));
+    if (actual !== crc) {
+      throw new FormatError(`CRC mismatch (stored ${hex(crc)}, computed ${hex(actual)})`, off, file);
+    }
+    switch (type) {
+      case ChunkType.full:
+        if (parts) throw new FormatError("FULL chunk inside a fragmented record", off, file);
+        yield { offset: off, data };
+        break;
+      case ChunkType.first:
+        if (parts) throw new FormatError("FIRST chunk inside a fragmented record", off, file);
+        parts = [data];
+        partsStart = off;
+        break;
+      case ChunkType.middle:
+        if (!parts) throw new FormatError("MIDDLE chunk without a FIRST", off, file);
+        parts.push(data);
+        break;
+      case ChunkType.last: {
+        if (!parts) throw new FormatError("LAST chunk without a FIRST", off, file);
+        parts.push(data);
+        yield { offset: partsStart, data: concat(parts) };
+        parts = undefined;
+        break;
+      }
+    }
+    off += CHUNK_HEADER + len;
+  }
+  if (parts) throw new FormatError("truncated: record has FIRST but no LAST chunk", partsStart, file);
+}
+
+const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoded records
+
+/** A history/summary/config item. `path` = key when set, else nested_key (0.31.0 uses nested_key). */
+export interface WandbItem {
+  key: string;
+  nestedKey: string[];
+  path: string[];
+  /** JSON text as W&B wrote it; non-finite numbers appear as bare NaN / Infinity / -Infinity. */
+  valueJson: string;
+}
+
+export interface WandbRunRecord {
+  offset: number;
+  runId: string;
+  entity?: string;
+  project?: string;
+  group?: string;
+  jobType?: string;
+  displayName?: string;
+  notes?: string;
+  tags: string[];
+  host?: string;
+  startingStep?: number;
+  /** Seconds since the epoch. */
+  startTime?: number;
+  resumed?: boolean;
+  config: WandbItem[];
+  git?: { remoteUrl?: string; commit?: string };
+}
+
+export interface WandbHistoryRow {
+  offset: number;
+  /** HistoryRecord.step.num (W&B's own `_step`), when written. */
+  step?: number;
+  items: WandbItem[];
+}
+
+export interface WandbUpdate {
+  offset: number;
+  update: WandbItem[];
+  remove: WandbItem[];
+}
+
+export interface WandbFileItem {
+  path: string;
+  /** 0 NOW, 1 END, 2 LIVE. */
+  policy: number;
+  /** 0 OTHER, 1 WANDB (the SDK's own file), 2 MEDIA, 3 ARTIFACT. */
+  type: number;
+}
+
+export interface WandbExitRecord {
+  offset: number;
+  exitCode: number;
+  runtime?: number;
+  notComplete: boolean;
+}
+
+export interface WandbEnvironment {
+  os?: string;
+  python?: string;
+  program?: string;
+  codePath?: string;
+  root?: string;
+  host?: string;
+  executable?: string;
+  git?: { remoteUrl?: string; commit?: string };
+}
+
+export interface WandbRecords {
+  header?: { producer?: string; minConsumer?: string };
+  run?: WandbRunRecord;
+  history: WandbHistoryRow[];
+  summaries: WandbUpdate[];
+  configs: WandbUpdate[];
+  files: WandbFileItem[];
+  exit?: WandbExitRecord;
+  environment: WandbEnvironment[];
+  /** Record type name (or "field<N>") -> how many records of it. */
+  counts: Record<string, number>;
+}
+
+const RECORD_NAMES: Record<number, string> = {
+  2: "history", 3: "summary", 4: "output", 5: "config", 6: "files", 7: "stats", 8: "artifact",
+  9: "tbrecord", 10: "alert", 11: "telemetry", 12: "metric", 13: "output_raw", 17: "run", 18: "exit",
+  20: "final", 21: "header", 22: "footer", 23: "preempting", 24: "noop_link_artifact",
+  25: "use_artifact", 26: "environment", 27: "output_logger", 100: "request",
+};
+const ONEOF_FIELDS = Object.keys(RECORD_NAMES).map(Number);
+
+function item(m: ProtoMessage): WandbItem {
+  const key = m.string(1) ?? "";
+  const nestedKey = m.strings(2);
+  let valueJson = m.string(16) ?? "";
+  if (valueJson === "") {
+    // HistoryItem's typed oneof (none=3 boolean=4 integer=5 sint64 number=6 text=7 json=8).
+    if (m.has(3)) valueJson = "null";
+    else if (m.has(4)) valueJson = String(m.bool(4));
+    else if (m.has(5)) valueJson = String(m.sint(5));
+    else if (m.has(6)) valueJson = jsonNumber(m.double(6)!);
+    else if (m.has(7)) valueJson = JSON.stringify(m.string(7));
+    else if (m.has(8)) valueJson = m.string(8)!;
+  }
+  return { key, nestedKey, path: key !== "" ? [key] : nestedKey, valueJson };
+}
+
+const jsonNumber = (n: number) => (Number.isNaN(n) ? "NaN" : n === Infinity ? "Infinity" : n === -Infinity ? "-Infinity" : String(n));
+
+function update(m: ProtoMessage, offset: number): WandbUpdate {
+  return { offset, update: m.messages(1).map(item), remove: m.messages(2).map(item) };
+}
+
+function git(m: ProtoMessage | undefined): { remoteUrl?: string; commit?: string } | undefined {
+  if (!m) return undefined;
+  return { remoteUrl: m.string(1) || undefined, commit: m.string(2) || undefined };
+}
+
+/** Decodes every record of a `.wandb` file held in memory. Throws FormatError naming the offset. */
+export function parseWandbRecords(buf: Uint8Array, file?: string): WandbRecords {
+  const out: WandbRecords = { history: [], summaries: [], configs: [], files: [], environment: [], counts: {} };
+  for (const { offset, data } of iterateWandbLog(buf, file)) {
+    const rec = new ProtoMessage(data, offset + CHUNK_HEADER, file);
+    // The record_type oneof: the last oneof field present wins, as protobuf parsers do.
+    let kind: number | undefined;
+    for (const f of rec.fields) if (ONEOF_FIELDS.includes(f.no)) kind = f.no;
+    const name = kind === undefined ? "none" : RECORD_NAMES[kind]!;
+    out.counts[name] = (out.counts[name] ?? 0) + 1;
+    if (kind === undefined) continue;
+    const m = rec.message(kind)!;
+    switch (kind) {
+      case 2:
+        out.history.push({ offset, step: m.message(2)?.int(1) ?? (m.has(2) ? 0 : undefined), items: m.messages(1).map(item) });
+        break;
+      case 3:
+        out.summaries.push(update(m, offset));
+        break;
+      case 5:
+        out.configs.push(update(m, offset));
+        break;
+      case 6:
+        for (const f of m.messages(1)) out.files.push({ path: f.string(1) ?? "", policy: f.int(2) ?? 0, type: f.int(3) ?? 0 });
+        break;
+      case 17: {
+        const start = m.message(17);
+        out.run = {
+          offset,
+          runId: m.string(1) ?? "",
+          entity: m.string(2) || undefined,
+          project: m.string(3) || undefined,
+          group: m.string(6) || undefined,
+          jobType: m.string(7) || undefined,
+          displayName: m.string(8) || undefined,
+          notes: m.string(9) || undefined,
+          tags: m.strings(10),
+          host: m.string(13) || undefined,
+          startingStep: m.int(14),
+          startTime: start ? (start.int(1) ?? 0) + (start.int(2) ?? 0) / 1e9 : undefined,
+          resumed: m.bool(18),
+          config: m.message(4)?.messages(1).map(item) ?? [],
+          git: git(m.message(21)),
+        };
+        break;
+      }
+      case 18:
+        out.exit = { offset, exitCode: m.int(1) ?? 0, runtime: m.int(2), notComplete: m.bool(3) ?? false };
+        break;
+      case 21: {
+        const v = m.message(1);
+        out.header = { producer: v?.string(1), minConsumer: v?.string(2) };
+        break;
+      }
+      case 26:
+        out.environment.push({
+          os: m.string(1) || undefined,
+          python: m.string(2) || undefined,
+          program: m.string(6) || undefined,
+          codePath: m.string(7) || undefined,
+          git: git(m.message(9)),
+          root: m.string(11) || undefined,
+          host: m.string(12) || undefined,
+          executable: m.string(14) || undefined,
+        });
+        break;
+    }
+  }
+  return out;
+}
+
+/** Reads and decodes a `.wandb` file. */
+export async function readWandbRecords(path: string): Promise<WandbRecords> {
+  return parseWandbRecords(new Uint8Array(await readFile(path)), path);
+}

@@ -1,0 +1,225 @@
+/**
+ * A small protobuf wire-format decoder (no schema, no dependency), enough to read W&B's
+ * `wandb_internal.Record` and TensorBoard's `Event` by field number.
+ *
+ * Wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32. Groups (3/4) are deprecated
+ * and rejected. Every malformed input throws a FormatError naming the offset; nothing here can
+ * throw a TypeError/RangeError on hostile bytes or loop forever (each step consumes input).
+ */
+import { E2EError, ExitCode } from "./errors.ts";
+
+/** A file or payload that does not parse: names the file (when known) and the byte offset. */
+export class FormatError extends E2EError {
+  constructor(
+    readonly what: string,
+    readonly offset: number,
+    readonly file?: string,
+  ) {
+    super(`${file ? `${file}: ` : ""}${what} at offset ${offset}`, undefined, ExitCode.backend);
+    this.name = "FormatError";
+  }
+}
+
+export const WireType = { varint: 0, fixed64: 1, bytes: 2, fixed32: 5 } as const;
+
+export interface ProtoField {
+  no: number;
+  wire: number;
+  /** Offset of the field's tag in the outermost buffer (for error messages). */
+  offset: number;
+  /** wire 0: the raw unsigned 64-bit value. */
+  varint?: bigint;
+  /** wire 1, 2, 5: the bytes (a view, not a copy). */
+  bytes?: Uint8Array;
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/** Reads one varint at `pos`; returns [value, next position]. */
+export function readVarint(buf: Uint8Array, pos: number, base = 0, file?: string): [bigint, number] {
+  let result = 0n;
+  let shift = 0n;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= buf.length) throw new FormatError("truncated varint", base + pos, file);
+    const b = buf[pos++]!;
+    result |= BigInt(b & 0x7f) << shift;
+    if ((b & 0x80) === 0) return [BigInt.asUintN(64, result), pos];
+    shift += 7n;
+  }
+  throw new FormatError("varint longer than 10 bytes", base + pos, file);
+}
+
+/** Splits a message into its fields, in wire order. `base` is the message's offset in its file. */
+export function parseFields(buf: Uint8Array, base = 0, file?: string): ProtoField[] {
+  const fields: ProtoField[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const start = pos;
+    const [tag, p1] = readVarint(buf, pos, base, file);
+    pos = p1;
+    const no = Number(tag >> 3n);
+    const wire = Number(tag & 7n);
+    if (no === 0 || no > 0x1fffffff) throw new FormatError(`invalid field number ${no}`, base + start, file);
+    const field: ProtoField = { no, wire, offset: base + start };
+    switch (wire) {
+      case 0: {
+        const [v, p2] = readVarint(buf, pos, base, file);
+        field.varint = v;
+        pos = p2;
+        break;
+      }
+      case 1:
+      case 5: {
+        const n = wire === 1 ? 8 : 4;
+        if (pos + n > buf.length) throw new FormatError(`truncated fixed${n * 8} field ${no}`, base + start, file);
+        field.bytes = buf.subarray(pos, pos + n);
+        pos += n;
+        break;
+      }
+      case 2: {
+        const [len, p2] = readVarint(buf, pos, base, file);
+        pos = p2;
+        if (len > BigInt(buf.length - pos)) {
+          throw new FormatError(`length-delimited field ${no} runs past the end (${len} bytes)`, base + start, file);
+        }
+        const n = Number(len);
+        field.bytes = buf.subarray(pos, pos + n);
+        pos += n;
+        break;
+      }
+      default:
+        throw new FormatError(`unsupported wire type ${wire} for field ${no}`, base + start, file);
+    }
+    fields.push(field);
+  }
+  return fields;
+}
+
+/** A decoded message with typed accessors by field number. Scalars: the last occurrence wins. */
+export class ProtoMessage {
+  readonly fields: ProtoField[];
+
+  constructor(
+    readonly buf: Uint8Array,
+    /** Offset of this message inside its file, for error messages. */
+    readonly base = 0,
+    readonly file?: string,
+  ) {
+    this.fields = parseFields(buf, base, file);
+  }
+
+  has(no: number): boolean {
+    return this.fields.some((f) => f.no === no);
+  }
+
+  private last(no: number, wire: number): ProtoField | undefined {
+    let found: ProtoField | undefined;
+    for (const f of this.fields) {
+      if (f.no !== no) continue;
+      if (f.wire !== wire) throw new FormatError(`field ${no} has wire type ${f.wire}, expected ${wire}`, f.offset, this.file);
+      found = f;
+    }
+    return found;
+  }
+
+  private all(no: number, wire: number): ProtoField[] {
+    return this.fields.filter((f) => {
+      if (f.no !== no) return false;
+      if (f.wire !== wire) throw new FormatError(`field ${no} has wire type ${f.wire}, expected ${wire}`, f.offset, this.file);
+      return true;
+    });
+  }
+
+  private bytesOffset(f: ProtoField): number {
+    // The payload starts after the tag and length varints; its position in buf gives the offset.
+    const b = f.bytes!;
+    return this.base + (b.byteOffset - this.buf.byteOffset);
+  }
+
+  /** Unsigned varint as a bigint (uint64), or undefined when absent. */
+  uint64(no: number): bigint | undefined {
+    return this.last(no, 0)?.varint;
+  }
+
+  /** int32/int64/uint32/uint64/enum as a number (int64 read as two's complement). */
+  int(no: number): number | undefined {
+    const v = this.uint64(no);
+    return v === undefined ? undefined : Number(BigInt.asIntN(64, v));
+  }
+
+  /** sint32/sint64 (zigzag). */
+  sint(no: number): number | undefined {
+    const v = this.uint64(no);
+    return v === undefined ? undefined : Number((v >> 1n) ^ -(v & 1n));
+  }
+
+  bool(no: number): boolean | undefined {
+    const v = this.uint64(no);
+    return v === undefined ? undefined : v !== 0n;
+  }
+
+  double(no: number): number | undefined {
+    const f = this.last(no, 1);
+    if (!f) return undefined;
+    return new DataView(f.bytes!.buffer, f.bytes!.byteOffset, 8).getFloat64(0, true);
+  }
+
+  float(no: number): number | undefined {
+    const f = this.last(no, 5);
+    if (!f) return undefined;
+    return new DataView(f.bytes!.buffer, f.bytes!.byteOffset, 4).getFloat32(0, true);
+  }
+
+  bytes(no: number): Uint8Array | undefined {
+    return this.last(no, 2)?.bytes;
+  }
+
+  string(no: number): string | undefined {
+    const b = this.bytes(no);
+    return b === undefined ? undefined : utf8.decode(b);
+  }
+
+  strings(no: number): string[] {
+    return this.all(no, 2).map((f) => utf8.decode(f.bytes!));
+  }
+
+  message(no: number): ProtoMessage | undefined {
+    const f = this.last(no, 2);
+    return f ? new ProtoMessage(f.bytes!, this.bytesOffset(f), this.file) : undefined;
+  }
+
+  messages(no: number): ProtoMessage[] {
+    return this.all(no, 2).map((f) => new ProtoMessage(f.bytes!, this.bytesOffset(f), this.file));
+  }
+
+  /** repeated float, packed (wire 2) or not (wire 5). */
+  floats(no: number): number[] {
+    return this.packed(no, 5, 4, (dv, i) => dv.getFloat32(i, true));
+  }
+
+  /** repeated double, packed (wire 2) or not (wire 1). */
+  doubles(no: number): number[] {
+    return this.packed(no, 1, 8, (dv, i) => dv.getFloat64(i, true));
+  }
+
+  private packed(no: number, wire: number, size: number, get: (dv: DataView, i: number) => number): number[] {
+    const out: number[] = [];
+    for (const f of this.fields) {
+      if (f.no !== no) continue;
+      const b = f.bytes;
+      if (f.wire === wire) {
+        out.push(get(new DataView(b!.buffer, b!.byteOffset, size), 0));
+      } else if (f.wire === 2) {
+        if (b!.length % size !== 0) throw new FormatError(`packed field ${no} length ${b!.length} is not a multiple of ${size}`, f.offset, this.file);
+        const dv = new DataView(b!.buffer, b!.byteOffset, b!.length);
+        for (let i = 0; i < b!.length; i += size) out.push(get(dv, i));
+      } else {
+        throw new FormatError(`field ${no} has wire type ${f.wire}, expected ${wire} or packed`, f.offset, this.file);
+      }
+    }
+    return out;
+  }
+}
+
+/** Parses `buf` as a message; `base` is its offset inside `file`. */
+export const decodeMessage = (buf: Uint8Array, base = 0, file?: string): ProtoMessage => new ProtoMessage(buf, base, file);

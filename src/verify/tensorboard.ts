@@ -1,0 +1,129 @@
+/**
+ * Independent reader of TensorBoard event files (TFRecord framing), no TensorFlow needed.
+ *
+ * Record: uint64 LE length, uint32 LE masked CRC-32C of the 8 length bytes, data, uint32 LE
+ * masked CRC-32C of the data. Both CRCs are verified. Data = tensorflow.Event:
+ *   wall_time=1 double, step=2 int64, file_version=3 string, summary=5 Summary{value=1 repeated
+ *   Value{tag=1, simple_value=2 float, tensor=8 TensorProto, metadata=9 SummaryMetadata
+ *   {plugin_data=1 {plugin_name=1}}}}.
+ *   TensorProto: dtype=1 (1 DT_FLOAT, 2 DT_DOUBLE), tensor_shape=2, tensor_content=4,
+ *   float_val=5, double_val=6.
+ * Scalars: `simple_value` (what torch's SummaryWriter.add_scalar writes: float32, compare with
+ * float32 rounding), or a one-element float/double tensor for a tag whose metadata names the
+ * "scalars" plugin (TF2 / tensorboard.summary v2 style; metadata usually comes only with the first
+ * event of a tag, so the plugin is remembered per file and tag).
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { maskedCrc32c } from "../util/crc32c.ts";
+import { FormatError, ProtoMessage } from "../util/protobuf.ts";
+
+export interface ScalarPoint {
+  step: number;
+  value: number;
+  wallTime: number;
+}
+
+export interface TfRecord {
+  offset: number;
+  data: Uint8Array;
+}
+
+/** Splits a TFRecord file into records, verifying both masked CRC-32Cs. */
+export function* iterateTfRecords(buf: Uint8Array, file?: string): Generator<TfRecord> {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let off = 0;
+  while (off < buf.length) {
+    if (off + 12 > buf.length) throw new FormatError("truncated record header", off, file);
+    const lenLo = dv.getUint32(off, true);
+    const lenHi = dv.getUint32(off + 4, true);
+    const lenCrc = dv.getUint32(off + 8, true);
+    if (maskedCrc32c(buf.subarray(off, off + 8)) !== lenCrc) throw new FormatError("length CRC-32C mismatch", off, file);
+    const len = lenHi * 2 ** 32 + lenLo;
+    if (len > buf.length - off - 16) throw new FormatError(`truncated record (${len} bytes declared)`, off, file);
+    const data = buf.subarray(off + 12, off + 12 + len);
+    const dataCrc = dv.getUint32(off + 12 + len, true);
+    if (maskedCrc32c(data) !== dataCrc) throw new FormatError("data CRC-32C mismatch", off, file);
+    yield { offset: off, data };
+    off += 16 + len;
+  }
+}
+
+export interface TbEvent {
+  offset: number;
+  wallTime: number;
+  step: number;
+  fileVersion?: string;
+  /** Scalar values in this event: tag -> value. */
+  scalars: { tag: string; value: number }[];
+}
+
+/** Decodes the events of one file's bytes. `scalarTags` carries plugin knowledge across events. */
+export function parseEventFile(buf: Uint8Array, file?: string): TbEvent[] {
+  const scalarTags = new Map<string, boolean>();
+  const events: TbEvent[] = [];
+  for (const { offset, data } of iterateTfRecords(buf, file)) {
+    const ev = new ProtoMessage(data, offset + 12, file);
+    const out: TbEvent = { offset, wallTime: ev.double(1) ?? 0, step: ev.int(2) ?? 0, fileVersion: ev.string(3), scalars: [] };
+    const summary = ev.message(5);
+    for (const v of summary?.messages(1) ?? []) {
+      const tag = v.string(1) ?? "";
+      const plugin = v.message(9)?.message(1)?.string(1);
+      if (plugin !== undefined) scalarTags.set(tag, plugin === "scalars");
+      if (v.has(2)) {
+        out.scalars.push({ tag, value: v.float(2)! });
+        continue;
+      }
+      const tensor = v.message(8);
+      if (!tensor || scalarTags.get(tag) !== true) continue;
+      const value = tensorScalar(tensor);
+      if (value !== undefined) out.scalars.push({ tag, value });
+    }
+    events.push(out);
+  }
+  return events;
+}
+
+function tensorScalar(t: ProtoMessage): number | undefined {
+  const dtype = t.int(1);
+  const content = t.bytes(4);
+  if (dtype === 1) {
+    const vals = t.floats(5);
+    if (vals.length === 1) return vals[0];
+    if (content?.length === 4) return new DataView(content.buffer, content.byteOffset, 4).getFloat32(0, true);
+  } else if (dtype === 2) {
+    const vals = t.doubles(6);
+    if (vals.length === 1) return vals[0];
+    if (content?.length === 8) return new DataView(content.buffer, content.byteOffset, 8).getFloat64(0, true);
+  }
+  return undefined;
+}
+
+async function findEventFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await findEventFiles(p)));
+    else if (e.name.includes("tfevents")) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Reads every `events.out.tfevents.*` file under `dir` (recursively, in name order) into
+ * tag -> points, in file then record order. Tags from files in a subfolder are prefixed with
+ * that folder's path relative to `dir` ("sub/tag"), as TensorBoard shows them as separate runs.
+ * A corrupt or truncated file throws a FormatError naming the file and offset.
+ */
+export async function readEventFiles(dir: string): Promise<Record<string, ScalarPoint[]>> {
+  const out: Record<string, ScalarPoint[]> = {};
+  for (const file of await findEventFiles(dir)) {
+    const rel = relative(dir, join(file, ".."));
+    const prefix = rel === "" ? "" : `${rel.split("\\").join("/")}/`;
+    for (const ev of parseEventFile(new Uint8Array(await readFile(file)), file)) {
+      for (const s of ev.scalars) (out[prefix + s.tag] ??= []).push({ step: ev.step, value: s.value, wallTime: ev.wallTime });
+    }
+  }
+  return out;
+}

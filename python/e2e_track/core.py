@@ -1,0 +1,232 @@
+"""Backend-neutral bookkeeping: the manifest, git facts, TensorBoard mirroring.
+
+Each backend module subclasses Run and implements the `_sdk_*` hooks; everything the
+verifiers compare against (the manifest) is recorded here, from the exact values handed
+to the SDK, so the expectation never depends on what the backend did with them.
+"""
+import atexit
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+
+STATUSES = ("FINISHED", "FAILED")
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def json_value(v):
+    # JSON has no NaN/Infinity; the manifest type spells them as strings.
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _git(*args):
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_facts():
+    """Facts about the repository in cwd (the harness runs train.py from its throwaway repo)."""
+    commit = _git("rev-parse", "HEAD")
+    if not commit:
+        return None
+    facts = {"commit": commit, "dirty": bool(_git("status", "--porcelain"))}
+    branch = _git("rev-parse", "--abbrev-ref", "HEAD")
+    if branch and branch != "HEAD":  # "HEAD" means detached: no branch to expect
+        facts["branch"] = branch
+    remote = _git("config", "--get", "remote.origin.url")
+    if remote:
+        facts["remote"] = remote
+    return facts
+
+
+def resolve_device(cfg):
+    want = cfg.get("device") or "auto"
+    if want != "auto":
+        return want
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def environment(cfg):
+    import torch
+
+    env = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "cuda_available": torch.cuda.is_available(),
+        "cuda": torch.version.cuda,
+        "device": resolve_device(cfg),
+    }
+    # Versions from package metadata: importing every SDK just to read a version is slow.
+    for pkg in ("mlflow", "wandb", "clearml", "lightning", "tensorboard"):
+        try:
+            env[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            env[pkg] = None
+    return env
+
+
+class Run:
+    """One backend run. Subclasses implement the _sdk_* hooks with the backend's own SDK."""
+
+    def __init__(self, tracker, key, name, tags, parent):
+        self.tracker, self.key, self.name, self.parent = tracker, key, name, parent
+        self.run_id = None
+        self.status = "RUNNING"
+        self.params, self.tags, self.metrics, self.artifacts = {}, {}, {}, []
+        self.extra = {}  # backend fields: group, project, experiment, offlinePath
+        self.git = git_facts()
+        self.tags.update({k: str(v) for k, v in (tags or {}).items()})
+        self._tb = None
+        self._tb_dir = os.path.join(tracker.cfg["tensorboard_dir"], key)
+
+    # --- public API -------------------------------------------------------------------
+    def log_params(self, params):
+        # MLflow stores str(value) (mlflow.tracking.fluent.log_params); keep the same.
+        self._sdk_params(dict(params))
+        self.params.update({k: str(v) for k, v in params.items()})
+
+    def log_metric(self, key, value, step):
+        self.log_metrics({key: value}, step)
+
+    def log_metrics(self, metrics, step):
+        step = int(step)
+        values = {k: float(v) for k, v in metrics.items()}  # float(): tensors, ints, numpy
+        ts = now_ms()
+        self._sdk_metrics(values, step, ts)
+        tb = self._writer()
+        for k, v in values.items():
+            self.metrics.setdefault(k, []).append([step, json_value(v), ts])
+            tb.add_scalar(k, v, step, walltime=ts / 1000)
+
+    def log_artifact(self, local_path, artifact_path, kind="file"):
+        if kind not in ("file", "model", "image"):
+            raise ValueError(f"kind must be file, model or image, not {kind!r}")
+        artifact_path = artifact_path.replace(os.sep, "/").strip("/")
+        self._sdk_artifact(local_path, artifact_path, kind)
+        self.artifacts.append({"path": artifact_path, "size": os.path.getsize(local_path),
+                               "sha256": sha256_file(local_path), "kind": kind})
+
+    def set_tags(self, tags):
+        tags = {k: str(v) for k, v in tags.items()}
+        self._sdk_tags(tags)
+        self.tags.update(tags)
+
+    def finish(self, status="FINISHED"):
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
+        if self.status != "RUNNING":
+            return
+        try:
+            if self._tb:
+                self._tb.close()
+            self._sdk_finish(status)
+        finally:
+            self.status = status
+            self.tracker.write_manifest()
+
+    # --- helpers ----------------------------------------------------------------------
+    def _writer(self):
+        if self._tb is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(log_dir=self._tb_dir)
+        return self._tb
+
+    def to_manifest(self):
+        work = self.tracker.cfg["work_dir"]
+        out = {"key": self.key, "runId": self.run_id or "", "name": self.name}
+        if self.parent is not None:
+            out["parent"] = self.parent.key
+        out.update(self.extra)
+        out.update(params=self.params, tags=self.tags, metrics=self.metrics,
+                   artifacts=self.artifacts, status=self.status)
+        if self.git:
+            out["git"] = self.git
+        if self._tb is not None:
+            out["tensorboardDir"] = os.path.relpath(self._tb_dir, work).replace(os.sep, "/")
+        return out
+
+    # --- backend hooks ----------------------------------------------------------------
+    def _sdk_params(self, params): raise NotImplementedError
+    def _sdk_metrics(self, values, step, ts): raise NotImplementedError
+    def _sdk_artifact(self, local_path, artifact_path, kind): raise NotImplementedError
+    def _sdk_tags(self, tags): raise NotImplementedError
+    def _sdk_finish(self, status): raise NotImplementedError
+
+
+class Tracker:
+    run_class = Run
+    backend = ""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.runs = []
+        self.facts = {}
+        self.env = environment(cfg)
+        # The harness may see a crash at any point: make the manifest truthful at exit too.
+        atexit.register(self._at_exit)
+
+    def start_run(self, key, name, tags=None, parent=None):
+        if any(r.key == key for r in self.runs):
+            raise ValueError(f"run key {key!r} already used")
+        run = self.run_class(self, key, name, tags, parent)
+        run._sdk_start()  # listed only once the backend has a run to compare against
+        self.runs.append(run)
+        self.write_manifest()
+        return run
+
+    def close(self):
+        # Children first: a backend may require them to end before their parent.
+        for run in reversed(self.runs):
+            if run.status == "RUNNING":
+                try:
+                    run.finish("FAILED")
+                except Exception as e:  # keep closing the others; the manifest says FAILED
+                    print(f"e2e_track: closing run {run.key} failed: {e!r}", file=sys.stderr)
+                    run.status = "FAILED"
+        self.write_manifest()
+
+    def _at_exit(self):
+        for run in self.runs:
+            if run.status == "RUNNING":
+                run.status = "FAILED"
+        self.write_manifest()
+
+    def write_manifest(self):
+        doc = {"schema": 1, "backend": self.backend, "workflow": self.cfg.get("workflow", ""),
+               "environment": self.env, "runs": [r.to_manifest() for r in self.runs]}
+        if self.facts:
+            doc["facts"] = self.facts
+        path = self.cfg["manifest"]
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)

@@ -21,7 +21,7 @@ export const clearmlDriver: BackendDriver = {
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ CLEARML_OFFLINE_MODE: "1", CLEARML_CACHE_DIR: `${ctx.workDir}/clearml-cache` }),
       verify: (manifest, workDir) =>
-        verifyOffline(manifest, workDir, (zip) => readClearmlSession(zip), { git: { commit: true, branch: true, dirty: true }, checkTags: false },
+        verifyOffline(manifest, workDir, (zip) => readClearmlSession(zip), { git: { commit: true, branch: true, dirty: true } },
           (run, obs, byKey, label) => {
             const parentId = run.parent ? byKey.get(run.parent)?.runId : undefined;
             if (!parentId) return [];

@@ -23,7 +23,7 @@ export const wandbDriver: BackendDriver = {
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ WANDB_MODE: "offline", WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir }),
       verify: (manifest, workDir) =>
-        verifyOffline(manifest, workDir, (dir) => readWandbRun(dir), { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals, checkTags: false },
+        verifyOffline(manifest, workDir, (dir) => readWandbRun(dir), { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals },
           (run, obs, byKey, label) => {
             const parent = run.parent ? byKey.get(run.parent) : undefined;
             if (!run.group) return [];

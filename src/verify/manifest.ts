@@ -41,6 +41,8 @@ export interface ManifestRun {
   /** For offline backends: where the SDK wrote its run (W&B run folder, ClearML session zip). */
   offlinePath?: string;
   status: "FINISHED" | "FAILED" | "RUNNING";
+  /** W&B: the history key that carries the step (default "step"; Lightning: "trainer/global_step"). */
+  stepKey?: string;
 }
 
 /** [step, value, timestamp in ms]. Value is a double; NaN/Infinity are written as strings. */

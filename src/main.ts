@@ -7,7 +7,7 @@ import { defineCommand, runCommand, showUsage } from "citty";
 import { VERSION } from "./version.ts";
 import { E2EError, ExitCode, exitCodeOf, formatError } from "./util/errors.ts";
 import { installSignalHandlers, runTeardowns } from "./runtime/lifecycle.ts";
-import { log, scrub } from "./util/log.ts";
+import { scrub } from "./util/log.ts";
 
 export const main = defineCommand({
   meta: { name: "e2e", version: VERSION, description: "End-to-end tests and benchmarks of MLflow, W&B and ClearML for PyTorch" },
@@ -16,6 +16,9 @@ export const main = defineCommand({
     doctor: () => import("./cli/doctor.ts").then((m) => m.default),
     setup: () => import("./cli/setup.ts").then((m) => m.default),
     assets: () => import("./cli/assets.ts").then((m) => m.default),
+    bench: () => import("./cli/bench.ts").then((m) => m.default),
+    bundle: () => import("./cli/bundle.ts").then((m) => m.default),
+    images: () => import("./cli/images.ts").then((m) => m.default),
   },
 });
 
@@ -35,7 +38,9 @@ export async function cli(rawArgs: string[]): Promise<number> {
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const code = isCittyUsage(err) ? ExitCode.usage : exitCodeOf(err);
-    log.error(scrub(isCittyUsage(err) ? `${(err as Error).message} (fix: see e2e --help)` : formatError(err)));
+    // One line on stderr, colour codes stripped: scripts grep it, people read it.
+    const msg = isCittyUsage(err) ? `${(err as Error).message} (fix: see e2e --help)` : formatError(err);
+    process.stderr.write(`e2e: error: ${scrub(msg).replace(/\x1b\[[0-9;]*m/g, "")}\n`);
     if (err instanceof E2EError && err.detail) process.stderr.write(`${scrub(err.detail)}\n`);
     if (process.env.E2E_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return code;

@@ -8,6 +8,7 @@ import type { ObservedRun } from "../verify/observed.ts";
 import { check, type Check } from "../verify/check.ts";
 import { compareRun, type CompareOptions } from "../verify/compare.ts";
 import { formatError } from "../util/errors.ts";
+import type { Verification } from "./types.ts";
 
 export async function verifyOffline(
   manifest: Manifest,
@@ -15,8 +16,9 @@ export async function verifyOffline(
   read: (path: string, run: ManifestRun) => Promise<ObservedRun>,
   opts: Omit<CompareOptions, "label">,
   relations?: (run: ManifestRun, obs: ObservedRun, byKey: Map<string, ManifestRun>, label: string | undefined) => Check[],
-): Promise<Check[]> {
+): Promise<Verification> {
   const checks: Check[] = [];
+  const observed: Verification["observed"] = {};
   const byKey = new Map(manifest.runs.map((r) => [r.key, r]));
   for (const run of manifest.runs) {
     const label = manifest.runs.length > 1 ? run.key : undefined;
@@ -33,9 +35,10 @@ export async function verifyOffline(
       checks.push(check("run", `${p}offline-files`, false, `cannot read ${path}: ${formatError(err)}`, path, null));
       continue;
     }
+    observed[run.key] = obs;
     checks.push(check("run", `${p}id`, obs.runId === run.runId, obs.runId === run.runId ? "run id matches" : "run id differs", run.runId, obs.runId));
     checks.push(...compareRun(run, obs, { ...opts, label }));
     if (relations) checks.push(...relations(run, obs, byKey, label));
   }
-  return checks;
+  return { checks, observed };
 }

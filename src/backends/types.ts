@@ -1,4 +1,5 @@
 import type { Check } from "../verify/check.ts";
+import type { ObservedRun } from "../verify/observed.ts";
 import type { BackendName, Manifest } from "../verify/manifest.ts";
 import type { WorkflowConfig } from "../runtime/python/workflow.ts";
 import type { PythonEnv } from "../runtime/python/env.ts";
@@ -7,6 +8,12 @@ export const BACKENDS: readonly BackendName[] = ["mlflow", "wandb", "clearml"];
 
 /** How a backend is reached: started natively, in containers, an existing server, or SDK offline mode. */
 export type Mode = "native" | "docker" | "url" | "offline";
+
+/** Checks, plus what was read (run key -> observed run) for workflow-level checks. */
+export interface Verification {
+  checks: Check[];
+  observed: Record<string, ObservedRun>;
+}
 
 export interface BackendContext {
   python: PythonEnv;
@@ -29,7 +36,7 @@ export interface StartedBackend {
   /** Environment for the workflow process (SDK settings; secrets only by env). */
   workflowEnv(): Record<string, string>;
   /** Read the backend independently and compare with the manifest. */
-  verify(manifest: Manifest, workDir: string): Promise<Check[]>;
+  verify(manifest: Manifest, workDir: string): Promise<Verification>;
   /** Experiment lifecycle (create, find, delete, confirm gone), where the backend supports it. */
   lifecycle?(): Promise<Check[]>;
   stop(): Promise<void>;

@@ -2,16 +2,22 @@ import { defineCommand } from "citty";
 import { pythonArgs, jsonArgs, printJson } from "./_shared.ts";
 import { ensurePython } from "../runtime/python/env.ts";
 import { log } from "../util/log.ts";
+import { usageError } from "../util/errors.ts";
+import { installBundle } from "../bundle/install.ts";
 
 export default defineCommand({
   meta: { name: "setup", description: "Create (or check) the Python environment the workflows run in" },
   args: {
     ...pythonArgs,
     wheelhouse: { type: "string", description: "Install from this folder of wheels with no index (air-gapped)", valueHint: "DIR" },
+    bundle: { type: "string", description: "Install from an offline bundle (e2e bundle create): checksums, wheels, images", valueHint: "DIR" },
     ...jsonArgs,
   },
   async run({ args }) {
-    const env = await ensurePython({ python: args.python, wheelhouse: args.wheelhouse, assets: args.assets, onProgress: (l) => log.info(l) });
+    if (args.bundle && (args.python || args.wheelhouse)) throw usageError("--bundle cannot be combined with --python or --wheelhouse", "the bundle brings its own wheels");
+    const env = args.bundle
+      ? (await installBundle(args.bundle, { assets: args.assets, onProgress: (l) => log.info(l) })).env
+      : await ensurePython({ python: args.python, wheelhouse: args.wheelhouse, assets: args.assets, onProgress: (l) => log.info(l) });
     const t = env.info.torch;
     if (args.json) printJson({ python: env.python, kind: env.kind, info: env.info });
     else

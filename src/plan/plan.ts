@@ -17,6 +17,8 @@ export interface Plan {
   keepWork: boolean;
   seed: number;
   device: "auto" | "cpu" | "cuda";
+  /** Size overrides for every workflow (--size points=1000000). */
+  sizes: Record<string, number>;
 }
 
 export interface RunArgs {
@@ -31,6 +33,8 @@ export interface RunArgs {
   keepWork?: boolean;
   seed?: string;
   device?: string;
+  /** "key=value,key=value" */
+  size?: string;
 }
 
 const DEFAULT_MODE: Record<BackendName, Mode> = { mlflow: "native", wandb: "offline", clearml: "offline" };
@@ -51,7 +55,8 @@ export function parseList<T extends string>(what: string, raw: string | undefine
 
 export function makePlan(a: RunArgs): Plan {
   const names = parseList("backend", a.backend, BACKENDS, [...BACKENDS]);
-  const workflows = parseList("workflow", a.workflow, WORKFLOWS, ["cnn"]);
+  // quick: the cnn workflow; full: every workflow.
+  const workflows = parseList("workflow", a.workflow, WORKFLOWS, a.profile === "full" ? [...WORKFLOWS] : ["cnn"]);
   if (a.profile && a.profile !== "quick" && a.profile !== "full")
     throw usageError(`unknown profile '${a.profile}'`, "use --profile quick or --profile full");
   if (a.url && !/^https?:\/\/[^\s/]+/.test(a.url)) throw usageError(`--url ${a.url} is not an http(s) URL`, "pass e.g. --url http://127.0.0.1:5000");
@@ -72,8 +77,15 @@ export function makePlan(a: RunArgs): Plan {
     }
     return { name, mode, url: a.url };
   });
+  const sizes: Record<string, number> = {};
+  for (const kv of (a.size ?? "").split(",").filter(Boolean)) {
+    const m = /^([a-z_]+)=(\d+)$/.exec(kv.trim());
+    if (!m || Number(m[2]) <= 0) throw usageError(`--size ${kv} is not key=positive-integer`, "e.g. --size points=1000000,steps=50");
+    sizes[m[1]!] = Number(m[2]);
+  }
   return {
     backends,
+    sizes,
     workflows,
     profile: (a.profile ?? "quick") as Profile,
     port,

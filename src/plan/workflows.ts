@@ -1,14 +1,63 @@
-/** The embedded workflows and the sizes each profile gives them. */
-export const WORKFLOWS = ["cnn"] as const;
+/**
+ * The embedded workflows: how each is launched, in how many processes one after another
+ * (phases: checkpoint stops and a new process resumes), and the sizes each profile gives it.
+ */
+export const WORKFLOWS = ["cnn", "lightning", "ddp", "sweep", "checkpoint", "scale"] as const;
 export type WorkflowName = (typeof WORKFLOWS)[number];
 export type Profile = "quick" | "full";
 
-export const SIZES: Record<WorkflowName, Record<Profile, Record<string, number>>> = {
+export interface WorkflowSpec {
+  description: string;
+  /** "python": python train.py; "torchrun": python -m torch.distributed.run --standalone --nproc-per-node N train.py */
+  launcher: "python" | "torchrun";
+  /** Processes run one after another with E2E_PHASE=1..phases, continuing one manifest. */
+  phases: number;
+  sizes: Record<Profile, Record<string, number>>;
+}
+
+export const WORKFLOW_SPECS: Record<WorkflowName, WorkflowSpec> = {
   cnn: {
-    quick: { steps: 30, batch_size: 16, image_size: 16, classes: 4 },
-    full: { steps: 300, batch_size: 64, image_size: 28, classes: 10 },
+    description: "a small CNN on synthetic images: params, a metric per step, a checkpoint and a plot",
+    launcher: "python",
+    phases: 1,
+    sizes: { quick: { steps: 30, batch_size: 16, image_size: 16, classes: 4 }, full: { steps: 300, batch_size: 64, image_size: 28, classes: 10 } },
+  },
+  lightning: {
+    description: "a LightningModule and Trainer with the backend's Lightning integration and a TensorBoardLogger",
+    launcher: "python",
+    phases: 1,
+    sizes: { quick: { steps: 40, batch_size: 16 }, full: { steps: 200, batch_size: 32 } },
+  },
+  ddp: {
+    description: "DistributedDataParallel over torchrun (gloo on CPU, nccl on CUDA), two processes",
+    launcher: "torchrun",
+    phases: 1,
+    sizes: { quick: { steps: 20, batch_size: 16, nproc: 2 }, full: { steps: 100, batch_size: 32, nproc: 2 } },
+  },
+  sweep: {
+    description: "a hyperparameter search: trials grouped under one parent, best trial reported",
+    launcher: "python",
+    phases: 1,
+    sizes: { quick: { trials: 3, steps: 10 }, full: { trials: 6, steps: 40 } },
+  },
+  checkpoint: {
+    description: "train, checkpoint, stop; a new process loads the checkpoint from the backend and resumes the run",
+    launcher: "python",
+    phases: 2,
+    sizes: { quick: { steps: 20, stop_at: 10 }, full: { steps: 100, stop_at: 50 } },
+  },
+  scale: {
+    description: "metric logging at scale, every point verified exactly",
+    launcher: "python",
+    phases: 1,
+    sizes: { quick: { points: 10_000, keys: 4 }, full: { points: 100_000, keys: 4 } },
   },
 };
 
-/** Deadline for one workflow run, generous for a 2-core box. */
+/** Deadline for one workflow process, generous for a 2-core box. */
 export const TIMEOUT_MS: Record<Profile, number> = { quick: 300_000, full: 1_800_000 };
+
+/** Git variants a workflow runs from: every workflow clean; dirty too for all in full, for cnn in quick. */
+export function variantsFor(wf: WorkflowName, profile: Profile): ("clean" | "dirty")[] {
+  return profile === "full" || wf === "cnn" ? ["clean", "dirty"] : ["clean"];
+}

@@ -7,6 +7,7 @@ import { ensurePython } from "../runtime/python/env.ts";
 import { interrupted } from "../runtime/lifecycle.ts";
 import { makeWorkDir, writeFileAtomic } from "../util/fs.ts";
 import { ExitCode } from "../util/errors.ts";
+import { assertPortFree } from "../util/port.ts";
 import { log, scrub, setQuiet } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { executePlan } from "./execute.ts";
@@ -15,14 +16,21 @@ import { hostEnvironment } from "./environment.ts";
 import { renderSummary } from "../report/console.ts";
 import { progressPrinter } from "../report/progress.ts";
 import { printJson } from "../cli/_shared.ts";
+import { parseScript, scriptBackends } from "../script/spec.ts";
 
 export interface RunCommandArgs extends RunArgs {
   report?: string;
   json?: boolean;
+  /** `--script`: the user's script or command line, and the arguments after `--`. */
+  script?: string;
+  scriptArgs?: string[];
 }
 
 export async function runCommand(a: RunCommandArgs): Promise<number> {
-  const plan = makePlan(a);
+  const script = a.script ? parseScript(a.script, a.scriptArgs) : undefined;
+  const plan = script ? { ...makePlan({ ...a, backend: scriptBackends(script, a.backend) }), workflows: [], script: script.display } : makePlan(a);
+  // A taken port is bad input: say so before anything starts.
+  if (plan.port && plan.backends.some((b) => b.name === "mlflow" && b.mode === "native")) await assertPortFree(plan.port);
   const assets = await assetRoot(plan.assets);
   const python = await ensurePython({ python: plan.python, assets: plan.assets, onProgress: (l) => log.info(l) });
   const session = `${new Date().toISOString().slice(0, 10).replace(/-/g, "")}-${randomBytes(3).toString("hex")}`;
@@ -44,7 +52,7 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
     await writeFileAtomic(join(workRoot, "result.json"), text).catch(() => {});
     if (a.report) await writeFileAtomic(a.report, text);
   };
-  log.info(`e2e ${VERSION}: ${plan.backends.map((b) => `${b.name}(${b.mode})`).join(", ")} x ${plan.workflows.join(", ")}, profile ${plan.profile}; torch ${python.info.torch?.version ?? "?"}, CUDA ${python.info.torch?.cuda ? "yes" : "no"}`);
+  log.info(`e2e ${VERSION}: ${plan.backends.map((b) => `${b.name}(${b.mode})`).join(", ")} x ${script ? `script ${script.display}` : plan.workflows.join(", ")}, profile ${plan.profile}; torch ${python.info.torch?.version ?? "?"}, CUDA ${python.info.torch?.cuda ? "yes" : "no"}`);
   const progress = progressPrinter(true);
   result.backends = await executePlan({
     plan,
@@ -52,6 +60,7 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
     assetRoot: assets.root,
     workRoot,
     session,
+    script,
     log: (m) => log.info(m),
     onProgress: (b, w, p) => progress(`${b}/${w}`, p.step, p.total),
     onUpdate: async (bs) => {

@@ -5,7 +5,7 @@
 import type { BackendDriver } from "../types.ts";
 import { usageError } from "../../util/errors.ts";
 import { verifyOffline } from "../offline.ts";
-import { check } from "../../verify/check.ts";
+import { check, skip } from "../../verify/check.ts";
 import { readClearmlSession } from "./reader.ts";
 
 export const clearmlDriver: BackendDriver = {
@@ -27,6 +27,7 @@ export const clearmlDriver: BackendDriver = {
             if (!parentId) return [];
             return [check("runs", `${label ? `${label}:` : ""}parent`, obs.parentId === parentId, obs.parentId === parentId ? "parent task recorded" : "parent differs", parentId, obs.parentId)];
           }),
+      lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
     };
   },

@@ -1,5 +1,5 @@
 /** MLflow: native server (default), an existing server by URL, or containers (docker mode). */
-import type { BackendDriver, StartedBackend } from "../types.ts";
+import type { BackendDriver, StartedBackend, Verification } from "../types.ts";
 import type { Manifest } from "../../verify/manifest.ts";
 import { check, type Check } from "../../verify/check.ts";
 import { compareRun } from "../../verify/compare.ts";
@@ -50,8 +50,9 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
   };
 }
 
-export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Promise<Check[]> {
+export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Promise<Verification> {
   const checks: Check[] = [];
+  const observed: Verification["observed"] = {};
   const byKey = new Map(manifest.runs.map((r) => [r.key, r]));
   for (const run of manifest.runs) {
     const label = manifest.runs.length > 1 ? run.key : undefined;
@@ -60,13 +61,14 @@ export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Pr
       checks.push(check("run", `${label ? `${label}:` : ""}exists`, false, `run ${run.runId} cannot be read: ${obs.message}`, run.runId, null));
       continue;
     }
+    observed[run.key] = obs;
     checks.push(...compareRun(run, obs, { label, git: { commit: true, branch: !!obs.git?.branch, dirty: false } }));
     if (run.parent) {
       const parentId = byKey.get(run.parent)?.runId;
       checks.push(check("runs", `${label}:parent`, obs.parentId === parentId, obs.parentId === parentId ? "nested under its parent" : "parent differs", parentId, obs.parentId));
     }
   }
-  return checks;
+  return { checks, observed };
 }
 
 /** Create, find, delete an experiment and confirm it is gone (deleted experiments stay as 'deleted'). */

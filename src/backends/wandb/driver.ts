@@ -7,7 +7,7 @@ import type { BackendDriver } from "../types.ts";
 import { usageError } from "../../util/errors.ts";
 import { verifyOffline } from "../offline.ts";
 import { looseParamEquals } from "../../verify/compare.ts";
-import { check } from "../../verify/check.ts";
+import { check, skip } from "../../verify/check.ts";
 import { readWandbRun } from "./reader.ts";
 
 export const wandbDriver: BackendDriver = {
@@ -23,12 +23,13 @@ export const wandbDriver: BackendDriver = {
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ WANDB_MODE: "offline", WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir }),
       verify: (manifest, workDir) =>
-        verifyOffline(manifest, workDir, (dir) => readWandbRun(dir), { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals },
+        verifyOffline(manifest, workDir, (dir, run) => readWandbRun(dir, { stepKey: run.stepKey }), { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals },
           (run, obs, byKey, label) => {
             const parent = run.parent ? byKey.get(run.parent) : undefined;
             if (!run.group) return [];
             return [check("runs", `${label ? `${label}:` : ""}group`, obs.group === run.group, obs.group === run.group ? "in its group" : "group differs", run.group, obs.group ?? parent?.runId)];
           }),
+      lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
     };
   },

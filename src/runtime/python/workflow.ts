@@ -37,6 +37,8 @@ export interface WorkflowRun {
   logFile: string;
   durationMs: number;
   repo: string;
+  /** The commit and branch the harness itself made: the truth the manifest's git facts must match. */
+  git: { commit: string; branch: string; dirty: boolean };
 }
 
 export interface Progress {
@@ -71,11 +73,22 @@ export interface RunWorkflowOptions {
   assetRoot: string;
   config: WorkflowConfig;
   env?: Record<string, string>;
+  /** Deadline for each process. */
   timeoutMs: number;
   dirty?: boolean;
   onProgress?: (p: Progress) => void;
-  /** Extra argv after the script (torchrun-style launchers put theirs before). */
-  launcher?: string[];
+  launcher?: "python" | "torchrun";
+  /** torchrun's --nproc-per-node (default 2). Extra torchrun flags come from E2E_TORCHRUN_ARGS. */
+  nproc?: number;
+  /** Processes run one after another with E2E_PHASE=1..phases, continuing one manifest. */
+  phases?: number;
+}
+
+function launcherArgv(o: RunWorkflowOptions): string[] {
+  if (o.launcher !== "torchrun") return [o.python, "train.py"];
+  const extra = (process.env.E2E_TORCHRUN_ARGS ?? "").split(/\s+/).filter(Boolean);
+  const rendezvous = extra.some((a) => a.startsWith("--rdzv") || a.startsWith("--nnodes") || a.startsWith("--master")) ? [] : ["--standalone"];
+  return [o.python, "-m", "torch.distributed.run", ...rendezvous, "--nproc-per-node", String(o.nproc ?? 2), ...extra, "train.py"];
 }
 
 export async function runWorkflow(o: RunWorkflowOptions): Promise<WorkflowRun> {
@@ -83,42 +96,45 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<WorkflowRun> {
   const script = join(o.assetRoot, "python", "workflows", `${o.config.workflow}.py`);
   if (!existsSync(script)) throw envError(`workflow file ${script} is missing`, "re-extract the assets or fix --assets");
   const repo = join(work, "repo");
-  await prepareRepo(repo, script, !!o.dirty);
+  const git = { ...(await prepareRepo(repo, script, !!o.dirty)), dirty: !!o.dirty };
   const configPath = join(work, "config.json");
   await writeFileAtomic(configPath, JSON.stringify(o.config, null, 2));
   const logFile = join(work, "workflow.log");
   const started = Date.now();
-  const argv = [...(o.launcher ?? [o.python]), "train.py"];
-  const proc = spawnManaged(argv, {
-    name: `workflow ${o.config.workflow}`,
-    cwd: repo,
-    logFile,
-    deathShim: o.python,
-    env: {
-      ...o.env,
-      E2E_CONFIG: configPath,
-      PYTHONPATH: [join(o.assetRoot, "python"), process.env.PYTHONPATH].filter(Boolean).join(":"),
-      PYTHONUNBUFFERED: "1",
-      MPLBACKEND: "Agg",
-    },
-    onStdoutLine: (line) => {
-      if (!line.startsWith("@e2e ")) return;
-      try {
-        const ev = JSON.parse(line.slice(5));
-        if (ev.event === "progress") o.onProgress?.(ev);
-      } catch {
-        /* not ours */
-      }
-    },
-  });
+  let exitCode = 0;
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void proc.stop(3000);
-  }, o.timeoutMs);
-  const exitCode = await proc.exited;
-  clearTimeout(timer);
-  const result: WorkflowRun = { exitCode, timedOut, logFile, durationMs: Date.now() - started, repo };
+  for (let phase = 1; phase <= (o.phases ?? 1) && exitCode === 0; phase++) {
+    const proc = spawnManaged(launcherArgv(o), {
+      name: `workflow ${o.config.workflow} phase ${phase}`,
+      cwd: repo,
+      logFile,
+      deathShim: o.python,
+      env: {
+        ...o.env,
+        E2E_CONFIG: configPath,
+        E2E_PHASE: String(phase),
+        PYTHONPATH: [join(o.assetRoot, "python"), process.env.PYTHONPATH].filter(Boolean).join(":"),
+        PYTHONUNBUFFERED: "1",
+        MPLBACKEND: "Agg",
+      },
+      onStdoutLine: (line) => {
+        if (!line.startsWith("@e2e ")) return;
+        try {
+          const ev = JSON.parse(line.slice(5));
+          if (ev.event === "progress") o.onProgress?.(ev);
+        } catch {
+          /* not ours */
+        }
+      },
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void proc.stop(3000);
+    }, o.timeoutMs);
+    exitCode = await proc.exited;
+    clearTimeout(timer);
+  }
+  const result: WorkflowRun = { exitCode, timedOut, logFile, durationMs: Date.now() - started, repo, git };
   try {
     result.manifest = JSON.parse(await readFile(o.config.manifest, "utf8")) as Manifest;
   } catch (err) {

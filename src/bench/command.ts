@@ -1,0 +1,159 @@
+/**
+ * `e2e bench`: plan, start each target in turn, measure, and keep the result document current on
+ * disk (atomically, after every stage) so an interrupted run leaves what it measured.
+ */
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { assetRoot } from "../assets/bundle.ts";
+import { ensurePython } from "../runtime/python/env.ts";
+import { interrupted, onTeardown } from "../runtime/lifecycle.ts";
+import { E2EError, ExitCode, formatError } from "../util/errors.ts";
+import { makeWorkDir, writeFileAtomic } from "../util/fs.ts";
+import { log, scrub } from "../util/log.ts";
+import { VERSION } from "../version.ts";
+import { printJson } from "../cli/_shared.ts";
+import { compare, describeRegressions, loadBaseline } from "./baseline.ts";
+import { benchEnvironment, type ServerInfo } from "./environment.ts";
+import type { Figure } from "./figure.ts";
+import { ghBenchEntries, ghBenchPaths } from "./gh-bench.ts";
+import { renderHtml } from "./html.ts";
+import { runMlflowSuite, runSinkSuite, type SuiteContext } from "./http-suite.ts";
+import { renderMarkdown } from "./markdown.ts";
+import { estimateSeconds, makeBenchPlan, type BenchArgs, type SdkTarget } from "./plan.ts";
+import { BENCH_RESULT_SCHEMA, ratiosOf, type BenchResult } from "./result.ts";
+import { runSdkTarget, sdkFigures, sdkTargetOf } from "./sdk.ts";
+import { startDocker, startNative, type BenchServer } from "./servers.ts";
+import { startSink } from "./sink.ts";
+import { formatValue } from "./sizes.ts";
+import { renderBenchTable } from "./table.ts";
+
+export interface BenchCommandArgs extends BenchArgs {
+  json?: boolean;
+  report?: string;
+  html?: string;
+  markdown?: string;
+  ghBench?: string;
+  keepWork?: boolean;
+}
+
+export async function benchCommand(a: BenchCommandArgs): Promise<number> {
+  const plan = makeBenchPlan(a);
+  const baseline = plan.baseline ? await loadBaseline(plan.baseline) : undefined;
+  const assets = await assetRoot(plan.assets);
+  const python = await ensurePython({ python: plan.python, assets: plan.assets, onProgress: (l) => log.info(l) });
+  const workRoot = await makeWorkDir(`e2e-bench-${randomBytes(3).toString("hex")}`, !!a.keepWork);
+  const servers: ServerInfo[] = [];
+  const started = Date.now();
+  const r: BenchResult = {
+    schema: BENCH_RESULT_SCHEMA, e2eVersion: VERSION, status: "running", profile: plan.profile, startedAt: new Date(started).toISOString(),
+    estimatedSeconds: estimateSeconds(plan), environment: benchEnvironment(python, servers), figures: [], scalability: [], ratios: [], errors: [],
+  };
+  const save = async (final = false) => {
+    r.ratios = ratiosOf(r.figures);
+    r.durationMs = Date.now() - started;
+    const text = scrub(JSON.stringify(r, null, 2));
+    await writeFileAtomic(join(workRoot, "bench-result.json"), text).catch(() => {});
+    if (a.report) await writeFileAtomic(a.report, text);
+    if (!final) return;
+    if (a.html) await writeFileAtomic(a.html, scrub(renderHtml(r)));
+    if (a.markdown) await writeFileAtomic(a.markdown, scrub(renderMarkdown(r)));
+    if (a.ghBench) {
+      const p = ghBenchPaths(a.ghBench);
+      await writeFileAtomic(p.smaller, JSON.stringify(ghBenchEntries(r, "smaller"), null, 2));
+      await writeFileAtomic(p.bigger, JSON.stringify(ghBenchEntries(r, "bigger"), null, 2));
+    }
+  };
+  // Runs after the servers' teardowns (registered later, run first): Ctrl-C still writes every output.
+  const offInterrupted = onTeardown("bench result", async () => {
+    r.status = "interrupted";
+    r.finishedAt = new Date().toISOString();
+    await save(true).catch(() => {});
+  });
+
+  const targets = 1 + plan.mlflowModes.length + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
+  const mins = (s: number) => (s < 90 ? `${s} s` : `${Math.round(s / 60)} min`);
+  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...plan.mlflowModes.map((m) => `mlflow ${m}`), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
+  let stageNo = 0;
+  const ctxFor = (target: SuiteContext["target"]): SuiteContext => ({
+    target, url: "", plan,
+    figure: (f) => {
+      r.figures.push(f);
+      log.info(`  ${describe(f)}`);
+    },
+    progress: (m) => log.info(`  ${target}: ${m}`),
+    error: (stage, err) => {
+      r.errors.push({ target, stage, message: scrub(formatError(err)) });
+      log.warn(`${target} ${stage}: ${formatError(err)}`);
+    },
+  });
+  const stage = async (title: string, fn: () => Promise<void>) => {
+    log.start(`[${++stageNo}/${targets}] ${title} (${mins(Math.round((Date.now() - started) / 1000))} elapsed)`);
+    await fn();
+    await save();
+  };
+  const sdk = async (t: SdkTarget, trackingUri?: string) => {
+    const ctx = ctxFor(sdkTargetOf(t));
+    try {
+      const out = await runSdkTarget({ python: python.python, script: join(assets.root, "python", "bench", "sdk_bench.py"), target: t, plan, work: workRoot, trackingUri, onProgress: (l) => log.debug(`  ${t.backend}/${t.mode}: ${l}`) });
+      for (const f of sdkFigures(t, out)) ctx.figure(f);
+    } catch (err) {
+      if (interrupted()) throw err;
+      ctx.error(`sdk ${t.mode}`, err);
+    }
+  };
+
+  await stage("harness ceiling: loopback sink", async () => {
+    const sink = await startSink();
+    try {
+      const s = await runSinkSuite({ ...ctxFor("harness"), url: sink.url });
+      if (s) r.scalability.push(s);
+    } finally {
+      await sink.stop();
+    }
+  });
+  await stage("untracked training process (baseline)", () => sdk({ backend: "none", mode: "offline" }));
+  for (const mode of plan.mlflowModes)
+    await stage(`MLflow ${mode}`, async () => {
+      const ctx = ctxFor(mode === "native" ? "mlflow-native" : "mlflow-docker");
+      let server: BenchServer;
+      try {
+        server = mode === "native" ? await startNative(python.python, workRoot) : await startDocker(assets.root);
+      } catch (err) {
+        if (interrupted()) throw err;
+        return ctx.error("start", err);
+      }
+      try {
+        servers.push(server.info);
+        r.environment = benchEnvironment(python, servers);
+        log.info(`  MLflow ${server.info.version ?? "?"} at ${server.url} (${server.info.store}, 1 worker)`);
+        const s = await runMlflowSuite({ ...ctx, url: server.url });
+        if (s) r.scalability.push(s);
+        if (mode === "native") for (const t of plan.sdkTargets.filter((x) => x.backend === "mlflow")) await sdk(t, server.url);
+        for (const f of await server.memory()) ctx.figure(f);
+      } catch (err) {
+        if (interrupted()) throw err;
+        ctx.error("suite", err);
+      } finally {
+        await server.stop();
+      }
+    });
+  for (const t of plan.sdkTargets.filter((x) => x.backend === "wandb" || x.backend === "clearml"))
+    await stage(`${t.backend} offline (SDK)`, () => sdk(t));
+
+  offInterrupted();
+  r.status = "complete";
+  r.finishedAt = new Date().toISOString();
+  if (baseline) r.comparison = compare(baseline, r.figures, plan.maxRegression);
+  await save(true);
+  process.stderr.write(`\n${scrub(renderBenchTable(r))}\n`);
+  if (a.json) printJson(JSON.parse(scrub(JSON.stringify(r))));
+  if (r.comparison?.regressions.length) throw new E2EError(describeRegressions(r.comparison), `compare with ${plan.baseline}; a noisy machine may need a larger --max-regression`, ExitCode.checksFailed);
+  if (r.comparison) log.success(`baseline: ${r.comparison.compared} figures compared, none regressed beyond ${(plan.maxRegression * 100).toFixed(0)}%`);
+  return r.errors.length ? ExitCode.backend : ExitCode.ok;
+}
+
+function describe(f: Figure): string {
+  const p = Object.entries(f.params).map(([k, v]) => `${k}=${v}`).join(",");
+  const head = `${f.target} ${f.name}${p ? `[${p}]` : ""}: ${formatValue(f.value, f.unit)}`;
+  return f.samples > 1 ? `${head} (p99 ${formatValue(f.spread.p99, f.unit)}, max ${formatValue(f.spread.max, f.unit)}, n=${f.samples})` : head;
+}

@@ -1,0 +1,36 @@
+/** The environment block of a bench result: machine, OS, runtimes, packages and servers. */
+import { readFileSync } from "node:fs";
+import { hostEnvironment } from "../run/environment.ts";
+import type { PythonEnv } from "../runtime/python/env.ts";
+import mitataPkg from "mitata/package.json" with { type: "json" };
+
+export interface ServerInfo {
+  target: string;
+  version?: string;
+  /** uvicorn workers of the MLflow server: pinned to 1 (MLflow 3 defaults to 4, too many for 2 cores). */
+  workers?: number;
+  store?: string;
+  image?: string;
+}
+
+export function benchEnvironment(python: PythonEnv | undefined, servers: ServerInfo[]): Record<string, unknown> {
+  const torch = python?.info.torch;
+  return {
+    ...hostEnvironment(),
+    kernel: readText("/proc/sys/kernel/osrelease"),
+    distro: /PRETTY_NAME="?([^"\n]+)/.exec(readText("/etc/os-release") ?? "")?.[1],
+    gpu: torch?.cuda ? torch.devices : [],
+    mitata: mitataPkg.version,
+    python: python ? { executable: python.info.executable, version: python.info.python, kind: python.kind, packages: python.info.packages, torch: torch?.version } : undefined,
+    mlflowWorkers: 1,
+    servers,
+  };
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}

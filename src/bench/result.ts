@@ -1,0 +1,80 @@
+/**
+ * The bench result document (docs/schema/bench-result.schema.json): environment, every figure,
+ * the scalability steps with their knee, and the ratios between targets of the same run.
+ */
+import type { Figure, Target } from "./figure.ts";
+import type { Knee, ScaleStep } from "./knee.ts";
+import type { Comparison } from "./baseline.ts";
+import type { BenchPlan } from "./plan.ts";
+
+export const BENCH_RESULT_SCHEMA = "e2e/bench-result/v1";
+
+export interface ScaleSeries {
+  target: Target;
+  batch: number;
+  steps: ScaleStep[];
+  knee?: Knee;
+}
+
+export interface Ratio {
+  /** What is compared ("sdk.log_step.latency"), numerator over denominator. */
+  name: string;
+  numerator: string;
+  denominator: string;
+  value: number;
+}
+
+export interface BenchError {
+  target: string;
+  stage: string;
+  message: string;
+}
+
+export interface BenchResult {
+  schema: typeof BENCH_RESULT_SCHEMA;
+  e2eVersion: string;
+  status: "running" | "complete" | "interrupted" | "error";
+  profile: BenchPlan["profile"];
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  estimatedSeconds: number;
+  environment: Record<string, unknown>;
+  figures: Figure[];
+  scalability: ScaleSeries[];
+  ratios: Ratio[];
+  errors: BenchError[];
+  comparison?: Comparison;
+}
+
+const sameParams = (a: Figure, b: Figure) => JSON.stringify(a.params) === JSON.stringify(b.params);
+
+/** The figures `f` is divided by: see ratiosOf. */
+function referencesOf(f: Figure, all: readonly Figure[]): Figure[] {
+  const peers = all.filter((g) => g !== f && g.name === f.name);
+  const refs: (Figure | undefined)[] = [];
+  if (f.name.startsWith("memory.training")) {
+    if (f.target !== "python-baseline") refs.push(peers.find((g) => g.target === "python-baseline"));
+  } else if (f.name.startsWith("sdk.")) {
+    const isRef = (g: Figure) => g.target === "mlflow-native" && g.params.mode === "sync" && g.params.keys === f.params.keys;
+    if (!isRef(f)) refs.push(peers.find(isRef));
+  } else {
+    if (f.target !== "harness" && (f.name.startsWith("http.") || f.name.startsWith("scale."))) refs.push(peers.find((g) => g.target === "harness" && sameParams(f, g)));
+    if (f.target === "mlflow-docker") refs.push(peers.find((g) => g.target === "mlflow-native" && sameParams(f, g)));
+  }
+  return refs.filter((r): r is Figure => !!r && r.value > 0);
+}
+
+/**
+ * Ratios between targets measured in this run, each figure over the same figure measured on its
+ * reference: HTTP figures over the harness ceiling (the loopback sink), SDK figures over MLflow's
+ * synchronous logging, training memory over the untracked Python process, docker over native.
+ */
+export function ratiosOf(figures: readonly Figure[]): Ratio[] {
+  const out: Ratio[] = [];
+  for (const f of figures) {
+    if (!Number.isFinite(f.value)) continue;
+    for (const ref of referencesOf(f, figures)) out.push({ name: f.name, numerator: f.id, denominator: ref.id, value: f.value / ref.value });
+  }
+  return out;
+}

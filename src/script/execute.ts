@@ -1,0 +1,160 @@
+/**
+ * `e2e run --script`: start every chosen backend, run the user's script once against all of
+ * them, merge the per-process records, and verify each backend against the runs logged through
+ * its SDK with the backend's own verify(). Script-level checks (group "script") say how the
+ * script ended, what was recorded, what arrived, and which calls were seen but cannot be
+ * verified. A script that logged only through SDKs not chosen is bad input (exit 2), with the
+ * --backend to use, never a verdict about a backend it did not touch.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { driverFor } from "../backends/registry.ts";
+import type { StartedBackend } from "../backends/types.ts";
+import type { ExecuteOptions } from "../run/execute.ts";
+import type { BackendResult, WorkflowResult } from "../run/result.ts";
+import { interrupted } from "../runtime/lifecycle.ts";
+import { check, skip, type Check } from "../verify/check.ts";
+import type { BackendName, Manifest } from "../verify/manifest.ts";
+import { E2EError, formatError, usageError } from "../util/errors.ts";
+import { manifestFor, pointCount, type MergedRecords } from "./records.ts";
+import { runScript, scriptLogTail, type ScriptRun } from "./run.ts";
+import type { ScriptSpec } from "./spec.ts";
+
+const SDK_NAME: Record<BackendName, string> = { mlflow: "MLflow", wandb: "W&B", clearml: "ClearML" };
+
+export async function executeScript(o: ExecuteOptions, spec: ScriptSpec): Promise<BackendResult[]> {
+  const results: BackendResult[] = o.plan.backends.map((b) => ({ backend: b.name, mode: b.mode, url: b.url, status: "passed", workflows: [] }));
+  const started: (StartedBackend | undefined)[] = [];
+  try {
+    await Promise.all(o.plan.backends.map((b, i) => startOne(o, b, results[i]!).then((s) => (started[i] = s))));
+    if (!started.some(Boolean) || interrupted()) return results;
+    const env = Object.assign({}, ...started.map((s) => s?.workflowEnv() ?? {})) as Record<string, string>;
+    o.log?.(`script: running ${spec.display}`);
+    const run = await runScript({ spec, python: o.python.python, assetRoot: o.assetRoot, workDir: join(o.workRoot, "script"), env });
+    o.log?.(`script: exit code ${run.exitCode}, ${run.merged.processes.length} process record(s), ${run.merged.runs.length} run(s)`);
+    assertSdkMatches(run.merged, o.plan.backends.map((b) => b.name));
+    for (const [i, be] of started.entries()) {
+      if (!be) continue;
+      const res = results[i]!;
+      res.workflows.push(await verifyScriptRun(be, run, join(o.workRoot, be.name)));
+      o.log?.(`${be.name}/script: ${res.workflows[0]!.checks.filter((c) => c.status === "pass").length} passed, ${res.workflows[0]!.checks.filter((c) => c.status === "fail").length} failed`);
+      res.status = res.workflows.some((w) => w.status === "error") ? "error" : res.workflows.some((w) => w.status === "failed") ? "failed" : "passed";
+      await o.onUpdate?.(results);
+    }
+    return results;
+  } finally {
+    await Promise.all(started.map((s) => s?.stop().catch(() => {})));
+    await o.onUpdate?.(results);
+  }
+}
+
+async function startOne(o: ExecuteOptions, b: ExecuteOptions["plan"]["backends"][number], res: BackendResult): Promise<StartedBackend | undefined> {
+  const workDir = join(o.workRoot, b.name);
+  await mkdir(workDir, { recursive: true });
+  const t0 = Date.now();
+  try {
+    const driver = await driverFor(b.name);
+    o.log?.(`${b.name}: starting (${b.mode})`);
+    const s = await driver.start({ python: o.python, workDir, session: o.session, mode: b.mode, url: b.url, port: o.plan.port, assetRoot: o.assetRoot });
+    res.startMs = Date.now() - t0;
+    res.url = s.url;
+    res.serverVersion = s.serverVersion;
+    return s;
+  } catch (err) {
+    res.status = "error";
+    res.error = { message: formatError(err), ...(err instanceof E2EError ? { hint: err.hint, detail: err.detail } : {}) };
+    o.log?.(`${b.name}: ${formatError(err)}`);
+    return undefined;
+  }
+}
+
+/** The script logged, but through none of the chosen backends' SDKs: say which to choose. */
+export function assertSdkMatches(merged: MergedRecords, chosen: BackendName[]): void {
+  const used = [...new Set(merged.runs.map((r) => r.sdk))];
+  if (!used.length || used.some((s) => chosen.includes(s))) return;
+  const names = used.map((s) => `${SDK_NAME[s]} (${s})`).join(" and ");
+  throw usageError(
+    `the script logged through ${names}, not ${chosen.map((c) => SDK_NAME[c]).join(" or ")}: there is nothing to verify on --backend ${chosen.join(",")}`,
+    `run it with --backend ${used.join(",")}`,
+  );
+}
+
+/** The checks for one backend: how the script ran, then the backend against its SDK's runs. */
+export async function verifyScriptRun(be: StartedBackend, run: ScriptRun, backendWorkDir: string): Promise<WorkflowResult> {
+  const { merged } = run;
+  const manifest = manifestFor(merged, be.name);
+  const checks: Check[] = [...scriptChecks(run, be.name, manifest)];
+  const result: WorkflowResult = { workflow: "script", status: "passed", exitCode: run.exitCode, durationMs: run.durationMs, checks };
+  // A run the script sent elsewhere (its own mlflow.set_tracking_uri) cannot be read here.
+  for (const r of merged.runs.filter((r) => r.sdk === "mlflow" && be.name === "mlflow" && r.trackingUri && be.url && r.trackingUri.replace(/\/$/, "") !== be.url))
+    checks.push(check("script", `${r.key}:tracking-uri`, false, `the script logged run ${r.runId} to ${r.trackingUri}, not to the server e2e started (it sets its own tracking URI)`, be.url, r.trackingUri));
+  if (manifest.runs.length) {
+    const v0 = Date.now();
+    try {
+      checks.push(...(await be.verify(manifest, backendWorkDir)).checks);
+    } catch (err) {
+      checks.push(check("verify", "read", false, `reading the backend failed: ${formatError(err)}`));
+    }
+    result.verifyMs = Date.now() - v0;
+    checks.push(arrived(manifest, checks, run));
+  }
+  if (checks.some((c) => c.status === "fail")) {
+    result.status = "failed";
+    result.logTail = await scriptLogTail(run.logFile);
+  }
+  return result;
+}
+
+function crashOf(run: ScriptRun): string | undefined {
+  const bad = run.merged.processes.filter((p) => p.exit && p.exit.kind !== "exit");
+  if (bad.length) return bad.map((p) => `${p.exit!.error ?? p.exit!.signal ?? p.exit!.kind} (pid ${p.pid}${p.rank != null ? `, rank ${p.rank}` : ""})`).join("; ");
+  if (run.exitCode !== 0) return run.timedOut ? "timed out and was stopped" : `exit code ${run.exitCode}`;
+  return undefined;
+}
+
+function scriptChecks(run: ScriptRun, backend: BackendName, manifest: Manifest): Check[] {
+  const { merged } = run;
+  const checks: Check[] = [];
+  const crash = crashOf(run);
+  checks.push(check("script", "exit", run.exitCode === 0, run.exitCode === 0 ? "exit code 0" : `the script failed: ${crash}`, 0, run.exitCode));
+  const recorded = merged.processes.length;
+  checks.push(
+    check("script", "records", recorded > 0 && !merged.unreadable.length,
+      recorded === 0
+        ? "no SDK logging call was recorded (the script imported no SDK, or its Python ignored PYTHONPATH: -I/-E)"
+        : merged.unreadable.length ? `unreadable records: ${merged.unreadable.join("; ")}` : `${recorded} process(es) recorded their calls`,
+      ">0 records", recorded),
+  );
+  const runs = manifest.runs;
+  const artifacts = runs.reduce((n, r) => n + r.artifacts.length, 0);
+  const params = runs.reduce((n, r) => n + Object.keys(r.params).length, 0);
+  checks.push(check("script", "logged", runs.length > 0,
+    runs.length ? `${runs.length} run(s) through ${SDK_NAME[backend]}: ${params} params, ${pointCount(runs)} metric points, ${artifacts} artifacts` : `nothing was logged through ${SDK_NAME[backend]}`,
+    ">0 runs", runs.length));
+  for (const e of merged.errors)
+    checks.push(check("script", `recorder:${e.where}`, false, `the recorder could not follow this call, so the expectation may be incomplete: ${e.error} (pid ${e.pid})`));
+  for (const u of merged.unverified.filter((u) => u.sdk === backend))
+    checks.push(skip("script", `unverified:${u.call}`, `seen ${u.count} time(s), not verifiable: ${u.what}`));
+  for (const sdk of [...new Set(merged.runs.map((r) => r.sdk))].filter((s) => s !== backend))
+    checks.push(skip("script", `other-sdk:${sdk}`, `the script also logged ${merged.runs.filter((r) => r.sdk === sdk).length} run(s) through ${SDK_NAME[sdk]}; add --backend ${sdk} to verify them`));
+  return checks;
+}
+
+/** One line on what arrived of what was logged, most useful when the script crashed mid-way. */
+function arrived(manifest: Manifest, checks: Check[], run: ScriptRun): Check {
+  const groups = ["params", "metrics", "artifacts", "tags"] as const;
+  const parts: string[] = [];
+  let allOk = true;
+  for (const g of groups) {
+    const cs = checks.filter((c) => c.group === g && c.status !== "skip");
+    if (!cs.length) continue;
+    const ok = cs.filter((c) => c.status === "pass").length;
+    if (ok !== cs.length) allOk = false;
+    parts.push(`${g} ${ok}/${cs.length}`);
+  }
+  const readFail = checks.some((c) => (c.group === "run" || c.group === "verify") && c.status === "fail");
+  if (readFail) allOk = false;
+  const crash = run.exitCode !== 0 ? `the script stopped early (${crashOf(run)}); of what it logged before that, ` : "";
+  const msg = `${crash}${allOk ? "everything arrived" : "not everything arrived"}: ${parts.join(", ") || "no data"} intact (${pointCount(manifest.runs)} metric points expected)`;
+  return check("script", "arrived", allOk, msg);
+}

@@ -1,0 +1,40 @@
+/**
+ * TensorBoard export: the adapter mirrors every metric to event files; those are parsed here
+ * (record framing with both CRCs) and every point compared at float32, the precision
+ * TensorBoard stores. The backend holds the same points exactly (checked elsewhere), so a pass
+ * here also cross-checks the event files against the backend.
+ */
+import { existsSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import type { Manifest } from "./manifest.ts";
+import { check, type Check } from "./check.ts";
+import { compareMetric } from "./compare.ts";
+import { readEventFiles } from "./tensorboard.ts";
+import { formatError } from "../util/errors.ts";
+
+export async function checkTensorboard(manifest: Manifest, workDir: string, keys?: (run: Manifest["runs"][number]) => string[]): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const run of manifest.runs) {
+    if (!run.tensorboardDir) continue;
+    const label = manifest.runs.length > 1 ? `${run.key}:` : "";
+    const dir = isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir);
+    if (!existsSync(dir)) {
+      checks.push(check("tensorboard", `${label}files`, false, `no event files at ${dir}`, dir, null));
+      continue;
+    }
+    let events: Awaited<ReturnType<typeof readEventFiles>>;
+    try {
+      events = await readEventFiles(dir);
+    } catch (err) {
+      checks.push(check("tensorboard", `${label}files`, false, `event files unreadable: ${formatError(err)}`, "valid records", null));
+      continue;
+    }
+    for (const key of keys ? keys(run) : Object.keys(run.metrics)) {
+      const pts = run.metrics[key];
+      if (!pts) continue;
+      const r = compareMetric(key, pts, events[key]?.map((e) => ({ step: e.step, value: e.value })), "float32");
+      checks.push(check("tensorboard", `${label}${key}`, r.ok, r.message, r.expected, r.actual));
+    }
+  }
+  return checks;
+}

@@ -1,0 +1,70 @@
+/**
+ * Planted faults on a real MLflow server: after a real workflow logged, a metric row is deleted
+ * from the store and an artifact is truncated on disk; the verifier must fail exactly those checks.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtemp, rm, truncate, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startNativeMlflow, type NativeMlflow } from "../../src/backends/mlflow/native.ts";
+import { MlflowClient } from "../../src/backends/mlflow/client.ts";
+import { verifyMlflow } from "../../src/backends/mlflow/driver.ts";
+import { runWorkflow } from "../../src/runtime/python/workflow.ts";
+import { repoRoot, setupPython } from "../helpers.ts";
+
+let work = "";
+let server: NativeMlflow;
+let python = "";
+
+beforeAll(async () => {
+  python = setupPython();
+  work = await mkdtemp(join(tmpdir(), "e2e-faults-"));
+  server = await startNativeMlflow({ python, workDir: work });
+}, 1_200_000);
+afterAll(async () => {
+  await server?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function findFiles(dir: string, name: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile() && e.name === name) out.push(join(e.parentPath, e.name));
+  return out;
+}
+
+test("a deleted metric row and a truncated artifact fail exactly their checks", async () => {
+  const wd = join(work, "wf");
+  const run = await runWorkflow({
+    python,
+    assetRoot: repoRoot,
+    timeoutMs: 300_000,
+    env: { MLFLOW_TRACKING_URI: server.url },
+    config: {
+      backend: "mlflow", workflow: "cnn", tracking_uri: server.url, offline: false, experiment: "faults", run_name: "faults",
+      manifest: join(wd, "manifest.json"), work_dir: wd, tensorboard_dir: join(wd, "tb"),
+      sizes: { steps: 12, batch_size: 8, image_size: 12, classes: 3 }, seed: 1, device: "cpu",
+    },
+  });
+  expect(run.exitCode).toBe(0);
+  const manifest = run.manifest!;
+  const client = new MlflowClient(server.url);
+  const clean = (await verifyMlflow(client, manifest)).checks;
+  expect(clean.filter((c) => c.status === "fail")).toEqual([]);
+
+  // Plant: drop step 5 of "loss" in the server's store, truncate the checkpoint on disk.
+  const db = new Database(join(work, "mlflow.db"));
+  const del = db.run("DELETE FROM metrics WHERE run_uuid = ? AND key = 'loss' AND step = 5", [manifest.runs[0]!.runId]);
+  db.close();
+  expect(del.changes).toBe(1);
+  const model = manifest.runs[0]!.artifacts.find((a) => a.kind === "model")!;
+  const files = await findFiles(join(work, "mlartifacts"), model.path.split("/").pop()!);
+  expect(files).toHaveLength(1);
+  await truncate(files[0]!, Math.floor(model.size / 2));
+
+  const after = (await verifyMlflow(client, manifest)).checks;
+  const failed = after.filter((c) => c.status === "fail").map((c) => c.name).sort();
+  expect(failed).toEqual([`artifacts.${model.path}`, "metrics.loss"].sort());
+  expect(after.find((c) => c.name === "metrics.loss")!.message).toContain("missing steps 5");
+}, 600_000);

@@ -14,12 +14,17 @@ import { executePlan } from "./execute.ts";
 import { RUN_RESULT_SCHEMA, summarizeRun, type RunResult } from "./result.ts";
 import { hostEnvironment } from "./environment.ts";
 import { renderSummary } from "../report/console.ts";
+import { renderJUnit } from "../report/junit.ts";
+import { renderMarkdown } from "../report/markdown.ts";
+import { appendFile } from "node:fs/promises";
 import { progressPrinter } from "../report/progress.ts";
 import { printJson } from "../cli/_shared.ts";
 import { parseScript, scriptBackends } from "../script/spec.ts";
 
 export interface RunCommandArgs extends RunArgs {
   report?: string;
+  junit?: string;
+  markdown?: string;
   json?: boolean;
   /** `--script`: the user's script or command line, and the arguments after `--`. */
   script?: string;
@@ -51,6 +56,8 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
     const text = scrub(JSON.stringify(result, null, 2));
     await writeFileAtomic(join(workRoot, "result.json"), text).catch(() => {});
     if (a.report) await writeFileAtomic(a.report, text);
+    if (a.junit) await writeFileAtomic(a.junit, scrub(renderJUnit(result)));
+    if (a.markdown) await writeFileAtomic(a.markdown, scrub(renderMarkdown(result)));
   };
   log.info(`e2e ${VERSION}: ${plan.backends.map((b) => `${b.name}(${b.mode})`).join(", ")} x ${script ? `script ${script.display}` : plan.workflows.join(", ")}, profile ${plan.profile}; torch ${python.info.torch?.version ?? "?"}, CUDA ${python.info.torch?.cuda ? "yes" : "no"}`);
   const progress = progressPrinter(true);
@@ -76,6 +83,8 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
   result.status = sig ? "interrupted" : result.backends.some((b) => b.status === "error") ? "error" : result.summary.failed ? "failed" : "passed";
   result.exitCode = sig ? ExitCode.interrupted : result.status === "passed" ? ExitCode.ok : result.status === "error" && !result.summary.failed ? ExitCode.backend : ExitCode.checksFailed;
   await save();
+  // Inside GitHub Actions the Markdown summary also goes to the job's step summary.
+  if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, scrub(renderMarkdown(result))).catch(() => {});
   if (a.json) {
     setQuiet(false);
     printJson(JSON.parse(scrub(JSON.stringify(result))));

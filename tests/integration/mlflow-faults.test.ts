@@ -12,6 +12,7 @@ import { MlflowClient } from "../../src/backends/mlflow/client.ts";
 import { verifyMlflow } from "../../src/backends/mlflow/driver.ts";
 import { runWorkflow } from "../../src/runtime/python/workflow.ts";
 import { repoRoot, setupPython } from "../helpers.ts";
+import { checkTensorboard } from "../../src/verify/tensorboard-check.ts";
 
 let work = "";
 let server: NativeMlflow;
@@ -34,7 +35,7 @@ async function findFiles(dir: string, name: string): Promise<string[]> {
   return out;
 }
 
-test("a deleted metric row and a truncated artifact fail exactly their checks", async () => {
+test("planted faults (deleted metric row, truncated artifact, wrong commit, corrupt event file) fail exactly their checks", async () => {
   const wd = join(work, "wf");
   const run = await runWorkflow({
     python,
@@ -56,8 +57,16 @@ test("a deleted metric row and a truncated artifact fail exactly their checks", 
   // Plant: drop step 5 of "loss" in the server's store, truncate the checkpoint on disk.
   const db = new Database(join(work, "mlflow.db"));
   const del = db.run("DELETE FROM metrics WHERE run_uuid = ? AND key = 'loss' AND step = 5", [manifest.runs[0]!.runId]);
+  const commit = db.run("UPDATE tags SET value = ? WHERE run_uuid = ? AND key = 'mlflow.source.git.commit'", ["0".repeat(40), manifest.runs[0]!.runId]);
   db.close();
   expect(del.changes).toBe(1);
+  expect(commit.changes).toBe(1);
+  expect((await checkTensorboard(manifest, wd)).filter((c) => c.status === "fail")).toEqual([]);
+  const events = (await readdir(join(wd, manifest.runs[0]!.tensorboardDir!))).filter((n) => n.startsWith("events.out.tfevents"));
+  const ev = join(wd, manifest.runs[0]!.tensorboardDir!, events[0]!);
+  const bytes = new Uint8Array(await Bun.file(ev).arrayBuffer());
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  await Bun.write(ev, bytes);
   const model = manifest.runs[0]!.artifacts.find((a) => a.kind === "model")!;
   const files = await findFiles(join(work, "mlartifacts"), model.path.split("/").pop()!);
   expect(files).toHaveLength(1);
@@ -65,6 +74,9 @@ test("a deleted metric row and a truncated artifact fail exactly their checks", 
 
   const after = (await verifyMlflow(client, manifest)).checks;
   const failed = after.filter((c) => c.status === "fail").map((c) => c.name).sort();
-  expect(failed).toEqual([`artifacts.${model.path}`, "metrics.loss"].sort());
+  expect(failed).toEqual([`artifacts.${model.path}`, "git.commit", "metrics.loss"].sort());
   expect(after.find((c) => c.name === "metrics.loss")!.message).toContain("missing steps 5");
+  const tb = (await checkTensorboard(manifest, wd)).filter((c) => c.status === "fail");
+  expect(tb.map((c) => c.name)).toEqual(["tensorboard.files"]);
+  expect(tb[0]!.message).toMatch(/crc|CRC/);
 }, 600_000);

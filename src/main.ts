@@ -16,6 +16,8 @@ export const main = defineCommand({
     doctor: () => import("./cli/doctor.ts").then((m) => m.default),
     setup: () => import("./cli/setup.ts").then((m) => m.default),
     assets: () => import("./cli/assets.ts").then((m) => m.default),
+    up: () => import("./cli/up.ts").then((m) => m.default),
+    down: () => import("./cli/down.ts").then((m) => m.default),
     bench: () => import("./cli/bench.ts").then((m) => m.default),
     bundle: () => import("./cli/bundle.ts").then((m) => m.default),
     images: () => import("./cli/images.ts").then((m) => m.default),

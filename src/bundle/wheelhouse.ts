@@ -54,11 +54,12 @@ export async function downloadWheels(o: DownloadOptions): Promise<void> {
     const code = await p.exited;
     if (code !== 0) {
       const out = await readFile(o.logFile, "utf8").catch(() => "");
-      const missing = /No matching distribution found for (\S+)/.exec(out)?.[1];
+      // No candidate for the target shows as either message (the second when a constraint file is set).
+      const missing = (/No matching distribution found for (\S+)/.exec(out) ?? /Cannot install (\S+?),? because/.exec(out))?.[1];
       const where = `${o.target.platform} / Python ${o.target.pythonVersion}`;
       if (missing)
         throw usageError(
-          `no wheel of ${missing} for ${where}`,
+          `no wheel of ${missing} that pip can use for ${where}`,
           `pick another --platform or --python-version (torch 2.13 ships manylinux_2_28 wheels only), or add a --find-links folder holding it to pip's config; pip's output: ${o.logFile}`,
         );
       const why = out.trim().split("\n").reverse().find((l) => /error/i.test(l)) ?? `exit code ${code}`;

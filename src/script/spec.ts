@@ -41,10 +41,11 @@ export function parseScript(value: string, args: string[] = [], cwd = process.cw
   return { display: [v, ...args].join(" "), kind: "command", command: v, args, cwd, sources };
 }
 
-const PATTERNS: [BackendName, RegExp][] = [
-  ["mlflow", /^\s*(import\s+mlflow\b|from\s+mlflow\b)|\bMLFlowLogger\b/m],
-  ["wandb", /^\s*(import\s+wandb\b|from\s+wandb\b)|\bWandbLogger\b/m],
-  ["clearml", /^\s*(import\s+clearml\b|from\s+clearml\b)/m],
+const imports = (m: string) => new RegExp(`^\\s*(import\\s[^\\n#]*\\b${m}\\b|from\\s+${m}\\b)`, "m");
+const PATTERNS: [BackendName, RegExp[]][] = [
+  ["mlflow", [imports("mlflow"), /\bMLFlowLogger\b/]],
+  ["wandb", [imports("wandb"), /\bWandbLogger\b/]],
+  ["clearml", [imports("clearml")]],
 ];
 
 /** The SDKs a script's source imports (its own files only; a guess that the records confirm). */
@@ -57,7 +58,7 @@ export function detectSdks(spec: ScriptSpec): BackendName[] {
     } catch {
       continue;
     }
-    for (const [sdk, re] of PATTERNS) if (re.test(text)) found.add(sdk);
+    for (const [sdk, res] of PATTERNS) if (res.some((re) => re.test(text))) found.add(sdk);
   }
   return [...found];
 }

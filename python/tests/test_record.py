@@ -1,0 +1,172 @@
+"""The recorder (python/e2e_record) inside real processes: what it records, when it writes,
+and that the script behaves as without it. MLflow runs against a SQLite store (no server)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from readers import wandb_records
+
+RECORD_PATH = Path(__file__).resolve().parents[1] / "e2e_record"
+
+
+def run(tmp_path, source, extra_env=None, extra_path=(), args=(), wait=True):
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(source))
+    env = {**os.environ, "E2E_RECORD_DIR": str(tmp_path / "rec"),
+           "PYTHONPATH": os.pathsep.join([str(RECORD_PATH), *map(str, extra_path)]),
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db", "HOME": str(tmp_path),
+           "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true",
+           **(extra_env or {})}
+    cmd = [sys.executable, str(script), *args]
+    if not wait:
+        return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+
+
+def records(tmp_path):
+    return {int(p.stem.split("-")[1]): json.loads(p.read_text())
+            for p in sorted((tmp_path / "rec").glob("record-*.json"))}
+
+
+def only(tmp_path):
+    recs = records(tmp_path)
+    assert len(recs) == 1, recs
+    return next(iter(recs.values()))
+
+
+def points(run_):
+    return {k: [p[:2] for p in pts] for k, pts in run_["metrics"].items()}
+
+
+def test_no_sdk_no_record_and_output_unchanged(tmp_path):
+    p = run(tmp_path, "import json; print(json.dumps([1, 2]))")
+    assert p.returncode == 0 and p.stdout == "[1, 2]\n" and p.stderr == ""
+    assert not (tmp_path / "rec").exists()
+
+
+def test_mlflow_values_as_stored_and_failed_calls_left_out(tmp_path):
+    p = run(tmp_path, """
+        import mlflow, numpy as np, torch
+        with mlflow.start_run() as r:
+            mlflow.log_param("a", 1e-05)
+            try:
+                mlflow.log_param("a", 2)  # MLflow refuses to change a param: not recorded
+            except Exception:
+                pass
+            mlflow.log_metric("np", np.float32(0.1), step=3)
+            mlflow.log_metric("t", torch.tensor(2.5))
+            mlflow.log_metric("nan", float("nan"), step=1)
+    """)
+    assert p.returncode == 0, p.stderr
+    [r] = only(tmp_path)["runs"]
+    assert r["params"] == {"a": "1e-05"}
+    assert points(r) == {"np": [[3, float(__import__("numpy").float32(0.1))]], "t": [[0, 2.5]], "nan": [[1, "NaN"]]}
+    assert r["status"] == "FINISHED"
+
+
+def test_crash_writes_the_record_with_the_error(tmp_path):
+    p = run(tmp_path, """
+        import mlflow
+        mlflow.start_run()
+        mlflow.log_metric("x", 1.0, step=0)
+        raise ValueError("boom")
+    """)
+    assert p.returncode == 1 and "ValueError: boom" in p.stderr  # the script's own traceback
+    rec = only(tmp_path)
+    assert rec["exit"] == {"kind": "exception", "error": "ValueError: boom"}
+    assert points(rec["runs"][0]) == {"x": [[0, 1.0]]}
+
+
+def test_sigterm_writes_the_record_then_dies_of_sigterm(tmp_path):
+    proc = run(tmp_path, """
+        import mlflow, sys, time
+        mlflow.start_run()
+        for i in range(3):
+            mlflow.log_metric("x", i, step=i)
+        print("ready", flush=True)
+        time.sleep(60)
+    """, wait=False)
+    assert proc.stdout.readline() == b"ready\n"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    proc.stdout.close(), proc.stderr.close()
+    rec = only(tmp_path)
+    assert rec["exit"] == {"kind": "signal", "signal": "SIGTERM"}
+    assert points(rec["runs"][0]) == {"x": [[0, 0.0], [1, 1.0], [2, 2.0]]}
+
+
+def test_children_keep_their_own_record_and_forks_start_empty(tmp_path):
+    p = run(tmp_path, """
+        import mlflow, os, subprocess, sys
+        run = mlflow.start_run()
+        mlflow.log_metric("parent", 1.0)
+        pid = os.fork()
+        if pid == 0:  # a forked worker that logs nothing must not repeat the parent's calls
+            os._exit(0)
+        os.waitpid(pid, 0)
+        subprocess.run([sys.executable, "-c",
+                        f"import mlflow; mlflow.log_metric('child', 2.0, run_id='{run.info.run_id}')"], check=True)
+        mlflow.end_run()
+    """)
+    assert p.returncode == 0, p.stderr
+    recs = records(tmp_path)
+    assert len(recs) == 2
+    by_metric = {k: r for r in recs.values() for k in r["runs"][0]["metrics"]}
+    assert by_metric["child"]["ppid"] == by_metric["parent"]["pid"]
+
+
+def test_shadowed_sitecustomize_still_runs(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text("import os\nos.environ['OTHER_SITE'] = 'ran'\n")
+    p = run(tmp_path, "import os; print(os.environ.get('OTHER_SITE'))", extra_path=[other])
+    assert p.stdout == "ran\n", p.stderr
+
+
+def test_wandb_rows_follow_wandbs_step_rule(tmp_path):
+    p = run(tmp_path, """
+        import wandb
+        run = wandb.init(project="p")
+        wandb.log({"a": 1})                   # row 0
+        run.log({"b": 2}, commit=False)       # pending in row 1
+        run.log({"c": 3})                     # row 1: b and c
+        run.log({"d": 4}, step=5)             # pending at 5
+        run.log({"e": 5}, step=7)             # 5 committed; pending at 7
+        run.log({"f": 6}, step=2)             # below the current step: W&B drops it
+        run.finish()                          # 7 committed
+    """)
+    assert p.returncode == 0, p.stderr
+    [r] = only(tmp_path)["runs"]
+    expected = {"a": [[0, 1.0]], "b": [[1, 2.0]], "c": [[1, 3.0]], "d": [[5, 4.0]], "e": [[7, 5.0]]}
+    assert points(r) == expected
+    folder = Path(r["offlinePath"])
+    stored = {}
+    for rec in wandb_records(next(folder.glob("run-*.wandb"))):
+        if rec.WhichOneof("record_type") == "history":
+            row = {i.key or ".".join(i.nested_key): json.loads(i.value_json) for i in rec.history.item}
+            for k, v in row.items():
+                if not k.startswith("_"):
+                    stored.setdefault(k, []).append([row["_step"], float(v)])
+    assert stored == expected
+    assert only(tmp_path)["unverified"][0]["what"].startswith("a row whose step is below")
+
+
+def test_recorder_adds_little_per_call(tmp_path):
+    """3000 W&B rows: the recorder's share of the time stays small (no per-call disk write)."""
+    src = """
+        import time, wandb
+        run = wandb.init(project="p")
+        t = time.perf_counter()
+        for i in range(3000):
+            run.log({"x": i})
+        print(time.perf_counter() - t)
+        run.finish()
+    """
+    with_rec = float(run(tmp_path, src).stdout.strip().splitlines()[-1])
+    without = float(run(tmp_path, src, extra_env={"E2E_RECORD_DIR": ""}).stdout.strip().splitlines()[-1])
+    assert with_rec < without * 2 + 1.0, (with_rec, without)

@@ -36,11 +36,11 @@ def _tracker_class(backend):
 
 
 @contextlib.contextmanager
-def open_tracker(cfg):
+def open_tracker(cfg, **options):
     # A SIGTERM from the harness (timeout) should still run the finally below.
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    tracker = _tracker_class(cfg["backend"])(cfg)
+    tracker = _tracker_class(cfg["backend"])(cfg, **options)
     try:
         yield tracker
     finally:

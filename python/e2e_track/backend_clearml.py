@@ -26,7 +26,10 @@ sdk {{
 """
 
 
-def _isolate(work_dir):
+def _isolate(work_dir, offline=True):
+    # Online (a server by URL) the same config applies: its two settings avoid a fork race of
+    # the SDK, not an offline quirk. Server and keys come from CLEARML_API_HOST/WEB_HOST/
+    # FILES_HOST and CLEARML_API_ACCESS_KEY/SECRET_KEY in the env, which override the file.
     root = os.path.join(work_dir, "clearml")
     cache = os.path.join(root, "cache")
     os.makedirs(cache, exist_ok=True)
@@ -35,7 +38,8 @@ def _isolate(work_dir):
         f.write(_CONF.format(cache=cache))
     os.environ["CLEARML_CONFIG_FILE"] = conf
     os.environ["CLEARML_CACHE_DIR"] = cache
-    os.environ["CLEARML_OFFLINE_MODE"] = "1"
+    if offline:
+        os.environ["CLEARML_OFFLINE_MODE"] = "1"
 
     from clearml.config.cache import SessionCache
     from clearml.utilities.check_updates import CheckPackageUpdates
@@ -44,22 +48,55 @@ def _isolate(work_dir):
     CheckPackageUpdates._package_version_checked = True
 
 
+# Task.init's auto_connect_frameworks as a dict: a framework left out defaults to ON, so all
+# are named. detect_repository stays on (it is the git capture).
+_FRAMEWORKS = ("matplotlib", "tensorflow", "tensorboard", "pytorch", "xgboost", "scikit", "fastai",
+               "lightgbm", "hydra", "tfdefines", "joblib", "megengine", "catboost", "gradio",
+               "jsonargparse")
+
+
+def _frameworks(tensorboard):
+    conn = {name: False for name in _FRAMEWORKS}
+    conn.update(tensorboard=bool(tensorboard), detect_repository=True)
+    return conn
+
+
 class ClearmlRun(Run):
+    """One ClearML task. Offline ClearML holds ONE live task per process (Task.create raises
+    "Creating task in offline mode. Use 'Task.init' instead."). With the tracker's
+    sequential_children, a child's start closes ("suspends") the open task and a later call
+    on the suspended task continues it with Task.init(reuse_last_task_id=<id>,
+    continue_last_task=0): same task id, same offline folder, events appended, zip rewritten
+    (continue_last_task=0 keeps iterations absolute; True would shift them by last_iteration+1,
+    which offline is 0, so every continued step would land one too high).
+    """
+
+    task = None
+    open = False
+
+    def _init(self, **kw):
+        cfg = self.tracker.cfg
+        self.task = self.tracker.Task.init(
+            project_name=cfg["experiment"], task_name=self.name,
+            # Off (but the git capture) so the task holds only what the adapter logged: the
+            # TensorBoard binding would re-report the mirrored scalars, torch.save would register
+            # output models, matplotlib would report the loss plot, the monitor adds :monitor:.
+            # A Lightning run turns the TensorBoard binding on: it IS ClearML's integration.
+            auto_connect_frameworks=_frameworks(self.backend_options.get("capture_tensorboard")),
+            auto_resource_monitoring=False, **kw)
+        self.open = True
+        self.tracker.active = self
+
     def _sdk_start(self):
-        Task = self.tracker.Task
-        if self.parent is not None:
-            # Offline ClearML has one task per process (Task.create raises "Creating task in
-            # offline mode. Use 'Task.init' instead."), so a child task cannot coexist with its
-            # parent.
+        if self.parent is not None and not self.tracker.sequential_children:
             raise NotImplementedError("ClearML offline mode cannot create child tasks")
-        self.task = Task.init(
-            project_name=self.tracker.cfg["experiment"], task_name=self.name,
-            reuse_last_task_id=False,
-            # Off so the task holds only what the adapter logged: the TensorBoard binding
-            # would re-report the mirrored scalars, torch.save would register output models,
-            # matplotlib would report the loss plot, and the monitor adds :monitor: scalars.
-            auto_connect_frameworks=False, auto_resource_monitoring=False)
+        self.tracker.suspend_active()
+        self._init(reuse_last_task_id=False)
         self.run_id = self.task.id
+        if self.parent is not None:
+            # ClearML's own parent link (what its HyperParameterOptimizer sets on trial tasks):
+            # task.json "parent" = the parent task id.
+            self.task.set_parent(self.parent.run_id)
         self.extra["project"] = self.tracker.cfg["experiment"]
         # Known up front, so a crash manifest still points at the session ClearML zips at exit.
         folder = self.task.get_offline_mode_folder()
@@ -69,35 +106,69 @@ class ClearmlRun(Run):
         if self.tags:
             self.task.set_user_properties(**self.tags)
 
+    def _sdk_resume(self):
+        self._use()
+
+    def _use(self):
+        """Make this run's task the open one (continuing it if an earlier close ended it)."""
+        if self.open:
+            return
+        self.tracker.suspend_active()
+        self._init(reuse_last_task_id=self.run_id, continue_last_task=0)
+        if self.task.id != self.run_id:
+            raise RuntimeError(f"ClearML continued {self.task.id}, not {self.run_id}")
+
+    def _suspend(self):
+        if self.open:
+            self.task.close()  # flushes events and (re)writes <session folder>.zip
+            self.open = False
+        if self.tracker.active is self:
+            self.tracker.active = None
+
+    def _sdk_fetch(self, artifact_path, dest_dir):
+        # The SDK's own way back: the task's artifact entry (task.json execution.artifacts,
+        # reloaded from the offline session when the task is continued) and get_local_copy().
+        self._use()
+        return self.task.artifacts[artifact_path].get_local_copy()
+
     def _sdk_params(self, params):
+        self._use()
         # connect() files a dict under the "General" hyperparameter section, value str(v).
         self.task.connect(params)
 
     def _sdk_metrics(self, values, step, ts):
+        self._use()
         logger = self.task.get_logger()
         for k, v in values.items():
             logger.report_scalar(title=k, series=k, value=v, iteration=step)
 
     def _sdk_artifact(self, local_path, artifact_path, kind):
+        self._use()
         self.task.upload_artifact(artifact_path, artifact_object=local_path, wait_on_upload=True)
 
     def _sdk_tags(self, tags):
+        self._use()
         self.task.set_user_properties(**tags)
 
     def _sdk_finish(self, status):
         # Offline sessions carry no task status; FAILED is known from the manifest only.
-        self.task.close()  # flushes events and writes <session folder>.zip
+        # A suspended task was already closed and zipped: nothing to reopen.
+        self._suspend()
 
 
 class ClearmlTracker(Tracker):
     run_class = ClearmlRun
     backend = "clearml"
 
-    def __init__(self, cfg):
-        super().__init__(cfg)
-        if cfg.get("offline", True):
-            _isolate(cfg["work_dir"])
+    def __init__(self, cfg, **options):
+        super().__init__(cfg, **options)
+        self.active = None  # the run whose task is open
+        _isolate(cfg["work_dir"], offline=bool(cfg.get("offline", True)))
         from clearml import Task
 
         Task.set_offline(bool(cfg.get("offline", True)))
         self.Task = Task
+
+    def suspend_active(self):
+        if self.active is not None:
+            self.active._suspend()

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 
 import mlflow
+import mlflow.artifacts
 from mlflow.tracking import MlflowClient
 
 from .core import Run, Tracker
@@ -22,6 +23,27 @@ class MlflowRun(Run):
                                   nested=parent_id is not None, parent_run_id=parent_id)
         self.run_id = active.info.run_id
         self.extra["experiment"] = self.tracker.cfg["experiment"]
+
+    def _sdk_resume(self):
+        # The same run, continued: MLflow sets it RUNNING again; metrics append to its history.
+        mlflow.start_run(run_id=self.run_id)
+
+    def _sdk_adopt(self, run_id, **extra):
+        self.run_id = run_id
+        self.extra["experiment"] = self.tracker.cfg["experiment"]
+
+    def _sdk_fetch(self, artifact_path, dest_dir):
+        return mlflow.artifacts.download_artifacts(run_id=self.run_id, artifact_path=artifact_path,
+                                                   dst_path=dest_dir)
+
+    def _sdk_metrics_batch(self, rows):
+        # log_batch takes at most 1000 metrics per call (the server's limit).
+        from mlflow.entities import Metric
+
+        metrics = [Metric(k, v, ts, step) for step, values, ts in rows for k, v in values.items()]
+        client = MlflowClient()
+        for i in range(0, len(metrics), 1000):
+            client.log_batch(self.run_id, metrics=metrics[i:i + 1000])
 
     def _sdk_params(self, params):
         mlflow.log_params(params, run_id=self.run_id)
@@ -55,7 +77,7 @@ class MlflowTracker(Tracker):
     run_class = MlflowRun
     backend = "mlflow"
 
-    def __init__(self, cfg):
-        super().__init__(cfg)
+    def __init__(self, cfg, **options):
+        super().__init__(cfg, **options)
         mlflow.set_tracking_uri(cfg["tracking_uri"])
         mlflow.set_experiment(cfg["experiment"])

@@ -34,6 +34,45 @@ class WandbRun(Run):
         run_folder = os.path.dirname(self.run.dir)  # run.dir is <run folder>/files
         self.extra["offlinePath"] = os.path.relpath(run_folder, cfg["work_dir"])
 
+    def _sdk_resume(self):
+        # W&B 0.31 offline: wandb.init(id=..., resume="allow") starts a SECOND offline run folder
+        # (offline-run-<time>-<same id>) holding only what this process logs; `wandb sync` of
+        # both folders makes one run. Config is not read back offline and `_step` restarts at 0
+        # in the new file; the logged `step` key carries on. offlinePath stays the first folder,
+        # offlinePaths lists every folder in order.
+        import wandb
+
+        cfg = self.tracker.cfg
+        self.group = self.extra.get("group", self.name)
+        active = any(r.status == "RUNNING" and r is not self for r in self.tracker.runs)
+        self.run = wandb.init(
+            mode="offline" if cfg.get("offline", True) else "online", dir=cfg["work_dir"],
+            project=cfg["experiment"], group=self.group, name=self.name, id=self.run_id,
+            resume="allow", tags=self._wandb_tags(self.tags),
+            reinit="create_new" if active else "default")
+        assert self.run.id == self.run_id, (self.run.id, self.run_id)
+        folder = os.path.relpath(os.path.dirname(self.run.dir), cfg["work_dir"])
+        paths = list(self.extra.get("offlinePaths") or [self.extra["offlinePath"]])
+        self.extra["offlinePaths"] = paths + [folder]
+
+    def _sdk_adopt(self, run_id, run=None, **extra):
+        # A run WandbLogger made with wandb.init: log to that same object.
+        cfg = self.tracker.cfg
+        self.run = run
+        self.run_id = run.id
+        self.group = run.group
+        self.extra.update(project=cfg["experiment"], group=run.group, **extra)
+        self.extra["offlinePath"] = os.path.relpath(os.path.dirname(run.dir), cfg["work_dir"])
+
+    def _sdk_fetch(self, artifact_path, dest_dir):
+        # Offline there is no server to ask: the run folder's files/ is what W&B stored and
+        # would upload (run.save copied the bytes there); first folder that has it.
+        for folder in self.extra.get("offlinePaths") or [self.extra["offlinePath"]]:
+            path = os.path.join(self.tracker.cfg["work_dir"], folder, "files", artifact_path)
+            if os.path.isfile(path):
+                return path
+        raise FileNotFoundError(f"{artifact_path} is in no offline run folder of {self.run_id}")
+
     @staticmethod
     def _wandb_tags(tags):
         # W&B tags are plain strings (at most 64 characters each): key=value.
@@ -66,8 +105,8 @@ class WandbTracker(Tracker):
     run_class = WandbRun
     backend = "wandb"
 
-    def __init__(self, cfg):
-        super().__init__(cfg)
+    def __init__(self, cfg, **options):
+        super().__init__(cfg, **options)
         if cfg.get("offline", True):
             # W&B's caches and staging default to ~/.cache and ~/.local/share: keep them here.
             base = os.path.join(cfg["work_dir"], "wandb-home")

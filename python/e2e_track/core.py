@@ -104,6 +104,7 @@ class Run:
         self.tags.update({k: str(v) for k, v in (tags or {}).items()})
         self._tb = None
         self._tb_dir = os.path.join(tracker.cfg["tensorboard_dir"], key)
+        self.tb_used = False  # set when TensorBoard files exist without our writer (resume, Lightning)
 
     # --- public API -------------------------------------------------------------------
     def log_params(self, params):
@@ -123,6 +124,38 @@ class Run:
         for k, v in values.items():
             self.metrics.setdefault(k, []).append([step, json_value(v), ts])
             tb.add_scalar(k, v, step, walltime=ts / 1000)
+
+    def log_metrics_batch(self, rows):
+        """Many steps at once through the SDK's batch path, where it has one.
+
+        rows: [(step, {key: value}), ...] in logging order. Every point gets its own timestamp
+        (one per row), recorded in the manifest as handed to the SDK; TensorBoard mirrors all.
+        """
+        base = now_ms()
+        prepared = [(int(step), {k: float(v) for k, v in values.items()}, base + i)
+                    for i, (step, values) in enumerate(rows)]
+        self._sdk_metrics_batch(prepared)
+        tb = self._writer()
+        for step, values, ts in prepared:
+            for k, v in values.items():
+                self.metrics.setdefault(k, []).append([step, json_value(v), ts])
+                tb.add_scalar(k, v, step, walltime=ts / 1000)
+
+    def record_metrics(self, values, step, ts=None):
+        """Observer path: a framework integration (a Lightning logger) sent these to the SDK
+        itself; only the manifest records them (no SDK call, no TensorBoard mirror)."""
+        ts = now_ms() if ts is None else int(ts)
+        for k, v in values.items():
+            self.metrics.setdefault(k, []).append([int(step), json_value(float(v)), ts])
+
+    def record_params(self, params):
+        """Observer path for params an integration logged itself (already stringified)."""
+        self.params.update({k: str(v) for k, v in params.items()})
+
+    def fetch_artifact(self, artifact_path, dest_dir):
+        """Get an artifact this run logged back FROM THE BACKEND (not from the local file that
+        was logged): returns a local path under dest_dir or one the SDK manages."""
+        return self._sdk_fetch(artifact_path.replace(os.sep, "/").strip("/"), dest_dir)
 
     def log_artifact(self, local_path, artifact_path, kind="file"):
         if kind not in ("file", "model", "image"):
@@ -168,9 +201,23 @@ class Run:
                    artifacts=self.artifacts, status=self.status)
         if self.git:
             out["git"] = self.git
-        if self._tb is not None:
+        if self._tb is not None or self.tb_used:
             out["tensorboardDir"] = os.path.relpath(self._tb_dir, work).replace(os.sep, "/")
         return out
+
+    def restore(self, doc):
+        """Continue a run recorded by an earlier phase's manifest (same key, same backend run)."""
+        self.run_id = doc.get("runId") or None
+        self.params = dict(doc.get("params", {}))
+        self.tags = dict(doc.get("tags", {}))
+        self.metrics = {k: [list(p) for p in pts] for k, pts in doc.get("metrics", {}).items()}
+        self.artifacts = [dict(a) for a in doc.get("artifacts", [])]
+        for k in ("group", "project", "experiment", "offlinePath", "offlinePaths", "stepKey"):
+            if k in doc:
+                self.extra[k] = doc[k]
+        if "tensorboardDir" in doc:
+            self._tb_dir = os.path.join(self.tracker.cfg["work_dir"], doc["tensorboardDir"])
+            self.tb_used = True
 
     # --- backend hooks ----------------------------------------------------------------
     def _sdk_params(self, params): raise NotImplementedError
@@ -178,28 +225,83 @@ class Run:
     def _sdk_artifact(self, local_path, artifact_path, kind): raise NotImplementedError
     def _sdk_tags(self, tags): raise NotImplementedError
     def _sdk_finish(self, status): raise NotImplementedError
+    def _sdk_resume(self): raise NotImplementedError
+    def _sdk_adopt(self, run_id, **extra): raise NotImplementedError
+    def _sdk_fetch(self, artifact_path, dest_dir): raise NotImplementedError
+
+    def _sdk_metrics_batch(self, rows):
+        for step, values, ts in rows:  # no batch path: one call per step
+            self._sdk_metrics(values, step, ts)
 
 
 class Tracker:
     run_class = Run
     backend = ""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, sequential_children=False):
         self.cfg = cfg
         self.runs = []
         self.facts = {}
         self.env = environment(cfg)
+        # Backends with one live run per process (ClearML offline) may suspend a parent while
+        # its child runs and continue it afterwards; off unless a workflow asks, so misuse is loud.
+        self.sequential_children = sequential_children
+        # Phases (python/README.md): phase N > 1 continues the manifest phase N-1 wrote.
+        self.phase = int(os.environ.get("E2E_PHASE") or 1)
+        self.prior = {}  # key -> run dict from the earlier phase, until resumed
+        self._order = []  # run keys in manifest order
+        if self.phase > 1:
+            with open(cfg["manifest"]) as f:
+                doc = json.load(f)
+            if doc.get("backend") != self.backend:
+                raise SystemExit(f"manifest {cfg['manifest']} is for {doc.get('backend')}, not {self.backend}")
+            for r in doc.get("runs", []):
+                self.prior[r["key"]] = r
+                self._order.append(r["key"])
+            self.facts = dict(doc.get("facts", {}))
         # The harness may see a crash at any point: make the manifest truthful at exit too.
         atexit.register(self._at_exit)
 
-    def start_run(self, key, name, tags=None, parent=None):
-        if any(r.key == key for r in self.runs):
+    def start_run(self, key, name, tags=None, parent=None, **backend_options):
+        """backend_options go to the backend's _sdk_start (e.g. ClearML capture_tensorboard)."""
+        if any(r.key == key for r in self.runs) or key in self.prior:
             raise ValueError(f"run key {key!r} already used")
         run = self.run_class(self, key, name, tags, parent)
+        run.backend_options = backend_options
         run._sdk_start()  # listed only once the backend has a run to compare against
-        self.runs.append(run)
-        self.write_manifest()
+        self._add(run)
         return run
+
+    def adopt_run(self, key, name, run_id, tags=None, parent=None, **extra):
+        """A run an integration created itself (Lightning's MLFlowLogger/WandbLogger): the
+        adapter records it and can log to it, but does not create it."""
+        if any(r.key == key for r in self.runs) or key in self.prior:
+            raise ValueError(f"run key {key!r} already used")
+        run = self.run_class(self, key, name, tags, parent)
+        run.backend_options = {}
+        run._sdk_adopt(run_id, **extra)
+        self._add(run)
+        return run
+
+    def resume_run(self, key):
+        """Continue the run an earlier phase recorded under key (same backend run id)."""
+        doc = self.prior.get(key)
+        if doc is None:
+            raise ValueError(f"no run {key!r} in the earlier phase's manifest")
+        parent = next((r for r in self.runs if r.key == doc.get("parent")), None)
+        run = self.run_class(self, key, doc["name"], doc.get("tags"), parent)
+        run.backend_options = {}
+        run.restore(doc)
+        run._sdk_resume()
+        del self.prior[key]
+        self._add(run)
+        return run
+
+    def _add(self, run):
+        self.runs.append(run)
+        if run.key not in self._order:
+            self._order.append(run.key)
+        self.write_manifest()
 
     def close(self):
         # Children first: a backend may require them to end before their parent.
@@ -219,8 +321,10 @@ class Tracker:
         self.write_manifest()
 
     def write_manifest(self):
+        live = {r.key: r for r in self.runs}
+        runs = [live[k].to_manifest() if k in live else self.prior[k] for k in self._order]
         doc = {"schema": 1, "backend": self.backend, "workflow": self.cfg.get("workflow", ""),
-               "environment": self.env, "runs": [r.to_manifest() for r in self.runs]}
+               "environment": self.env, "runs": runs}
         if self.facts:
             doc["facts"] = self.facts
         path = self.cfg["manifest"]

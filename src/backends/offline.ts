@@ -32,7 +32,12 @@ export async function verifyOffline(
     try {
       obs = await read(path, run);
     } catch (err) {
-      checks.push(check("run", `${p}offline-files`, false, `cannot read ${path}: ${formatError(err)}`, path, null));
+      // A missing or corrupt offline folder: say what to do, not only what broke.
+      const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+      const fix = missing
+        ? "the SDK left no offline run there: read the workflow's log (--keep-work keeps the work folder); a run killed before it finished writes none"
+        : "the SDK's offline files are incomplete or damaged: rerun; if it repeats, keep them with --keep-work and check the disk (space, a full quota) and the SDK version (e2e doctor)";
+      checks.push(check("run", `${p}offline-files`, false, `cannot read ${path}: ${formatError(err)} (fix: ${fix})`, path, null));
       continue;
     }
     observed[run.key] = obs;

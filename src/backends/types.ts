@@ -22,6 +22,8 @@ export interface BackendContext {
   session: string;
   mode: Mode;
   url?: string;
+  /** --api-key-file: where the server's credentials are read from when not in the env. */
+  credentialsFile?: string;
   port?: number;
   assetRoot: string;
 }
@@ -40,6 +42,8 @@ export interface StartedBackend {
   /** Experiment lifecycle (create, find, delete, confirm gone), where the backend supports it. */
   lifecycle?(): Promise<Check[]>;
   stop(): Promise<void>;
+  /** Reads the verifier retried (idempotent requests only), for the result. */
+  httpRetries?(): number;
 }
 
 export interface BackendDriver {

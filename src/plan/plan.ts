@@ -8,7 +8,8 @@ import { usageError } from "../util/errors.ts";
 import { WORKFLOWS, type Profile, type WorkflowName } from "./workflows.ts";
 
 export interface Plan {
-  backends: { name: BackendName; mode: Mode; url?: string }[];
+  /** credentialsFile: --api-key-file (a path; the secret itself never enters the plan). */
+  backends: { name: BackendName; mode: Mode; url?: string; credentialsFile?: string }[];
   workflows: WorkflowName[];
   profile: Profile;
   port?: number;
@@ -19,6 +20,8 @@ export interface Plan {
   device: "auto" | "cpu" | "cuda";
   /** Size overrides for every workflow (--size points=1000000). */
   sizes: Record<string, number>;
+  /** Deadline for each workflow process (ms); default by profile. */
+  timeoutMs?: number;
 }
 
 export interface RunArgs {
@@ -26,6 +29,8 @@ export interface RunArgs {
   workflow?: string;
   mode?: string;
   url?: string;
+  /** W&B API key / ClearML access+secret key file for --url (secrets never on argv). */
+  apiKeyFile?: string;
   profile?: string;
   port?: string;
   python?: string;
@@ -35,6 +40,8 @@ export interface RunArgs {
   device?: string;
   /** "key=value,key=value" */
   size?: string;
+  /** Deadline for each workflow process, in seconds. */
+  timeout?: string;
 }
 
 const DEFAULT_MODE: Record<BackendName, Mode> = { mlflow: "native", wandb: "offline", clearml: "offline" };
@@ -61,6 +68,7 @@ export function makePlan(a: RunArgs): Plan {
     throw usageError(`unknown profile '${a.profile}'`, "use --profile quick or --profile full");
   if (a.url && !/^https?:\/\/[^\s/]+/.test(a.url)) throw usageError(`--url ${a.url} is not an http(s) URL`, "pass e.g. --url http://127.0.0.1:5000");
   if (a.url && names.length > 1) throw usageError("--url names one server but several backends were chosen", "pass exactly one --backend with --url");
+  if (a.apiKeyFile && !a.url) throw usageError("--api-key-file goes with --url", "pass --url of your W&B or ClearML server, or leave out --api-key-file");
   const port = a.port === undefined ? undefined : Number(a.port);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
     throw usageError(`--port ${a.port} is not a port number`, "use an integer from 1 to 65535");
@@ -75,7 +83,7 @@ export function makePlan(a: RunArgs): Plan {
       if (a.mode && !a.url && names.length > 1) return { name, mode: DEFAULT_MODE[name] };
       throw usageError(`backend ${name} has no mode '${mode}'`, `use --mode ${MODES[name].join(" | ")}`);
     }
-    return { name, mode, url: a.url };
+    return { name, mode, url: a.url, ...(a.apiKeyFile ? { credentialsFile: a.apiKeyFile } : {}) };
   });
   const sizes: Record<string, number> = {};
   for (const kv of (a.size ?? "").split(",").filter(Boolean)) {
@@ -83,9 +91,12 @@ export function makePlan(a: RunArgs): Plan {
     if (!m || Number(m[2]) <= 0) throw usageError(`--size ${kv} is not key=positive-integer`, "e.g. --size points=1000000,steps=50");
     sizes[m[1]!] = Number(m[2]);
   }
+  const timeout = a.timeout === undefined ? undefined : Number(a.timeout);
+  if (timeout !== undefined && !(timeout > 0 && Number.isFinite(timeout))) throw usageError(`--timeout ${a.timeout} is not a positive number of seconds`, "e.g. --timeout 600");
   return {
     backends,
     sizes,
+    timeoutMs: timeout ? timeout * 1000 : undefined,
     workflows,
     profile: (a.profile ?? "quick") as Profile,
     port,

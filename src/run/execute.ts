@@ -48,7 +48,7 @@ async function runBackend(o: ExecuteOptions, b: Plan["backends"][number], res: B
   try {
     const driver = await driverFor(b.name);
     o.log?.(`${b.name}: starting (${b.mode})`);
-    started = await driver.start({ python: o.python, workDir, session: o.session, mode: b.mode, url: b.url, port: o.plan.port, assetRoot: o.assetRoot });
+    started = await driver.start({ python: o.python, workDir, session: o.session, mode: b.mode, url: b.url, credentialsFile: b.credentialsFile, port: o.plan.port, assetRoot: o.assetRoot });
     res.startMs = Date.now() - t0;
     res.url = started.url;
     res.serverVersion = started.serverVersion;
@@ -69,6 +69,7 @@ async function runBackend(o: ExecuteOptions, b: Plan["backends"][number], res: B
     res.error = { message: formatError(err), ...(err instanceof E2EError ? { hint: err.hint, detail: err.detail } : {}) };
     o.log?.(`${b.name}: ${formatError(err)}`);
   } finally {
+    if (started?.httpRetries) res.httpRetries = started.httpRetries();
     await started?.stop().catch(() => {});
     await update();
   }
@@ -82,7 +83,7 @@ async function runOneWorkflow(o: ExecuteOptions, be: StartedBackend, wf: Workflo
   const run = await runWorkflow({
     python: o.python.python,
     assetRoot: o.assetRoot,
-    timeoutMs: TIMEOUT_MS[o.plan.profile],
+    timeoutMs: o.plan.timeoutMs ?? TIMEOUT_MS[o.plan.profile],
     env: be.workflowEnv(),
     dirty: variant === "dirty",
     launcher: spec.launcher,

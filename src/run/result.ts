@@ -27,6 +27,8 @@ export interface BackendResult {
   status: "passed" | "failed" | "error";
   error?: { message: string; hint?: string; detail?: string };
   startMs?: number;
+  /** Reads retried after a network error or a 5xx/429 (idempotent requests only). */
+  httpRetries?: number;
   workflows: WorkflowResult[];
   lifecycle?: Check[];
 }

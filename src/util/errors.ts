@@ -42,13 +42,35 @@ export class InterruptedError extends E2EError {
   }
 }
 
+/** File-system errors the user can fix, said as such (no stack trace, the path and the fix). */
+export function fromSystemError(err: unknown): E2EError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (!e || typeof e !== "object" || typeof e.code !== "string") return undefined;
+  const where = e.path ? ` at ${e.path}` : "";
+  switch (e.code) {
+    case "ENOSPC":
+      return new E2EError(`no space left on the device${where}`, "free some space, or point E2E_TMPDIR / E2E_CACHE_DIR at a larger disk", ExitCode.environment);
+    case "EROFS":
+    case "EACCES":
+    case "EPERM":
+      return new E2EError(`cannot write${where} (${e.code})`, "make it writable, or point E2E_CACHE_DIR / E2E_TMPDIR at a writable folder", ExitCode.environment);
+    case "EDQUOT":
+      return new E2EError(`disk quota exceeded${where}`, "free some space or raise the quota", ExitCode.environment);
+    default:
+      return undefined;
+  }
+}
+
 /** One line for the terminal: "message (fix: hint)". */
 export function formatError(err: unknown): string {
+  const sys = err instanceof E2EError ? undefined : fromSystemError(err);
+  if (sys) return formatError(sys);
   if (err instanceof E2EError) return err.hint ? `${err.message} (fix: ${err.hint})` : err.message;
   if (err instanceof Error) return err.message;
   return String(err);
 }
 
 export function exitCodeOf(err: unknown): number {
-  return err instanceof E2EError ? err.exitCode : 1;
+  if (err instanceof E2EError) return err.exitCode;
+  return fromSystemError(err)?.exitCode ?? 1;
 }

@@ -1,34 +1,72 @@
 /**
  * ClearML: offline by default (Task.set_offline). The verifier opens the session zip the SDK
  * leaves with unzipper and reads task.json, metrics.jsonl and data/ (reader.ts).
+ * By URL (--url, the API server): the SDK logs to the server and the verifier reads the task
+ * over REST (online.ts), then checks the deployment (deployment/clearml.ts).
  */
-import type { BackendDriver } from "../types.ts";
+import type { BackendContext, BackendDriver, StartedBackend } from "../types.ts";
 import { usageError } from "../../util/errors.ts";
 import { verifyOffline } from "../offline.ts";
 import { check, skip } from "../../verify/check.ts";
+import { assertSdk } from "../deployment/sdk.ts";
+import type { Relations } from "../deployment/verify-runs.ts";
 import { readClearmlSession } from "./reader.ts";
+
+const COMPARE = { git: { commit: true, branch: true, dirty: true } };
+
+const parentRelation: Relations = (run, obs, byKey, label) => {
+  const parentId = run.parent ? byKey.get(run.parent)?.runId : undefined;
+  if (!parentId) return [];
+  return [check("runs", `${label ? `${label}:` : ""}parent`, obs.parentId === parentId, obs.parentId === parentId ? "parent task recorded" : "parent differs", parentId, obs.parentId)];
+};
 
 export const clearmlDriver: BackendDriver = {
   name: "clearml",
-  modes: ["offline"],
+  modes: ["offline", "url"],
   defaultMode: "offline",
   async start(ctx) {
+    if (ctx.mode === "url") return startOnline(ctx);
     if (ctx.mode !== "offline")
-      throw usageError(`ClearML ${ctx.mode} mode is not available in this build`, "use --backend clearml with the default offline mode");
+      throw usageError(`ClearML ${ctx.mode} mode is not available in this build`, "use --backend clearml offline (the default) or with --url of your ClearML API server");
+    assertSdk("clearml", ctx.python);
     return {
       name: "clearml",
       mode: "offline",
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ CLEARML_OFFLINE_MODE: "1", CLEARML_CACHE_DIR: `${ctx.workDir}/clearml-cache` }),
-      verify: (manifest, workDir) =>
-        verifyOffline(manifest, workDir, (zip) => readClearmlSession(zip), { git: { commit: true, branch: true, dirty: true } },
-          (run, obs, byKey, label) => {
-            const parentId = run.parent ? byKey.get(run.parent)?.runId : undefined;
-            if (!parentId) return [];
-            return [check("runs", `${label ? `${label}:` : ""}parent`, obs.parentId === parentId, obs.parentId === parentId ? "parent task recorded" : "parent differs", parentId, obs.parentId)];
-          }),
+      verify: (manifest, workDir) => verifyOffline(manifest, workDir, (zip) => readClearmlSession(zip), COMPARE, parentRelation),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
     };
   },
 };
+
+async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
+  if (!ctx.url) throw usageError("--mode url needs --url", "pass --url https://api.your-clearml-server (the API server, port 8008)");
+  const sdk = assertSdk("clearml", ctx.python);
+  const [{ clearmlKeys }, { ClearmlRest, clearmlHosts }, { readClearmlTask }, { verifyByUrl }, { clearmlDeployment }] = await Promise.all([
+    import("../deployment/credentials.ts"), import("./rest.ts"), import("./online.ts"), import("../deployment/verify-runs.ts"), import("../deployment/clearml.ts"),
+  ]);
+  const keys = clearmlKeys(ctx.credentialsFile);
+  const hosts = clearmlHosts(ctx.url);
+  const rest = new ClearmlRest(hosts, keys);
+  await rest.ping(); // anything ClearML at this URL? (no credentials needed)
+  await rest.login(); // wrong keys: 401, explained
+  const info = await rest.serverInfo().catch(() => undefined);
+  return {
+    name: "clearml",
+    mode: "url",
+    url: hosts.api,
+    serverVersion: info?.version ?? rest.serverVersion,
+    workflowConfig: () => ({ tracking_uri: hosts.api, offline: false }),
+    // The keys reach the workflow only through its environment (never config.json or argv).
+    workflowEnv: () => ({
+      CLEARML_API_HOST: hosts.api, CLEARML_WEB_HOST: hosts.web, CLEARML_FILES_HOST: hosts.files,
+      CLEARML_API_ACCESS_KEY: keys.accessKey, CLEARML_API_SECRET_KEY: keys.secretKey,
+      CLEARML_CACHE_DIR: `${ctx.workDir}/clearml-cache`,
+    }),
+    verify: (manifest) => verifyByUrl(manifest, (run) => readClearmlTask(rest, run), COMPARE, parentRelation),
+    lifecycle: () => clearmlDeployment(rest, sdk),
+    stop: async () => {},
+  };
+}

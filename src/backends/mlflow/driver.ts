@@ -7,12 +7,19 @@ import { backendError, usageError } from "../../util/errors.ts";
 import { MlflowClient } from "./client.ts";
 import { startNativeMlflow } from "./native.ts";
 import { readMlflowRun } from "./reader.ts";
+import { assertSdk } from "../deployment/sdk.ts";
+import { redact } from "../../util/log.ts";
+import { explainHttpFailure } from "../deployment/http.ts";
+
+const MLFLOW_CREDENTIALS_HINT =
+  "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, to credentials this server accepts";
 
 export const mlflowDriver: BackendDriver = {
   name: "mlflow",
   modes: ["native", "url", "docker"],
   defaultMode: "native",
   async start(ctx) {
+    const sdk = assertSdk("mlflow", ctx.python);
     let url: string;
     let stop = async () => {};
     if (ctx.mode === "native") {
@@ -22,6 +29,8 @@ export const mlflowDriver: BackendDriver = {
     } else if (ctx.mode === "url") {
       if (!ctx.url) throw usageError("--mode url needs --url", "pass --url http://host:port of the MLflow server");
       url = ctx.url.replace(/\/$/, "");
+      redact(process.env.MLFLOW_TRACKING_TOKEN);
+      redact(process.env.MLFLOW_TRACKING_PASSWORD);
     } else if (ctx.mode === "docker") {
       const { startDockerMlflow } = await import("./docker.ts");
       const srv = await startDockerMlflow(ctx);
@@ -30,9 +39,21 @@ export const mlflowDriver: BackendDriver = {
     } else throw usageError(`mlflow has no ${ctx.mode} mode`, "use --mode native, docker or url");
     const client = MlflowClient.fromEnv(url);
     const serverVersion = await client.version().catch((err: Error) => {
+      if (ctx.mode === "url") throw explainHttpFailure(err, { backend: "MLflow", url, credentialsHint: MLFLOW_CREDENTIALS_HINT, doing: "GET /version" });
       throw backendError(`MLflow at ${url} does not answer: ${err.message}`, "check the URL and that the server runs");
     });
-    return started(url, client, serverVersion, ctx.mode, stop);
+    const s = started(url, client, serverVersion, ctx.mode, stop);
+    if (ctx.mode === "url") {
+      // A REST call, so wrong credentials and MLflow 3's Host-header check show now: GET /version
+      // needs no auth and is exempt from the Host check.
+      await client.getExperimentByName("Default").catch((err: Error) => {
+        throw explainHttpFailure(err, { backend: "MLflow", url, credentialsHint: MLFLOW_CREDENTIALS_HINT, doing: "experiments/get-by-name" });
+      });
+      const { mlflowDeployment } = await import("../deployment/mlflow.ts");
+      const lifecycle = s.lifecycle!;
+      s.lifecycle = async () => [...(await lifecycle()), ...(await mlflowDeployment(client, url, sdk, s.serverVersion ?? ""))];
+    }
+    return s;
   },
 };
 
@@ -46,6 +67,7 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
     workflowEnv: () => ({ MLFLOW_TRACKING_URI: url }),
     verify: (manifest) => verifyMlflow(client, manifest),
     lifecycle: () => mlflowLifecycle(client),
+    httpRetries: () => client.retries,
     stop,
   };
 }

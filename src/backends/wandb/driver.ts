@@ -2,35 +2,76 @@
  * W&B: offline by default (WANDB_MODE=offline under the work folder); the verifier parses the
  * run's .wandb transaction log in TypeScript (records.ts), not the side files that recent
  * releases may not write, and not through the SDK whose behaviour is under test.
+ * By URL (--url): the SDK logs online and the verifier reads the run over GraphQL (online.ts),
+ * then checks the deployment (deployment/wandb.ts).
  */
-import type { BackendDriver } from "../types.ts";
+import type { BackendContext, BackendDriver, StartedBackend } from "../types.ts";
 import { usageError } from "../../util/errors.ts";
 import { verifyOffline } from "../offline.ts";
 import { looseParamEquals } from "../../verify/compare.ts";
 import { check, skip } from "../../verify/check.ts";
+import { assertSdk } from "../deployment/sdk.ts";
+import type { Relations } from "../deployment/verify-runs.ts";
 import { readWandbRun } from "./reader.ts";
+
+const COMPARE = { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals };
+
+const groupRelation: Relations = (run, obs, byKey, label) => {
+  const parent = run.parent ? byKey.get(run.parent) : undefined;
+  if (!run.group) return [];
+  return [check("runs", `${label ? `${label}:` : ""}group`, obs.group === run.group, obs.group === run.group ? "in its group" : "group differs", run.group, obs.group ?? parent?.runId)];
+};
 
 export const wandbDriver: BackendDriver = {
   name: "wandb",
-  modes: ["offline"],
+  modes: ["offline", "url"],
   defaultMode: "offline",
   async start(ctx) {
+    if (ctx.mode === "url") return startOnline(ctx);
     if (ctx.mode !== "offline")
-      throw usageError(`W&B ${ctx.mode} mode is not available in this build`, "use --backend wandb with the default offline mode");
+      throw usageError(`W&B ${ctx.mode} mode is not available in this build`, "use --backend wandb offline (the default) or with --url of your W&B server");
+    assertSdk("wandb", ctx.python);
     return {
       name: "wandb",
       mode: "offline",
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ WANDB_MODE: "offline", WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir }),
       verify: (manifest, workDir) =>
-        verifyOffline(manifest, workDir, (dir, run) => readWandbRun(dir, { stepKey: run.stepKey }), { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals },
-          (run, obs, byKey, label) => {
-            const parent = run.parent ? byKey.get(run.parent) : undefined;
-            if (!run.group) return [];
-            return [check("runs", `${label ? `${label}:` : ""}group`, obs.group === run.group, obs.group === run.group ? "in its group" : "group differs", run.group, obs.group ?? parent?.runId)];
-          }),
+        verifyOffline(manifest, workDir, (dir, run) => readWandbRun(dir, { stepKey: run.stepKey }), COMPARE, groupRelation),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
     };
   },
 };
+
+async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
+  if (!ctx.url) throw usageError("--mode url needs --url", "pass --url https://your-wandb-server");
+  const sdk = assertSdk("wandb", ctx.python);
+  const [{ wandbApiKey }, { WandbGraphql }, { readWandbOnlineRun }, { verifyByUrl }, { wandbDeployment }] = await Promise.all([
+    import("../deployment/credentials.ts"), import("./graphql.ts"), import("./online.ts"), import("../deployment/verify-runs.ts"), import("../deployment/wandb.ts"),
+  ]);
+  const url = ctx.url.replace(/\/$/, "");
+  const key = wandbApiKey(ctx.credentialsFile);
+  const gql = new WandbGraphql(url, key);
+  const viewer = await gql.viewer(); // not answering, wrong key, Host rejection: explained errors
+  const entity = process.env.WANDB_ENTITY || viewer.entity;
+  if (!entity) throw usageError(`W&B at ${url} names no default entity for this API key`, "set WANDB_ENTITY to your user or team name");
+  const info = await gql.serverInfo().catch(() => undefined);
+  const home = `${ctx.workDir}/wandb-home`;
+  return {
+    name: "wandb",
+    mode: "url",
+    url,
+    serverVersion: info?.latestLocalVersionInfo?.versionOnThisInstanceString,
+    workflowConfig: () => ({ tracking_uri: url, offline: false }),
+    // The key reaches the workflow only through its environment (never config.json or argv).
+    workflowEnv: () => ({
+      WANDB_MODE: "online", WANDB_BASE_URL: url, WANDB_API_KEY: key, WANDB_ENTITY: entity,
+      WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir,
+      WANDB_CACHE_DIR: `${home}/cache`, WANDB_DATA_DIR: `${home}/data`, WANDB_CONFIG_DIR: `${home}/config`,
+    }),
+    verify: (manifest) => verifyByUrl(manifest, (run) => readWandbOnlineRun(gql, run, { entity, project: manifest.runs[0]?.project ?? "e2e" }), COMPARE, groupRelation),
+    lifecycle: () => wandbDeployment(gql, url, sdk, entity),
+    stop: async () => {},
+  };
+}

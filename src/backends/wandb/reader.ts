@@ -31,7 +31,7 @@ const SDK_FILES = new Set([
   "requirements.txt", "wandb-metadata.json", "wandb-summary.json", "config.yaml", "output.log",
   "diff.patch", "conda-environment.yaml", "wandb-job.json",
 ]);
-const isSdkFile = (rel: string) => SDK_FILES.has(rel) || /^upstream_diff_[0-9a-f]+\.patch$/.test(rel);
+export const isSdkFile = (rel: string) => SDK_FILES.has(rel) || /^upstream_diff_[0-9a-f]+\.patch$/.test(rel);
 
 export interface WandbReadOptions {
   /** History key holding the metric step (default "step"); W&B's `_step` when a row lacks it. */
@@ -260,7 +260,7 @@ export function pyFloatRepr(n: number): string {
   return String(n);
 }
 
-function flattenParams(obj: Record<string, unknown>, prefix: string, out: Record<string, string>, rawTop?: Map<string, string>) {
+export function flattenParams(obj: Record<string, unknown>, prefix: string, out: Record<string, string>, rawTop?: Map<string, string>) {
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (isObject(v)) {

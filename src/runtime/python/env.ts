@@ -46,9 +46,12 @@ export function useInterpreter(python: string): PythonEnv {
   if ("error" in info) throw usageError(`--python ${python} does not run: ${info.error}`, "give the path of a working python3");
   if (!pythonVersionOk(info.python))
     throw usageError(`--python ${python} is Python ${info.python}`, "use Python 3.10 or newer");
-  if (info.missing.length)
+  // A missing tracking SDK is the error of the backend that needs it (checked when it starts),
+  // so the other backends still run.
+  const missing = info.missing.filter((m) => !["mlflow", "wandb", "clearml"].includes(m));
+  if (missing.length)
     throw usageError(
-      `--python ${python} lacks ${info.missing.join(", ")}`,
+      `--python ${python} lacks ${missing.join(", ")}`,
       `install them into it (pip install -r the requirements from \`e2e assets extract\`), or drop --python to use e2e's own venv`,
     );
   return { python, kind: "user", info };

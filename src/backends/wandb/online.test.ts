@@ -1,0 +1,136 @@
+/**
+ * W&B by URL, against a TEST DOUBLE of the W&B server (tests/doubles/wandb-server-double.ts):
+ * no W&B server can run here. Shows the GraphQL reader reads every history row across pages,
+ * catches planted faults, and that the driver turns 401 / no answer into errors naming the fix.
+ */
+import { afterEach, expect, test } from "bun:test";
+import type { Manifest } from "../../verify/manifest.ts";
+import { compareRun, looseParamEquals } from "../../verify/compare.ts";
+import { E2EError } from "../../util/errors.ts";
+import { scrub } from "../../util/log.ts";
+import { startWandbDouble, type DoubleRun, type WandbDouble } from "../../../tests/doubles/wandb-server-double.ts";
+import { fixtureRun } from "../../../tests/doubles/fixture.ts";
+import { WandbGraphql } from "./graphql.ts";
+import { readWandbOnlineRun } from "./online.ts";
+import { wandbDriver } from "./driver.ts";
+import { freePort } from "../../util/port.ts";
+
+const KEY = "local-0123456789abcdef0123456789abcdef01234567";
+let double: WandbDouble | undefined;
+afterEach(() => double?.stop());
+
+function serverRun(f: ReturnType<typeof fixtureRun>): DoubleRun {
+  const rows = new Map<number, Record<string, unknown>>();
+  for (const [k, pts] of Object.entries(f.run.metrics))
+    for (const [step, value, ts] of pts) {
+      const row = rows.get(step) ?? { step, _step: step, _timestamp: ts / 1000, _runtime: step / 10 };
+      row[k] = value;
+      rows.set(step, row);
+    }
+  return {
+    entity: "e2e-user", project: "e2e-test", id: f.run.runId, displayName: f.run.name, state: "finished",
+    commit: f.run.git!.commit, config: { lr: 0.001, epochs: 3, optimizer: "adam", _wandb: { cli_version: "0.31.0" } },
+    rows: [...rows.values()], files: { ...f.bytes, "requirements.txt": new TextEncoder().encode("torch\n"), "wandb-metadata.json": new TextEncoder().encode("{}") },
+  };
+}
+
+const python = { python: "/usr/bin/python3", kind: "user" as const, info: { executable: "/usr/bin/python3", python: "3.11.0", packages: { wandb: "0.31.0", mlflow: "3.17.2", clearml: "2.1.12" }, missing: [] } };
+
+test("reads config, every history row over 3 pages, files by signed URL: all checks pass", async () => {
+  const f = fixtureRun("abc123xy");
+  double = startWandbDouble({ apiKey: KEY, runs: [serverRun(f)] });
+  const gql = new WandbGraphql(double.url, KEY);
+  const obs = await readWandbOnlineRun(gql, f.run, { entity: "e2e-user", project: "e2e-test" });
+  expect(double.ops.filter((o) => o === "HistoryPage")).toHaveLength(3);
+  expect(obs.metrics.loss).toHaveLength(f.steps);
+  expect(Object.keys(obs.artifacts).sort()).toEqual(["model.pt", "plots/loss.png"]);
+  const checks = compareRun(f.run, obs, { paramEquals: looseParamEquals, git: { commit: true, branch: false, dirty: false } });
+  expect(checks.filter((c) => c.status === "fail")).toEqual([]);
+  expect(checks.filter((c) => c.group === "metrics").every((c) => c.status === "pass")).toBe(true);
+}, 30_000);
+
+test("a sampled read would lose rows: the double thins pages asked with too few samples", async () => {
+  const f = fixtureRun("abc123xy");
+  double = startWandbDouble({ apiKey: KEY, runs: [serverRun(f)] });
+  const rows = await new WandbGraphql(double.url, KEY).history("e2e-user", "e2e-test", "abc123xy", f.steps - 1, 1000);
+  expect(rows).toHaveLength(f.steps);
+  // samples below the rows in range is what a downsampled read looks like: the comparator must see it.
+  const res = await fetch(`${double.url}/graphql`, { method: "POST", headers: { authorization: `Basic ${btoa(`api:${KEY}`)}` },
+    body: JSON.stringify({ query: "query HistoryPage($entity: String!) { x }", variables: { entity: "e2e-user", project: "e2e-test", run: "abc123xy", minStep: 0, maxStep: 2500, pageSize: 500 } }) });
+  expect(((await res.json()) as { data: { project: { run: { history: string[] } } } }).data.project.run.history).toHaveLength(500);
+}, 30_000);
+
+test("planted faults on the server (missing row, changed value, truncated file) fail exactly their checks", async () => {
+  const f = fixtureRun("abc123xy");
+  const r = serverRun(f);
+  r.rows = r.rows.filter((row) => row._step !== 1501);
+  (r.rows[7] as Record<string, unknown>).loss = 42;
+  r.files["model.pt"] = r.files["model.pt"]!.slice(0, 1000);
+  double = startWandbDouble({ apiKey: KEY, runs: [r] });
+  const obs = await readWandbOnlineRun(new WandbGraphql(double.url, KEY), f.run, { entity: "e2e-user", project: "e2e-test" });
+  const failed = compareRun(f.run, obs, { paramEquals: looseParamEquals }).filter((c) => c.status === "fail").map((c) => c.name).sort();
+  expect(failed).toEqual(["artifacts.model.pt", "metrics.loss"]);
+}, 30_000);
+
+test("driver by URL: verify passes, deployment checks pass, the key stays out of config and reports", async () => {
+  const f = fixtureRun("abc123xy");
+  double = startWandbDouble({ apiKey: KEY, runs: [serverRun(f)] });
+  process.env.WANDB_API_KEY = KEY;
+  try {
+    const started = await wandbDriver.start({ python, workDir: "/tmp/e2e-wandb-double", session: "t", mode: "url", url: double.url, assetRoot: "/tmp" });
+    expect(JSON.stringify(started.workflowConfig())).not.toContain(KEY);
+    expect(started.workflowEnv().WANDB_API_KEY).toBe(KEY);
+    expect(started.workflowEnv().WANDB_BASE_URL).toBe(double.url);
+    const manifest: Manifest = { schema: 1, backend: "wandb", workflow: "cnn", environment: {}, runs: [f.run] };
+    const v = await started.verify(manifest, "/tmp");
+    expect(v.checks.filter((c) => c.status === "fail")).toEqual([]);
+    const dep = await started.lifecycle!();
+    expect(dep.map((c) => `${c.name}:${c.status}`).sort()).toEqual([
+      "deployment.file-round-trip:pass", "deployment.https:pass", "deployment.large-request:pass", "deployment.login:pass", "deployment.versions:pass",
+    ]);
+    expect(double.ops).toContain("MarkRunFilesUploaded");
+    expect(double.runs.some((x) => x.id.startsWith("e2e-deploy-"))).toBe(false); // throwaway run deleted
+    expect(scrub(`key=${KEY}`)).toBe("key=***");
+  } finally {
+    delete process.env.WANDB_API_KEY;
+  }
+}, 60_000);
+
+test("a proxy's 413 on the large request fails with the body-limit fix", async () => {
+  double = startWandbDouble({ apiKey: KEY, bodyLimit: 1_048_576 });
+  process.env.WANDB_API_KEY = KEY;
+  try {
+    const started = await wandbDriver.start({ python, workDir: "/tmp/e2e-wandb-double", session: "t", mode: "url", url: double.url, assetRoot: "/tmp" });
+    const large = (await started.lifecycle!()).find((c) => c.name === "deployment.large-request")!;
+    expect(large.status).toBe("fail");
+    expect(large.message).toContain("413");
+    expect(large.message).toContain("client_max_body_size");
+  } finally {
+    delete process.env.WANDB_API_KEY;
+  }
+}, 60_000);
+
+test("wrong key (401), no server, no key, SDK missing or too old: errors naming the fix", async () => {
+  double = startWandbDouble({ apiKey: KEY });
+  const ctx = { python, workDir: "/tmp/x", session: "t", mode: "url" as const, url: double.url, assetRoot: "/tmp" };
+  process.env.WANDB_API_KEY = "wrong-key-0000";
+  try {
+    const e401 = await wandbDriver.start(ctx).catch((e) => e);
+    expect(e401).toBeInstanceOf(E2EError);
+    expect(e401.message).toContain("rejected the credentials (HTTP 401)");
+    expect(e401.hint).toContain("WANDB_API_KEY");
+    const gone = await wandbDriver.start({ ...ctx, url: `http://127.0.0.1:${await freePort()}` }).catch((e) => e);
+    expect(gone.message).toContain("does not answer");
+    expect(gone.exitCode).toBe(4);
+    const missing = await wandbDriver.start({ ...ctx, python: { ...python, info: { ...python.info, packages: { wandb: null } } } }).catch((e) => e);
+    expect(missing.message).toContain("wandb SDK is not importable");
+    expect(missing.hint).toContain("pip install wandb==0.31.0");
+    const old = await wandbDriver.start({ ...ctx, python: { ...python, info: { ...python.info, packages: { wandb: "0.12.0" } } } }).catch((e) => e);
+    expect(old.message).toContain("not supported");
+    delete process.env.WANDB_API_KEY;
+    const nokey = await wandbDriver.start(ctx).catch((e) => e);
+    expect(nokey.hint).toContain("--api-key-file");
+  } finally {
+    delete process.env.WANDB_API_KEY;
+  }
+}, 30_000);

@@ -1,0 +1,139 @@
+/**
+ * W&B by URL (`--backend wandb --url https://wandb.example.com`): the workflow logs with
+ * `wandb.init(mode="online")` (WANDB_BASE_URL and WANDB_API_KEY by env), and the verifier reads
+ * the run back over GraphQL (graphql.ts), never through the SDK under test.
+ *
+ * Mapping to ObservedRun (the same as the offline reader, so one comparator judges both):
+ * - runId = run.name (W&B's run id), name = displayName, group, tags ("k=v" -> k: v).
+ * - params: run.config (JSON of {key: {value, desc}}), `_wandb`/`wandb_version` dropped, nested
+ *   dicts flattened as "a.b".
+ * - metrics: every history row (historyKeys.lastStep bounds the `_step` pages); the metric step
+ *   is the row's stepKey item (default "step"), else `_step`; `_`-keys and the step key are not
+ *   metrics; nested dicts flattened with "."; media and other non-numeric values skipped.
+ * - artifacts: every run file except W&B's own (requirements.txt, wandb-metadata.json, ...),
+ *   downloaded and hashed; the server's md5 is kept as evidence.
+ * - git: run.commit. status: finished -> FINISHED, failed/crashed -> FAILED, running -> RUNNING.
+ */
+import type { ManifestRun } from "../../verify/manifest.ts";
+import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
+import { backendError } from "../../util/errors.ts";
+import { flattenParams, isSdkFile, parseJson } from "./reader.ts";
+import type { WandbGraphql } from "./graphql.ts";
+
+const STATE: Record<string, string> = { finished: "FINISHED", failed: "FAILED", crashed: "FAILED", killed: "KILLED", running: "RUNNING", pending: "RUNNING" };
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const jsonField = (v: unknown): unknown => (typeof v === "string" ? parseJson(v) : v);
+
+export interface WandbOnlineTarget {
+  entity: string;
+  project: string;
+  /** History rows per page (W&B's own scan uses 1000). */
+  pageSize?: number;
+}
+
+export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t: WandbOnlineTarget): Promise<ObservedRun> {
+  const project = exp.project ?? exp.experiment ?? t.project;
+  const run = await gql.run(t.entity, project, exp.runId);
+  if (!run) throw backendError(`W&B has no run ${t.entity}/${project}/${exp.runId}`, "check the entity (WANDB_ENTITY) and that the workflow logged to this server");
+  const stepKey = exp.stepKey ?? "step";
+
+  // params
+  const rawConfig = jsonField(run.config);
+  const config: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(isObject(rawConfig) ? rawConfig : {})) {
+    if (k === "_wandb" || k === "wandb_version") continue;
+    config[k] = isObject(v) && "value" in v ? v.value : v;
+  }
+  const params: Record<string, string> = {};
+  flattenParams(config, "", params);
+
+  const tags: Record<string, string> = {};
+  for (const tag of run.tags ?? []) {
+    const eq = tag.indexOf("=");
+    if (eq > 0) tags[tag.slice(0, eq)] = tag.slice(eq + 1);
+    else tags[tag] = "";
+  }
+
+  // metrics: every row, exactly
+  const hk = jsonField(run.historyKeys);
+  const lastStep = isObject(hk) && typeof hk.lastStep === "number" ? hk.lastStep : -1;
+  const rows = lastStep >= 0 ? await gql.history(t.entity, project, exp.runId, lastStep, t.pageSize) : [];
+  const metrics: Record<string, ObservedPoint[]> = {};
+  const nonNumeric = new Set<string>();
+  let rowsWithoutStepKey = 0;
+  for (const row of rows) {
+    const values = new Map<string, unknown>();
+    flattenRow(row, "", values);
+    let step = values.get(stepKey);
+    if (typeof step !== "number") {
+      rowsWithoutStepKey++;
+      step = values.get("_step");
+    }
+    const ts = values.get("_timestamp");
+    for (const [key, value] of values) {
+      if (key === stepKey || key.startsWith("_")) continue;
+      if (typeof value !== "number" && value !== "NaN" && value !== "Infinity" && value !== "-Infinity") {
+        nonNumeric.add(key);
+        continue;
+      }
+      const point: ObservedPoint = { step: Number(step), value };
+      if (typeof ts === "number") point.timestamp = Math.round(ts * 1000);
+      (metrics[key] ??= []).push(point);
+    }
+  }
+
+  // artifacts: the run's files, downloaded through whatever store the server uses
+  const artifacts: ObservedRun["artifacts"] = {};
+  const sdkFiles: string[] = [];
+  const md5Mismatch: string[] = [];
+  let diff: string | undefined;
+  for (const f of await gql.files(t.entity, project, exp.runId)) {
+    if (isSdkFile(f.name)) {
+      if (f.name === "diff.patch") diff = new TextDecoder().decode((await gql.download(f)).bytes);
+      sdkFiles.push(f.name);
+      continue;
+    }
+    const got = await gql.download(f);
+    artifacts[f.name] = { size: got.size, sha256: got.sha256 };
+    if (f.md5 && f.md5 !== got.md5) md5Mismatch.push(f.name);
+  }
+
+  const git: ObservedRun["git"] = run.commit || diff !== undefined ? { commit: run.commit || undefined, ...(diff !== undefined ? { diff, dirty: diff.length > 0 } : {}) } : undefined;
+  return {
+    runId: run.name,
+    name: run.displayName,
+    status: run.state ? (STATE[run.state] ?? run.state.toUpperCase()) : undefined,
+    parentId: run.group || undefined,
+    group: run.group || undefined,
+    params,
+    tags,
+    metrics,
+    artifacts,
+    git,
+    extra: {
+      format: "wandb-graphql",
+      entity: t.entity,
+      project,
+      state: run.state,
+      config,
+      summary: jsonField(run.summaryMetrics),
+      historyLineCount: run.historyLineCount,
+      historyRows: rows.length,
+      lastStep,
+      rowsWithoutStepKey,
+      stepKey,
+      nonNumericKeys: [...nonNumeric].sort(),
+      sdkFiles: sdkFiles.sort(),
+      md5Mismatch,
+    },
+  };
+}
+
+/** Nested dicts of a history row as "a.b"; W&B media objects (with `_type`) stay whole. */
+function flattenRow(obj: Record<string, unknown>, prefix: string, out: Map<string, unknown>) {
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isObject(v) && !("_type" in v)) flattenRow(v, key, out);
+    else out.set(key, v);
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * TEST DOUBLE of a ClearML server (not ClearML): two Bun.serve listeners on 127.0.0.1, the API
+ * server and the fileserver, answering the endpoints e2e calls with the shapes of clearml-server's
+ * apiserver: {meta, data} envelopes, auth.login (Basic -> JWT-shaped token carrying
+ * server_version/api_version), Bearer on every other call, tasks.get_by_id, projects.get_by_id,
+ * events.get_scalar_metrics_and_variants, events.scalar_metrics_iter_raw with its scroll (next
+ * page = events with iter above the last one returned, as services/events.py pages), server.info,
+ * debug.ping; the fileserver takes multipart POSTs (field name = target path) and serves GET/DELETE.
+ * No ClearML server can run where e2e is built; this double is what the ClearML-by-URL client is
+ * tested against.
+ */
+export interface DoubleTask {
+  id: string;
+  name: string;
+  project: { id: string; name: string };
+  status?: string;
+  parent?: string;
+  tags?: string[];
+  hyperparams?: Record<string, Record<string, { section: string; name: string; value: string; type?: string }>>;
+  script?: Record<string, string>;
+  /** metric -> variant -> [iter, value][] */
+  scalars: Record<string, Record<string, [number, number | string][]>>;
+  /** artifact key -> file name and bytes (stored on the fileserver). */
+  artifacts: Record<string, { file: string; bytes: Uint8Array }>;
+}
+
+export interface ClearmlDoubleOptions {
+  accessKey: string;
+  secretKey: string;
+  tasks?: DoubleTask[];
+  /** Bodies above this many bytes get nginx's 413 page on the fileserver (a proxy in front). */
+  bodyLimit?: number;
+  /** The fileserver wants the token (newer servers with auth enabled). */
+  fileAuth?: boolean;
+  serverVersion?: string;
+  apiVersion?: string;
+  /** Cap on batch_size, as services.events.events_retrieval.max_raw_scalars_size. */
+  maxBatch?: number;
+}
+
+export interface ClearmlDouble {
+  api: string;
+  files: string;
+  calls: string[];
+  fileStore: Map<string, Uint8Array>;
+  stop(): void;
+}
+
+const b64url = (s: string) => Buffer.from(s).toString("base64url");
+
+export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
+  const tasks = o.tasks ?? [];
+  const calls: string[] = [];
+  const fileStore = new Map<string, Uint8Array>();
+  const token = `${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64url(JSON.stringify({ identity: { user: "u1", company: "c1" }, server_version: o.serverVersion ?? "2.0.0", api_version: o.apiVersion ?? "2.31", env: "<unknown>" }))}.c2ln`;
+  const envelope = (endpoint: string, code: number, data: unknown, msg = "OK", sub = 0) =>
+    Response.json({ meta: { id: crypto.randomUUID(), trx: crypto.randomUUID(), endpoint: { name: endpoint, requested_version: "2.31", actual_version: "1.0" }, result_code: code, result_subcode: sub, result_msg: msg, error_stack: "", error_data: {} }, data }, { status: code });
+
+  const files = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxRequestBodySize: 1 << 30,
+    async fetch(req) {
+      if (o.bodyLimit !== undefined && Number(req.headers.get("content-length") ?? 0) > o.bodyLimit)
+        return new Response("<html><head><title>413 Request Entity Too Large</title></head><body><center><h1>413 Request Entity Too Large</h1></center><hr><center>nginx</center></body></html>", { status: 413 });
+      if (o.fileAuth && req.headers.get("authorization") !== `Bearer ${token}`) return new Response("Unauthorized", { status: 401 });
+      const path = decodeURIComponent(new URL(req.url).pathname.slice(1));
+      if (req.method === "POST") {
+        const form = await req.formData();
+        for (const [name, value] of form.entries()) if (typeof value !== "string") fileStore.set(name, new Uint8Array(await value.arrayBuffer()));
+        return new Response("");
+      }
+      if (req.method === "GET") {
+        if (path === "") return new Response("OK");
+        const b = fileStore.get(path);
+        return b ? new Response(b) : new Response("File not found", { status: 404 });
+      }
+      if (req.method === "DELETE") return new Response(fileStore.delete(path) ? "" : "File not found", { status: fileStore.has(path) ? 200 : 200 });
+      return new Response("", { status: 405 });
+    },
+  });
+  const filesUrl = `http://127.0.0.1:${files.port}`;
+  const uriOf = (t: DoubleTask, key: string) => `${filesUrl}/${t.project.name}/${t.name}.${t.id}/artifacts/${key}/${t.artifacts[key]!.file}`;
+  for (const t of tasks) for (const k of Object.keys(t.artifacts)) fileStore.set(decodeURIComponent(new URL(uriOf(t, k)).pathname.slice(1)), t.artifacts[k]!.bytes);
+
+  const api = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const endpoint = new URL(req.url).pathname.replace(/^\/(v[\d.]+\/)?/, "");
+      calls.push(endpoint);
+      const body = (await req.json().catch(() => ({}))) as Record<string, any>;
+      if (endpoint === "debug.ping") return envelope(endpoint, 200, { msg: "ClearML server" });
+      if (endpoint === "auth.login") {
+        if (req.headers.get("authorization") !== `Basic ${btoa(`${o.accessKey}:${o.secretKey}`)}`)
+          return envelope(endpoint, 401, {}, "Unauthorized (invalid credentials) (failed to locate provided credentials)", 20);
+        return envelope(endpoint, 200, { token });
+      }
+      if (req.headers.get("authorization") !== `Bearer ${token}`) return envelope(endpoint, 401, {}, "Unauthorized (missing authorization header)", 10);
+      const task = (id: unknown) => tasks.find((t) => t.id === id);
+      switch (endpoint) {
+        case "server.info":
+          return envelope(endpoint, 200, { version: o.serverVersion ?? "2.0.0", build: "613", commit: "a1b2c3d", api_version: o.apiVersion ?? "2.31", uid: "double" });
+        case "tasks.get_by_id": {
+          const t = task(body.task);
+          if (!t) return envelope(endpoint, 400, {}, `Invalid task id: id=${body.task}`, 101);
+          return envelope(endpoint, 200, { task: {
+            id: t.id, name: t.name, status: t.status ?? "completed", project: t.project.id, parent: t.parent ?? null, tags: t.tags ?? [], system_tags: [],
+            hyperparams: t.hyperparams ?? {}, script: t.script ?? {}, last_iteration: 0, type: "training",
+            execution: { artifacts: Object.entries(t.artifacts).map(([key, a]) => ({ key, type: "custom", mode: "output", uri: uriOf(t, key), content_size: a.bytes.length, hash: new Bun.CryptoHasher("sha256").update(a.bytes).digest("hex") })) },
+          } });
+        }
+        case "projects.get_by_id": {
+          const t = tasks.find((x) => x.project.id === body.project);
+          return t ? envelope(endpoint, 200, { project: { id: t.project.id, name: t.project.name } }) : envelope(endpoint, 400, {}, "Invalid project id", 101);
+        }
+        case "events.get_scalar_metrics_and_variants": {
+          const t = task(body.task);
+          if (!t) return envelope(endpoint, 400, {}, "Invalid task id", 101);
+          return envelope(endpoint, 200, { metrics: Object.fromEntries(Object.entries(t.scalars).map(([m, vs]) => [m, Object.fromEntries(Object.keys(vs).map((v) => [v, { name: v }]))])) });
+        }
+        case "events.scalar_metrics_iter_raw": {
+          const t = task(body.task);
+          if (!t) return envelope(endpoint, 400, {}, "Invalid task id", 101);
+          let from: number | null = null;
+          let batch = body.batch_size ?? 10_000;
+          if (body.scroll_id) {
+            const s = JSON.parse(Buffer.from(body.scroll_id, "base64url").toString()) as { from: number | null; batch: number };
+            if (s.from === null) return envelope(endpoint, 200, { returned: 0, total: null, scroll_id: body.scroll_id, variants: {} });
+            from = s.from;
+            batch = body.batch_size ?? s.batch;
+          }
+          batch = Math.min(batch, o.maxBatch ?? 200_000);
+          const metric = t.scalars[body.metric.metric] ?? {};
+          const variants: string[] = body.metric.variants?.length ? body.metric.variants : Object.keys(metric);
+          const events = variants.flatMap((v) => (metric[v] ?? []).map(([iter, y]) => ({ v, iter, y })))
+            .filter((e) => from === null || e.iter > from).sort((a, b) => a.iter - b.iter).slice(0, batch);
+          const out: Record<string, { y: unknown[]; iter: number[] }> = {};
+          for (const e of events) (out[e.v] ??= { y: [], iter: [] }).y.push(e.y), out[e.v]!.iter.push(e.iter);
+          const next = events.length ? events.at(-1)!.iter : null;
+          return envelope(endpoint, 200, { returned: events.length, total: body.count_total ? variants.reduce((n, v) => n + (metric[v]?.length ?? 0), 0) : null,
+            scroll_id: Buffer.from(JSON.stringify({ from: next, batch })).toString("base64url"), variants: out });
+        }
+        default:
+          return envelope(endpoint, 400, {}, `Invalid endpoint: ${endpoint}`, 2);
+      }
+    },
+  });
+  return { api: `http://127.0.0.1:${api.port}`, files: filesUrl, calls, fileStore, stop: () => { api.stop(true); files.stop(true); } };
+}

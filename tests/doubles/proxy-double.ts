@@ -1,0 +1,39 @@
+/**
+ * TEST DOUBLE of a reverse proxy (standing in for the nginx/ingress users put in front of a
+ * tracking server): a Bun.serve on 127.0.0.1 that forwards every request to a real server and can
+ * (a) refuse bodies above a limit with nginx's 413 page (client_max_body_size), (b) forward a
+ * fixed Host header (proxy_set_header Host <public name>), (c) demand Basic auth (auth_basic).
+ * The server behind it is real; only the proxy is a double.
+ */
+export interface ProxyDoubleOptions {
+  target: string;
+  bodyLimit?: number;
+  host?: string;
+  basicAuth?: { user: string; password: string };
+}
+
+export function startProxyDouble(o: ProxyDoubleOptions): { url: string; stop(): void } {
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxRequestBodySize: 1 << 30,
+    async fetch(req) {
+      if (o.bodyLimit !== undefined && Number(req.headers.get("content-length") ?? 0) > o.bodyLimit)
+        return new Response("<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", { status: 413, headers: { "content-type": "text/html" } });
+      if (o.basicAuth && req.headers.get("authorization") !== `Basic ${btoa(`${o.basicAuth.user}:${o.basicAuth.password}`)}`)
+        return new Response("<html><head><title>401 Authorization Required</title></head></html>", { status: 401, headers: { "www-authenticate": 'Basic realm="mlflow"' } });
+      const u = new URL(req.url);
+      const headers = new Headers(req.headers);
+      headers.delete("authorization");
+      if (o.host) headers.set("host", o.host);
+      else headers.delete("host");
+      const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
+      const res = await fetch(`${o.target}${u.pathname}${u.search}`, { method: req.method, headers, body, redirect: "manual" });
+      const out = new Headers(res.headers);
+      out.delete("content-encoding");
+      out.delete("content-length");
+      return new Response(await res.arrayBuffer(), { status: res.status, headers: out });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) };
+}

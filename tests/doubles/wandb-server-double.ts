@@ -1,0 +1,201 @@
+/**
+ * TEST DOUBLE of a W&B server (not W&B): a Bun.serve on 127.0.0.1 that answers the GraphQL
+ * operations e2e sends with responses shaped as wandb 0.31's public API expects them (RunFragment
+ * fields, HistoryPage rows as JSON strings, RunFiles edges/pageInfo, createRunFiles upload URLs,
+ * serverInfo.cliVersionInfo), plus a second listener playing the object store behind signed URLs.
+ * No W&B server can run where e2e is built; this double is what the W&B-by-URL client is tested
+ * against. Faithful where it matters to exactness: history(minStep, maxStep, samples) thins rows
+ * when samples < rows in range, like the real sampled read; the store refuses an Authorization
+ * header on a signed URL, like S3; files uploaded by signed URL appear only after
+ * markRunFilesUploaded, like self-hosted W&B.
+ */
+import { createHash } from "node:crypto";
+
+export interface DoubleRun {
+  entity: string;
+  project: string;
+  id: string;
+  displayName?: string;
+  state?: string;
+  group?: string;
+  tags?: string[];
+  commit?: string;
+  config: Record<string, unknown>;
+  /** History rows, each with `_step`. */
+  rows: Record<string, unknown>[];
+  files: Record<string, Uint8Array>;
+  storageId?: string;
+}
+
+export interface WandbDoubleOptions {
+  apiKey: string;
+  entity?: string;
+  runs?: DoubleRun[];
+  /** Bodies above this many bytes get nginx's 413 page (a proxy in front). */
+  bodyLimit?: number;
+  cliVersionInfo?: Record<string, string>;
+  serverVersion?: string;
+}
+
+export interface WandbDouble {
+  url: string;
+  storeUrl: string;
+  runs: DoubleRun[];
+  /** Operation names in the order received. */
+  ops: string[];
+  stop(): void;
+}
+
+const NGINX_413 = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
+  const runs = o.runs ?? [];
+  const ops: string[] = [];
+  const pending = new Map<string, { run: DoubleRun; name: string; bytes?: Uint8Array }>();
+  const signed = new Map<string, Uint8Array>();
+  const entity = o.entity ?? "e2e-user";
+  const auth = `Basic ${btoa(`api:${o.apiKey}`)}`;
+  const find = (e: string, p: string, id: string) => runs.find((r) => r.entity === e && r.project === p && r.id === id);
+
+  const store = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const u = new URL(req.url);
+      // A signed URL carries its own authorization: S3 refuses a second one with 400.
+      if (req.headers.get("authorization")) return new Response("<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>", { status: 400 });
+      const token = u.pathname.split("/").pop()!;
+      if (req.method === "PUT" && u.pathname.startsWith("/upload/")) {
+        const p = pending.get(token);
+        if (!p) return new Response("no such upload", { status: 403 });
+        p.bytes = new Uint8Array(await req.arrayBuffer());
+        return new Response("");
+      }
+      if (req.method === "GET" && u.pathname.startsWith("/signed/")) {
+        const b = signed.get(token);
+        return b ? new Response(b) : new Response("<Error><Code>NoSuchKey</Code></Error>", { status: 404 });
+      }
+      return new Response("not found", { status: 404 });
+    },
+  });
+  const storeUrl = `http://127.0.0.1:${store.port}`;
+
+  const fileNode = (base: string, r: DoubleRun, name: string) => {
+    const bytes = r.files[name]!;
+    const token = createHash("sha1").update(`${r.id}/${name}`).digest("hex");
+    signed.set(token, bytes);
+    return {
+      id: `file-${token.slice(0, 8)}`, name, sizeBytes: bytes.length,
+      url: `${base}/files/${r.entity}/${r.project}/${r.id}/${name}`,
+      directUrl: `${storeUrl}/signed/${token}`,
+      md5: createHash("md5").update(bytes).digest("base64"),
+    };
+  };
+
+  const graphql = (base: string, query: string, v: Record<string, any>): unknown => {
+    const op = /(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "anonymous";
+    ops.push(op);
+    switch (op) {
+      case "Viewer":
+        return { viewer: { id: "VXNlcjox", entity, username: entity } };
+      case "ServerInfo": {
+        const cli = o.cliVersionInfo ?? { min_cli_version: "0.10.0", max_cli_version: "0.40.0" };
+        return { serverInfo: query.includes("latestLocalVersionInfo")
+          ? { cliVersionInfo: cli, latestLocalVersionInfo: { outOfDate: false, latestVersionString: o.serverVersion ?? "0.70.0", versionOnThisInstanceString: o.serverVersion ?? "0.70.0" } }
+          : { cliVersionInfo: cli } };
+      }
+      case "Run": {
+        const r = find(v.entity, v.project, v.name);
+        if (!r) return { project: { run: null } };
+        const last = r.rows.reduce((m, row) => Math.max(m, Number(row._step)), -1);
+        const keys: Record<string, unknown> = {};
+        for (const row of r.rows) for (const k of Object.keys(row)) keys[k] = { typeCounts: [{ type: typeof row[k] === "number" ? "number" : "string", count: 1 }] };
+        return { project: { run: {
+          id: r.storageId ?? `storage-${r.id}`, name: r.id, displayName: r.displayName ?? r.id, state: r.state ?? "finished",
+          config: JSON.stringify(Object.fromEntries(Object.entries(r.config).map(([k, x]) => [k, { value: x, desc: null }]))),
+          group: r.group ?? null, jobType: null, commit: r.commit ?? null, tags: r.tags ?? [], createdAt: "2026-01-01T00:00:00",
+          summaryMetrics: JSON.stringify(r.rows.at(-1) ?? {}), historyLineCount: r.rows.length, historyKeys: { keys, lastStep: last },
+        } } };
+      }
+      case "HistoryPage": {
+        const r = find(v.entity, v.project, v.run);
+        if (!r) return { project: { run: null } };
+        let rows = r.rows.filter((row) => Number(row._step) >= v.minStep && Number(row._step) < v.maxStep);
+        if (rows.length > v.pageSize) {
+          // Too few samples for the range: the server thins the rows (what a sampled read does).
+          const k = rows.length / v.pageSize;
+          rows = Array.from({ length: v.pageSize }, (_, i) => rows[Math.floor(i * k)]!);
+        }
+        return { project: { run: { history: rows.map((row) => JSON.stringify(row)) } } };
+      }
+      case "RunFiles": {
+        const r = find(v.entity, v.project, v.name);
+        if (!r) return { project: { internalId: "p1", run: null } };
+        const names = Object.keys(r.files).filter((n) => !v.fileNames?.length || v.fileNames.includes(n)).sort();
+        const start = v.fileCursor ? Number(v.fileCursor) + 1 : 0;
+        const page = names.slice(start, start + (v.fileLimit ?? 50));
+        return { project: { internalId: "p1", run: { fileCount: names.length, files: {
+          edges: page.map((n, i) => ({ node: fileNode(base, r, n), cursor: String(start + i) })),
+          pageInfo: { endCursor: page.length ? String(start + page.length - 1) : null, hasNextPage: start + page.length < names.length },
+        } } } };
+      }
+      case "Project":
+        return { project: null };
+      case "UpsertBucket": {
+        let r = find(v.entity ?? entity, v.project, v.name);
+        if (!r) runs.push((r = { entity: v.entity ?? entity, project: v.project, id: v.name, config: {}, rows: [], files: {}, state: v.state, storageId: `storage-${v.name}` }));
+        return { upsertBucket: { bucket: { id: r.storageId ?? `storage-${r.id}`, name: r.id, project: { name: r.project, entity: { name: r.entity } } }, inserted: true } };
+      }
+      case "CreateRunFiles": {
+        const r = find(v.entity, v.project, v.run);
+        if (!r) return { createRunFiles: { runID: null, uploadHeaders: [], files: [] } };
+        return { createRunFiles: { runID: r.storageId, uploadHeaders: ["Content-Type:application/octet-stream"], files: (v.files as string[]).map((name) => {
+          const token = createHash("sha1").update(`${r.id}/${name}/${Math.random()}`).digest("hex");
+          pending.set(token, { run: r, name });
+          return { name, uploadUrl: `${storeUrl}/upload/${token}` };
+        }) } };
+      }
+      case "MarkRunFilesUploaded": {
+        for (const [t, p] of pending) if (p.run.id === v.run && (v.files as string[]).includes(p.name) && p.bytes) {
+          p.run.files[p.name] = p.bytes;
+          pending.delete(t);
+        }
+        return { markRunFilesUploaded: { success: true } };
+      }
+      case "DeleteRun": {
+        const i = runs.findIndex((r) => (r.storageId ?? `storage-${r.id}`) === v.id);
+        if (i >= 0) runs.splice(i, 1);
+        return { deleteRun: { clientMutationId: null } };
+      }
+      default:
+        throw new Error(`Cannot query field in operation ${op}`);
+    }
+  };
+
+  const server: ReturnType<typeof Bun.serve> = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxRequestBodySize: 1 << 30,
+    async fetch(req): Promise<Response> {
+      const u = new URL(req.url);
+      const base: string = `http://127.0.0.1:${server.port}`;
+      if (o.bodyLimit !== undefined && Number(req.headers.get("content-length") ?? 0) > o.bodyLimit)
+        return new Response(NGINX_413, { status: 413, headers: { "content-type": "text/html" } });
+      if (req.headers.get("authorization") !== auth)
+        return Response.json({ errors: [{ message: "user is not logged in" }] }, { status: 401 });
+      if (req.method === "GET" && u.pathname.startsWith("/files/")) {
+        const [, , e, p, id, ...rest] = u.pathname.split("/");
+        const b = find(e!, p!, id!)?.files[decodeURIComponent(rest.join("/"))];
+        return b ? new Response(b) : new Response("not found", { status: 404 });
+      }
+      if (req.method !== "POST" || u.pathname !== "/graphql") return new Response("not found", { status: 404 });
+      const { query, variables } = (await req.json()) as { query: string; variables?: Record<string, unknown> };
+      try {
+        return Response.json({ data: graphql(base, query, variables ?? {}) });
+      } catch (err) {
+        return Response.json({ errors: [{ message: (err as Error).message }], data: null });
+      }
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, storeUrl, runs, ops, stop: () => { server.stop(true); store.stop(true); } };
+}

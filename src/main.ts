@@ -27,16 +27,21 @@ export const main = defineCommand({
 export async function cli(rawArgs: string[]): Promise<number> {
   installSignalHandlers();
   try {
-    if (rawArgs.length === 0 || rawArgs.includes("--help") || rawArgs.includes("-h")) {
-      const sub = rawArgs.find((a) => !a.startsWith("-"));
-      await showUsageFor(sub ? rawArgs.filter((a) => !a.startsWith("-")) : []);
+    // Arguments after "--" belong to the user's script (e2e run --script x.py -- --help).
+    const own = rawArgs.includes("--") ? rawArgs.slice(0, rawArgs.indexOf("--")) : rawArgs;
+    if (rawArgs.length === 0 || own.includes("--help") || own.includes("-h")) {
+      const sub = own.find((a) => !a.startsWith("-"));
+      await showUsageFor(sub ? own.filter((a) => !a.startsWith("-")) : []);
       return rawArgs.length === 0 ? ExitCode.usage : ExitCode.ok;
     }
     if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     }
-    const { result } = await runCommand(main, { rawArgs });
+    // citty drops a subcommand's return value, so resolve the leaf command here and run it
+    // directly: its returned number is the exit code.
+    const { cmd, rest } = await resolveCommand(rawArgs);
+    const { result } = await runCommand(cmd, { rawArgs: rest });
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const code = isCittyUsage(err) ? ExitCode.usage : exitCodeOf(err);
@@ -48,6 +53,29 @@ export async function cli(rawArgs: string[]): Promise<number> {
     return code;
   } finally {
     await runTeardowns();
+  }
+}
+
+async function subCommandsOf(cmd: any): Promise<Record<string, any> | undefined> {
+  return typeof cmd.subCommands === "function" ? await cmd.subCommands() : await cmd.subCommands;
+}
+
+/** Walk the command tree along the leading words of argv. */
+async function resolveCommand(rawArgs: string[]): Promise<{ cmd: any; rest: string[] }> {
+  let cmd: any = main;
+  let rest = rawArgs;
+  for (;;) {
+    const subs = await subCommandsOf(cmd);
+    if (!subs || !Object.keys(subs).length) return { cmd, rest };
+    const name = rest[0];
+    if (!name || name.startsWith("-")) {
+      if (cmd.run) return { cmd, rest };
+      throw new E2EError(`${cmd === main ? "no command given" : "no subcommand given"}`, `one of: ${Object.keys(subs).join(", ")}`, ExitCode.usage);
+    }
+    const next = subs[name];
+    if (!next) throw new E2EError(`unknown command '${name}'`, `one of: ${Object.keys(subs).join(", ")} (see e2e --help)`, ExitCode.usage);
+    cmd = typeof next === "function" ? await next() : await next;
+    rest = rest.slice(1);
   }
 }
 

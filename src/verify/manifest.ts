@@ -40,6 +40,8 @@ export interface ManifestRun {
   tensorboardDir?: string;
   /** For offline backends: where the SDK wrote its run (W&B run folder, ClearML session zip). */
   offlinePath?: string;
+  /** W&B offline resume writes one run folder per process: all of them, in order. */
+  offlinePaths?: string[];
   status: "FINISHED" | "FAILED" | "RUNNING";
   /** W&B: the history key that carries the step (default "step"; Lightning: "trainer/global_step"). */
   stepKey?: string;

@@ -13,6 +13,9 @@ import { check, skip } from "../../verify/check.ts";
 import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
 import { readWandbRun } from "./reader.ts";
+import type { ManifestRun } from "../../verify/manifest.ts";
+import type { ObservedRun } from "../../verify/observed.ts";
+import { isAbsolute, join } from "node:path";
 
 const COMPARE = { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals };
 
@@ -37,7 +40,7 @@ export const wandbDriver: BackendDriver = {
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ WANDB_MODE: "offline", WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir }),
       verify: (manifest, workDir) =>
-        verifyOffline(manifest, workDir, (dir, run) => readWandbRun(dir, { stepKey: run.stepKey }), COMPARE, groupRelation),
+        verifyOffline(manifest, workDir, (dir, run) => readResumable(dir, run, workDir), COMPARE, groupRelation),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
     };
@@ -74,4 +77,24 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
     lifecycle: () => wandbDeployment(gql, url, sdk, entity),
     stop: async () => {},
   };
+}
+
+/**
+ * A W&B run resumed offline (wandb.init(id=..., resume=...)) lands in a second offline-run
+ * folder with the same id: read every folder in order and merge them into one run.
+ */
+async function readResumable(dir: string, run: ManifestRun, workDir: string): Promise<ObservedRun> {
+  const paths = run.offlinePaths?.length ? run.offlinePaths.map((p) => (isAbsolute(p) ? p : join(workDir, p))) : [dir];
+  const parts = await Promise.all(paths.map((p) => readWandbRun(p, { stepKey: run.stepKey })));
+  const [first, ...later] = parts;
+  const merged: ObservedRun = { ...first!, params: { ...first!.params }, tags: { ...first!.tags }, metrics: { ...first!.metrics }, artifacts: { ...first!.artifacts } };
+  for (const part of later) {
+    if (part.runId !== merged.runId) throw new Error(`resumed folder ${part.runId} is not run ${merged.runId}`);
+    Object.assign(merged.params, part.params);
+    Object.assign(merged.tags, part.tags);
+    Object.assign(merged.artifacts, part.artifacts);
+    for (const [k, pts] of Object.entries(part.metrics)) merged.metrics[k] = [...(merged.metrics[k] ?? []), ...pts];
+    merged.status = part.status;
+  }
+  return merged;
 }

@@ -63,9 +63,10 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
       await writeFileAtomic(p.bigger, JSON.stringify(ghBenchEntries(r, "bigger"), null, 2));
     }
   };
-  // Runs after the servers' teardowns (registered later, run first): Ctrl-C still writes every output.
+  // Runs after the servers' teardowns (registered later, run first): Ctrl-C, or an error that
+  // ends the run, still writes every output with what was measured.
   const offInterrupted = onTeardown("bench result", async () => {
-    r.status = "interrupted";
+    r.status = interrupted() ? "interrupted" : "error";
     r.finishedAt = new Date().toISOString();
     await save(true).catch(() => {});
   });

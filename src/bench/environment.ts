@@ -1,5 +1,6 @@
 /** The environment block of a bench result: machine, OS, runtimes, packages and servers. */
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { hostEnvironment } from "../run/environment.ts";
 import type { PythonEnv } from "../runtime/python/env.ts";
 import mitataPkg from "mitata/package.json" with { type: "json" };
@@ -11,6 +12,8 @@ export interface ServerInfo {
   workers?: number;
   store?: string;
   image?: string;
+  /** Prefix of the docker stack's resource names. */
+  project?: string;
 }
 
 export function benchEnvironment(python: PythonEnv | undefined, servers: ServerInfo[]): Record<string, unknown> {
@@ -23,6 +26,8 @@ export function benchEnvironment(python: PythonEnv | undefined, servers: ServerI
     mitata: mitataPkg.version,
     python: python ? { executable: python.info.executable, version: python.info.python, kind: python.kind, packages: python.info.packages, torch: torch?.version } : undefined,
     mlflowWorkers: 1,
+    // Other work on the machine skews every figure: the 1/5/15-minute load when this was written.
+    loadAverage: loadavg(),
     servers,
   };
 }

@@ -9,7 +9,8 @@ import { MlflowClient } from "../backends/mlflow/client.ts";
 import { backendError } from "../util/errors.ts";
 import { fromSamples, type Figure, type FigureSpec, type Target } from "./figure.ts";
 import { findKnee, shouldStop, type Knee } from "./knee.ts";
-import { closedLoop, getOk, postJson, timeCalls, timeWithinBudget } from "./load.ts";
+import { closedLoop, getOk, postJson, timeCalls } from "./load.ts";
+import { interrupted } from "../runtime/lifecycle.ts";
 import type { BenchPlan } from "./plan.ts";
 import type { ScaleSeries } from "./result.ts";
 import { sizeLabel } from "./sizes.ts";
@@ -43,7 +44,7 @@ async function stage(ctx: SuiteContext, name: string, fn: () => Promise<void>): 
   try {
     await fn();
   } catch (err) {
-    if ((err as Error).name === "InterruptedError" || (err as { exitCode?: number }).exitCode === 130) throw err;
+    if (interrupted() || (err as { exitCode?: number }).exitCode === 130) throw err;
     ctx.error(name, err);
   }
 }
@@ -54,7 +55,7 @@ export async function logBatchFigures(ctx: SuiteContext, runFor: (size: number) 
     await stage(ctx, `log-batch ${size}`, async () => {
       const runId = await runFor(size);
       let step = 0;
-      const lat = await timeCalls(() => postJson(ctx.url + LOG_BATCH, batchBody(runId, size, step++)), ctx.plan.batchSamples);
+      const lat = await timeCalls(() => postJson(ctx.url + LOG_BATCH, batchBody(runId, size, step++)), ctx.plan.batch);
       const spec = { target: ctx.target, params: { batch: size } } as const;
       ctx.figure(fromSamples({ ...spec, group: "throughput", name: "http.log_batch.latency", unit: "ms", better: "smaller" }, lat));
       ctx.figure(throughputFigure({ ...spec, group: "throughput", name: "http.log_batch.throughput", unit: "points/s", better: "bigger" }, lat, size));
@@ -175,9 +176,9 @@ async function historyFigures(ctx: SuiteContext, client: MlflowClient, exp: stri
     const got = await client.getMetricHistory(runId, "loss");
     if (got.length !== size) throw backendError(`metric history has ${got.length} points, ${size} were logged`);
     const budget = ctx.plan.api;
-    const hist = await timeWithinBudget(() => client.getMetricHistory(runId, "loss"), budget);
+    const hist = await timeCalls(() => client.getMetricHistory(runId, "loss"), budget);
     ctx.figure(fromSamples({ ...spec, name: "api.get_history.latency", unit: "ms", better: "smaller", note: "full history, paged at 25000" }, hist));
-    ctx.figure(fromSamples({ ...spec, name: "api.get_run.latency", unit: "ms", better: "smaller" }, await timeWithinBudget(() => getOk(getRun), budget)));
+    ctx.figure(fromSamples({ ...spec, name: "api.get_run.latency", unit: "ms", better: "smaller" }, await timeCalls(() => getOk(getRun), budget)));
     ctx.progress(`history ${size}: get-history p50 ${median(hist).toFixed(1)} ms`);
   }
 }
@@ -192,10 +193,10 @@ async function runCountFigures(ctx: SuiteContext, client: MlflowClient): Promise
     }
     const search = JSON.stringify({ experiment_ids: [exp], max_results: 100 });
     const spec = { target: ctx.target, group: "api", params: { runs: count } } as const;
-    const lat = await timeWithinBudget(() => postJson(`${ctx.url}/api/2.0/mlflow/runs/search`, search), ctx.plan.api);
+    const lat = await timeCalls(() => postJson(`${ctx.url}/api/2.0/mlflow/runs/search`, search), ctx.plan.api);
     ctx.figure(fromSamples({ ...spec, name: "api.search_runs.latency", unit: "ms", better: "smaller", note: "first page of 100" }, lat));
     const one = `${ctx.url}/api/2.0/mlflow/runs/get?run_id=${ids[ids.length - 1]}`;
-    ctx.figure(fromSamples({ ...spec, name: "api.get_run.latency", unit: "ms", better: "smaller" }, await timeWithinBudget(() => getOk(one), ctx.plan.api)));
+    ctx.figure(fromSamples({ ...spec, name: "api.get_run.latency", unit: "ms", better: "smaller" }, await timeCalls(() => getOk(one), ctx.plan.api)));
     ctx.progress(`${count} runs: search p50 ${median(lat).toFixed(1)} ms`);
   }
 }

@@ -30,26 +30,25 @@ function checkInterrupt(): void {
   if (s) throw new InterruptedError(s);
 }
 
-/** Exactly `samples` timed calls of fn (after mitata's warm-up), in milliseconds. */
-export async function timeCalls(fn: () => Promise<unknown>, samples: number): Promise<number[]> {
-  const n = samples + 4;
-  const stats = await measure(async () => {
-    checkInterrupt();
-    await fn();
-  }, { batch_threshold: 0, min_samples: n, max_samples: n, min_cpu_time: 0, warmup_samples: 2 });
-  return stats.samples.map((ns) => ns / 1e6);
+export interface SampleBudget {
+  minSamples: number;
+  maxSamples: number;
+  /** Keep sampling past minSamples until the timed calls add up to this (mitata's min_cpu_time). */
+  budgetMs: number;
 }
 
 /**
- * As many timed calls as fit the budget (judged from three pilot calls), at least minSamples and
- * at most maxSamples: slow calls (a 1e6-point history) get fewer samples, and say so.
+ * Timed calls of fn, in milliseconds: at least minSamples, then until budgetMs of measured time,
+ * at most maxSamples. Slow calls (a 1e6-point history) get fewer samples, and their figures say so.
  */
-export async function timeWithinBudget(fn: () => Promise<unknown>, o: { minSamples: number; maxSamples: number; budgetMs: number }): Promise<number[]> {
-  const t0 = performance.now();
-  for (let i = 0; i < 3; i++) await fn();
-  const per = Math.max(0.01, (performance.now() - t0) / 3);
-  const n = Math.max(o.minSamples, Math.min(o.maxSamples, Math.floor(o.budgetMs / per)));
-  return timeCalls(fn, n);
+export async function timeCalls(fn: () => Promise<unknown>, b: SampleBudget): Promise<number[]> {
+  // mitata trims the 2 fastest and 2 slowest of more than 12 samples: ask for 4 more.
+  const pad = (n: number) => (n > 8 ? n + 4 : n);
+  const stats = await measure(async () => {
+    checkInterrupt();
+    await fn();
+  }, { batch_threshold: 0, min_samples: pad(b.minSamples), max_samples: pad(Math.max(b.minSamples, b.maxSamples)), min_cpu_time: b.budgetMs * 1e6, warmup_samples: 1 });
+  return stats.samples.map((ns) => ns / 1e6);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { usageError } from "../util/errors.ts";
 import { parseThreshold } from "./baseline.ts";
+import type { SampleBudget } from "./load.ts";
 
 export type Profile = "quick" | "full";
 export type SdkTarget = { backend: "none" | "mlflow" | "wandb" | "clearml"; mode: "sync" | "async" | "buffered" | "offline" };
@@ -15,16 +16,17 @@ export interface BenchPlan {
   mlflowModes: ("native" | "docker")[];
   /** log-batch sizes (metrics per request), up to MLflow's limit of 1000. */
   batchSizes: number[];
-  /** Requests timed per batch size (mitata measure(), one request per sample). */
-  batchSamples: number;
+  /** log-batch requests timed per batch size (mitata measure(), one request per sample). */
+  batch: SampleBudget;
   artifactSizes: number[];
   artifactRepeats: number;
   historySizes: number[];
   runCounts: number[];
   /** Per API-latency figure: at least minSamples, then until the time budget is spent, at most maxSamples. */
-  api: { minSamples: number; maxSamples: number; budgetMs: number };
+  api: SampleBudget;
   scale: { maxClients: number; stepSeconds: number; batch: number; budgetSeconds: number };
-  sdk: { steps: number; keys: number; blocks: number; blockSteps: number };
+  /** Per SDK process: up to `steps` timed log calls and `blocks` overhead rounds, each phase cut at budgetSeconds (with a floor of samples). */
+  sdk: { steps: number; keys: number; blocks: number; blockSteps: number; budgetSeconds: number };
   sdkTargets: SdkTarget[];
   python?: string;
   assets?: string;
@@ -74,14 +76,15 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
     backends,
     mlflowModes: backends.includes("mlflow") ? mlflowModes : [],
     batchSizes: [1, 10, 100, 1000],
-    batchSamples: quick ? 1000 : 2000,
+    // Full: 1000 requests per size (a p99 of requests); quick: as many as fit 3 s, 1000 at most.
+    batch: quick ? { minSamples: 20, maxSamples: 1000, budgetMs: 3000 } : { minSamples: 1000, maxSamples: 2000, budgetMs: 30_000 },
     artifactSizes: quick ? [KB, 64 * KB, MB, 4 * MB] : [KB, 64 * KB, MB, 16 * MB, 64 * MB, 256 * MB],
     artifactRepeats: quick ? 3 : 5,
     historySizes: quick ? [1e3, 1e4, 1e5] : [1e3, 1e4, 1e5, 1e6],
     runCounts: quick ? [10, 100] : [10, 100, 1000],
-    api: quick ? { minSamples: 20, maxSamples: 1000, budgetMs: 1500 } : { minSamples: 50, maxSamples: 2000, budgetMs: 10_000 },
+    api: quick ? { minSamples: 3, maxSamples: 1000, budgetMs: 1500 } : { minSamples: 5, maxSamples: 2000, budgetMs: 10_000 },
     scale: quick ? { maxClients: 8, stepSeconds: 1.5, batch: 100, budgetSeconds: 20 } : { maxClients: 64, stepSeconds: 5, batch: 100, budgetSeconds: 120 },
-    sdk: quick ? { steps: 1000, keys: 4, blocks: 10, blockSteps: 20 } : { steps: 5000, keys: 4, blocks: 50, blockSteps: 40 },
+    sdk: quick ? { steps: 1000, keys: 4, blocks: 10, blockSteps: 20, budgetSeconds: 6 } : { steps: 5000, keys: 4, blocks: 50, blockSteps: 40, budgetSeconds: 60 },
     sdkTargets,
     python: a.python,
     assets: a.assets,
@@ -95,16 +98,16 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
  * one Python process per SDK target. A guide for the person waiting, not a bound.
  */
 export function estimateSeconds(p: BenchPlan): number {
-  const quick = p.profile === "quick";
   const perMode =
     10 + // server start (docker adds its own below)
-    p.batchSizes.length * p.batchSamples * 0.006 + // log-batch requests
+    p.batchSizes.reduce((a, b) => a + Math.max(p.batch.budgetMs / 1000, p.batch.minSamples * (0.008 + b * 0.00035)), 0) + // log-batch requests
     p.artifactSizes.reduce((a, s) => a + p.artifactRepeats * (0.05 + (2 * s) / (150 * MB)), 0) +
-    p.historySizes.reduce((a, n) => a + n / 1000 * 0.15, 0) + // filling the history
-    (p.historySizes.length + p.runCounts.length) * 3 * (p.api.budgetMs / 1000 + 0.3) + // API figures
+    p.historySizes.reduce((a, n) => a + (n / 1000) * 0.2 + (p.api.minSamples + 1) * n * 8e-5, 0) + // filling and reading the history
+    (p.historySizes.length + p.runCounts.length * 2) * (p.api.budgetMs / 1000 + 0.3) + // API figures
     p.runCounts[p.runCounts.length - 1]! * 0.012 + // creating runs
     Math.min(p.scale.budgetSeconds, Math.log2(p.scale.maxClients) * p.scale.stepSeconds * 2);
   const docker = p.mlflowModes.includes("docker") ? 45 : 0;
-  const sdk = p.sdkTargets.length * (quick ? 10 : 25);
+  // A process: imports and SDK start (~8 s), then at most two phases of budgetSeconds; MLflow's use both.
+  const sdk = p.sdkTargets.reduce((a, t) => a + 8 + (t.backend === "mlflow" ? 2 * p.sdk.budgetSeconds : 4), 0);
   return Math.round(5 + perMode * p.mlflowModes.length + docker + sdk + 5);
 }

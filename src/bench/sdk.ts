@@ -47,7 +47,7 @@ export async function runSdkTarget(o: { python: string; script: string; target: 
   const logFile = join(work, "sdk-bench.log");
   let result: SdkOutput | undefined;
   const argv = [o.python, o.script, "--backend", t.backend, "--mode", t.mode, "--steps", String(plan.sdk.steps), "--keys", String(plan.sdk.keys),
-    "--blocks", String(plan.sdk.blocks), "--block-steps", String(plan.sdk.blockSteps), "--work", work, ...(o.trackingUri ? ["--tracking-uri", o.trackingUri] : [])];
+    "--blocks", String(plan.sdk.blocks), "--block-steps", String(plan.sdk.blockSteps), "--budget-s", String(plan.sdk.budgetSeconds), "--work", work, ...(o.trackingUri ? ["--tracking-uri", o.trackingUri] : [])];
   const env = sdkEnv(t, work);
   // The buffering variable is only set for the buffered mode: unset it for the others.
   const proc = spawnManaged(argv, {

@@ -62,7 +62,7 @@ export async function startDocker(assetRoot: string): Promise<BenchServer> {
   return {
     target: "mlflow-docker",
     url,
-    info: { target: "mlflow-docker", version, workers: 1, store: "postgresql, served artifacts on a volume", image: mlflow.image },
+    info: { target: "mlflow-docker", version, workers: 1, store: "postgresql, served artifacts on a volume", image: mlflow.image, project: run.stack.project },
     memory: async () =>
       [...peak].map(([service, bytes]) =>
         fromSamples({ target: "mlflow-docker", group: "memory", name: "memory.server.peak_rss", params: { container: service }, unit: "bytes", better: "smaller", note: "peak of the engine's memory figure (page cache excluded), polled" }, [bytes]),

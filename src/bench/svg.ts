@@ -43,7 +43,12 @@ export function lineChart(o: { id: string; title: string; xLabel: string; unit: 
   if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
   const sx = (v: number) => PAD.l + ((W - PAD.l - PAD.r - 120) * (tx(v) - x0)) / (x1 - x0);
   const sy = (v: number) => H - PAD.b - ((H - PAD.t - PAD.b) * (ty(v) - y0)) / (y1 - y0);
-  const ticks = (lo: number, hi: number, log?: boolean) => (log ? Array.from({ length: Math.floor(hi) - Math.ceil(lo) + 1 }, (_, i) => 10 ** (Math.ceil(lo) + i)) : [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo)));
+  // Log axes tick at powers of ten, or at both ends when the data spans less than a decade.
+  const ticks = (lo: number, hi: number, log?: boolean) => {
+    if (!log) return [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo));
+    const decades = Array.from({ length: Math.max(0, Math.floor(hi) - Math.ceil(lo) + 1) }, (_, i) => 10 ** (Math.ceil(lo) + i));
+    return decades.length >= 2 ? decades : [10 ** lo, 10 ** hi];
+  };
   const axes = [
     `<line x1="${PAD.l}" x2="${W - PAD.r - 120}" y1="${H - PAD.b}" y2="${H - PAD.b}" stroke="#999"/><line x1="${PAD.l}" x2="${PAD.l}" y1="${PAD.t}" y2="${H - PAD.b}" stroke="#999"/>`,
     ...ticks(y0, y1, o.logY).map((v) => `<text x="${PAD.l - 4}" y="${sy(v) + 3}" text-anchor="end" font-size="10">${fmt(v)}</text><line x1="${PAD.l}" x2="${W - PAD.r - 120}" y1="${sy(v)}" y2="${sy(v)}" stroke="#eee"/>`),

@@ -5,7 +5,7 @@
 import { BACKENDS, type Mode } from "../backends/types.ts";
 import type { BackendName } from "../verify/manifest.ts";
 import { usageError } from "../util/errors.ts";
-import { WORKFLOWS, type Profile, type WorkflowName } from "./workflows.ts";
+import { ALL_WORKFLOWS, WORKFLOWS, type Profile, type WorkflowName } from "./workflows.ts";
 
 export interface Plan {
   /** credentialsFile: --api-key-file (a path; the secret itself never enters the plan). */
@@ -51,10 +51,10 @@ const MODES: Record<BackendName, Mode[]> = {
   clearml: ["offline", "url", "docker"],
 };
 
-export function parseList<T extends string>(what: string, raw: string | undefined, valid: readonly T[], fallback: T[]): T[] {
+export function parseList<T extends string>(what: string, raw: string | undefined, valid: readonly T[], fallback: T[], all: readonly T[] = valid): T[] {
   if (!raw) return fallback;
   const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
-  if (items.includes("all" as T)) return [...valid];
+  if (items.includes("all" as T)) return [...new Set([...all, ...items.filter((i) => i !== "all" && valid.includes(i as T))])] as T[];
   for (const i of items)
     if (!valid.includes(i as T)) throw usageError(`unknown ${what} '${i}'`, `use one of: ${valid.join(", ")} (or all)`);
   return [...new Set(items)] as T[];
@@ -63,7 +63,7 @@ export function parseList<T extends string>(what: string, raw: string | undefine
 export function makePlan(a: RunArgs): Plan {
   const names = parseList("backend", a.backend, BACKENDS, [...BACKENDS]);
   // quick: the cnn workflow; full: every workflow.
-  const workflows = parseList("workflow", a.workflow, WORKFLOWS, a.profile === "full" ? [...WORKFLOWS] : ["cnn"]);
+  const workflows = parseList("workflow", a.workflow, WORKFLOWS, a.profile === "full" ? [...ALL_WORKFLOWS] : ["cnn"], ALL_WORKFLOWS);
   if (a.profile && a.profile !== "quick" && a.profile !== "full")
     throw usageError(`unknown profile '${a.profile}'`, "use --profile quick or --profile full");
   if (a.url && !/^https?:\/\/[^\s/]+/.test(a.url)) throw usageError(`--url ${a.url} is not an http(s) URL`, "pass e.g. --url http://127.0.0.1:5000");

@@ -2,8 +2,10 @@
  * The embedded workflows: how each is launched, in how many processes one after another
  * (phases: checkpoint stops and a new process resumes), and the sizes each profile gives it.
  */
-export const WORKFLOWS = ["cnn", "lightning", "ddp", "sweep", "checkpoint", "scale"] as const;
+export const WORKFLOWS = ["cnn", "lightning", "ddp", "sweep", "checkpoint", "scale", "edge"] as const;
 export type WorkflowName = (typeof WORKFLOWS)[number];
+/** What `all` and `--profile full` mean: every workflow but the opt-in probes. */
+export const ALL_WORKFLOWS: WorkflowName[] = ["cnn", "lightning", "ddp", "sweep", "checkpoint", "scale"];
 export type Profile = "quick" | "full";
 
 export interface WorkflowSpec {
@@ -51,6 +53,12 @@ export const WORKFLOW_SPECS: Record<WorkflowName, WorkflowSpec> = {
     launcher: "python",
     phases: 1,
     sizes: { quick: { points: 10_000, keys: 4 }, full: { points: 100_000, keys: 4 } },
+  },
+  edge: {
+    description: "opt-in probe: NaN, infinities, extreme doubles, Unicode, long and odd keys; shows what a backend rejects or changes",
+    launcher: "python",
+    phases: 1,
+    sizes: { quick: {}, full: {} },
   },
 };
 

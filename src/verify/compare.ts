@@ -16,6 +16,8 @@ export interface CompareOptions {
   git?: { commit: boolean; branch: boolean; dirty: boolean };
   /** Tags the adapter set that this backend has no place for. */
   checkTags?: boolean;
+  /** Said beside a failure where a non-finite value was changed: the backend's documented handling. */
+  nonFiniteNote?: string;
   /** How a stored param is compared with the manifest's str(value); exact by default. */
   paramEquals?: (expected: string, actual: string | undefined) => boolean;
 }
@@ -88,7 +90,8 @@ export function compareRun(exp: ManifestRun, obs: ObservedRun, opts: CompareOpti
     }
   for (const [k, pts] of Object.entries(exp.metrics)) {
     const r = compareMetric(k, pts, obs.metrics[k], opts.precision);
-    checks.push(check("metrics", `${p}${k}`, r.ok, r.message, r.expected, r.actual));
+    const nonFinite = !r.ok && opts.nonFiniteNote && pts.some((x) => typeof x[1] === "string");
+    checks.push(check("metrics", `${p}${k}`, r.ok, nonFinite ? `${r.message} (${opts.nonFiniteNote})` : r.message, r.expected, r.actual));
   }
   for (const a of exp.artifacts) {
     const got = obs.artifacts[a.path];

@@ -85,6 +85,14 @@ export function workflowChecks(manifest: Manifest, observed: Observed): Check[] 
     }
   }
 
+  if (manifest.workflow === "edge") {
+    const rejected = (facts.rejected ?? {}) as Record<string, string>;
+    for (const [key, why] of Object.entries(rejected)) {
+      const held = manifest.runs.some((r) => observed[r.key]?.metrics[key]?.length);
+      checks.push(check("edge", `rejected:${key.length > 60 ? `${key.slice(0, 60)}…` : key}`, !held, held ? "the SDK refused it, yet the backend holds points for it" : `refused by the SDK and absent from the backend (${why})`, "absent", held ? "present" : "absent"));
+    }
+  }
+
   if (manifest.workflow === "scale") {
     const expected = manifest.runs.reduce((n, r) => n + Object.values(r.metrics).reduce((m, p) => m + p.length, 0), 0);
     const got = manifest.runs.reduce((n, r) => n + Object.values(observed[r.key]?.metrics ?? {}).reduce((m, p) => m + p.length, 0), 0);

@@ -12,7 +12,7 @@ import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
 import { readClearmlSession } from "./reader.ts";
 
-const COMPARE = { git: { commit: true, branch: true, dirty: true } };
+const COMPARE = { git: { commit: true, branch: true, dirty: true }, nonFiniteNote: "ClearML stores NaN and infinities as 0.0 (Logger.set_reporting_nan_value)" };
 
 const parentRelation: Relations = (run, obs, byKey, label) => {
   const parentId = run.parent ? byKey.get(run.parent)?.runId : undefined;

@@ -84,7 +84,7 @@ export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Pr
       continue;
     }
     observed[run.key] = obs;
-    checks.push(...compareRun(run, obs, { label, git: { commit: true, branch: !!obs.git?.branch, dirty: false } }));
+    checks.push(...compareRun(run, obs, { label, git: { commit: true, branch: !!obs.git?.branch, dirty: false }, nonFiniteNote: "MLflow's SQL store keeps NaN but clamps infinities to ±1.7976931348623157e308" }));
     if (run.parent) {
       const parentId = byKey.get(run.parent)?.runId;
       checks.push(check("runs", `${label}:parent`, obs.parentId === parentId, obs.parentId === parentId ? "nested under its parent" : "parent differs", parentId, obs.parentId));

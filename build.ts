@@ -18,10 +18,13 @@ const opt = (name: string) => {
 const target = opt("--target");
 const outfile = opt("--outfile") ?? join(root, "dist", target ? `e2e-${target.replace(/^bun-/, "")}` : "e2e");
 
+// The Python tests stay in the repository; the executable carries what runs.
+const SKIP = new Set(["__pycache__", ".pytest_cache", join("python", "tests")]);
+
 async function files(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.name === "__pycache__" || e.name === ".pytest_cache" || e.name.endsWith(".pyc")) continue;
+    if (SKIP.has(e.name) || SKIP.has(relative(root, join(dir, e.name))) || e.name.endsWith(".pyc")) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await files(p)));
     else if (e.isFile()) out.push(p);

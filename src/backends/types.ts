@@ -1,5 +1,6 @@
 import type { Check } from "../verify/check.ts";
-import type { ObservedRun } from "../verify/observed.ts";
+import type { Verification } from "../verify/verify-runs.ts";
+export type { Verification };
 import type { BackendName, Manifest } from "../verify/manifest.ts";
 import type { WorkflowConfig } from "../runtime/python/workflow.ts";
 import type { PythonEnv } from "../runtime/python/env.ts";
@@ -8,12 +9,6 @@ export const BACKENDS: readonly BackendName[] = ["mlflow", "wandb", "clearml"];
 
 /** How a backend is reached: started natively, in containers, an existing server, or SDK offline mode. */
 export type Mode = "native" | "docker" | "url" | "offline";
-
-/** Checks, plus what was read (run key -> observed run) for workflow-level checks. */
-export interface Verification {
-  checks: Check[];
-  observed: Record<string, ObservedRun>;
-}
 
 export interface BackendContext {
   python: PythonEnv;

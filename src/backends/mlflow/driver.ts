@@ -1,8 +1,8 @@
 /** MLflow: native server (default), an existing server by URL, or containers (docker mode). */
-import type { BackendDriver, StartedBackend, Verification } from "../types.ts";
+import type { BackendDriver, StartedBackend } from "../types.ts";
+import { verifyRuns, type Verification } from "../../verify/verify-runs.ts";
 import type { Manifest } from "../../verify/manifest.ts";
 import { check, type Check } from "../../verify/check.ts";
-import { compareRun } from "../../verify/compare.ts";
 import { backendError, usageError } from "../../util/errors.ts";
 import { MlflowClient } from "./client.ts";
 import { startNativeMlflow } from "./native.ts";
@@ -72,25 +72,16 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
   };
 }
 
-export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Promise<Verification> {
-  const checks: Check[] = [];
-  const observed: Verification["observed"] = {};
-  const byKey = new Map(manifest.runs.map((r) => [r.key, r]));
-  for (const run of manifest.runs) {
-    const label = manifest.runs.length > 1 ? run.key : undefined;
-    const obs = await readMlflowRun(client, run).catch((err: Error) => err);
-    if (obs instanceof Error) {
-      checks.push(check("run", `${label ? `${label}:` : ""}exists`, false, `run ${run.runId} cannot be read: ${obs.message}`, run.runId, null));
-      continue;
-    }
-    observed[run.key] = obs;
-    checks.push(...compareRun(run, obs, { label, git: { commit: true, branch: !!obs.git?.branch, dirty: false }, nonFiniteNote: "MLflow's SQL store keeps NaN but clamps infinities to ±1.7976931348623157e308" }));
-    if (run.parent) {
+export function verifyMlflow(client: MlflowClient, manifest: Manifest): Promise<Verification> {
+  return verifyRuns(manifest, (run) => readMlflowRun(client, run), {
+    // The branch tag is recorded by MLflow 3 clients; an older server simply has none to compare.
+    compare: (obs) => ({ git: { commit: true, branch: !!obs.git?.branch, dirty: false }, nonFiniteNote: "MLflow's SQL store keeps NaN but clamps infinities to ±1.7976931348623157e308" }),
+    relations: (run, obs, byKey, label) => {
+      if (!run.parent) return [];
       const parentId = byKey.get(run.parent)?.runId;
-      checks.push(check("runs", `${label}:parent`, obs.parentId === parentId, obs.parentId === parentId ? "nested under its parent" : "parent differs", parentId, obs.parentId));
-    }
-  }
-  return { checks, observed };
+      return [check("runs", `${label}:parent`, obs.parentId === parentId, obs.parentId === parentId ? "nested under its parent" : "parent differs", parentId, obs.parentId)];
+    },
+  });
 }
 
 /** Create, find, delete an experiment and confirm it is gone (deleted experiments stay as 'deleted'). */

@@ -37,6 +37,8 @@ export interface StartedBackend {
   /** Experiment lifecycle (create, find, delete, confirm gone), where the backend supports it. */
   lifecycle?(): Promise<Check[]>;
   stop(): Promise<void>;
+  /** Resolves with a reason when the server this run started dies (native mode). */
+  died?: Promise<string>;
   /** Reads the verifier retried (idempotent requests only), for the result. */
   httpRetries?(): number;
 }

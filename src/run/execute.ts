@@ -14,7 +14,7 @@ import { logTail, runWorkflow, type Progress } from "../runtime/python/workflow.
 import { check, type Check } from "../verify/check.ts";
 import { workflowChecks } from "../verify/workflow-checks.ts";
 import { checkTensorboard } from "../verify/tensorboard-check.ts";
-import { E2EError, formatError } from "../util/errors.ts";
+import { E2EError, backendError, formatError } from "../util/errors.ts";
 import { interrupted } from "../runtime/lifecycle.ts";
 import type { BackendResult, WorkflowResult } from "./result.ts";
 import type { ScriptSpec } from "../script/spec.ts";
@@ -56,6 +56,8 @@ async function runBackend(o: ExecuteOptions, b: Plan["backends"][number], res: B
     for (const wf of o.plan.workflows)
       for (const variant of variantsFor(wf, o.plan.profile)) {
         if (interrupted()) break;
+        const dead = started.died && (await Promise.race([started.died, Bun.sleep(0).then(() => undefined)]));
+        if (dead) throw backendError(`${b.name} stopped part way: ${dead}`, "see the server log; the workflows before this point are in the result");
         res.workflows.push(await runOneWorkflow(o, started, wf, variant, workDir));
         await update();
       }
@@ -87,6 +89,7 @@ async function runOneWorkflow(o: ExecuteOptions, be: StartedBackend, wf: Workflo
     env: be.workflowEnv(),
     dirty: variant === "dirty",
     launcher: spec.launcher,
+    abandon: be.died,
     phases: spec.phases,
     nproc: sizes.nproc,
     onProgress: (p) => o.onProgress?.(be.name, `${wf}${variant === "dirty" ? " (dirty)" : ""}`, p),
@@ -107,7 +110,8 @@ async function runOneWorkflow(o: ExecuteOptions, be: StartedBackend, wf: Workflo
     },
   });
   const checks: Check[] = [];
-  checks.push(check("workflow", "exit", run.exitCode === 0, run.timedOut ? "timed out and was stopped" : `exit code ${run.exitCode}`, 0, run.exitCode));
+  const why = run.abandoned ? `stopped: ${run.abandoned}` : run.timedOut ? "timed out and was stopped" : `exit code ${run.exitCode}`;
+  checks.push(check("workflow", "exit", run.exitCode === 0 && !run.abandoned, why, 0, run.exitCode));
   const result: WorkflowResult = { workflow: wf, variant, status: "passed", exitCode: run.exitCode, durationMs: run.durationMs, checks };
   if (!run.manifest) {
     checks.push(check("workflow", "manifest", false, run.manifestError ?? "no manifest", "a manifest", null));

@@ -22,10 +22,13 @@ export const mlflowDriver: BackendDriver = {
     const sdk = assertSdk("mlflow", ctx.python);
     let url: string;
     let stop = async () => {};
+    let died: Promise<string> | undefined;
     if (ctx.mode === "native") {
       const srv = await startNativeMlflow({ python: ctx.python.python, workDir: ctx.workDir, port: ctx.port });
       url = srv.url;
-      stop = srv.stop;
+      let stopping = false;
+      stop = () => ((stopping = true), srv.stop());
+      died = srv.process.exited.then((code) => (stopping ? new Promise<string>(() => {}) : `the mlflow server exited with code ${code} (its log: ${srv.logFile})`));
     } else if (ctx.mode === "url") {
       if (!ctx.url) throw usageError("--mode url needs --url", "pass --url http://host:port of the MLflow server");
       url = ctx.url.replace(/\/$/, "");
@@ -43,6 +46,7 @@ export const mlflowDriver: BackendDriver = {
       throw backendError(`MLflow at ${url} does not answer: ${err.message}`, "check the URL and that the server runs");
     });
     const s = started(url, client, serverVersion, ctx.mode, stop);
+    s.died = died;
     if (ctx.mode === "url") {
       // A REST call, so wrong credentials and MLflow 3's Host-header check show now: GET /version
       // needs no auth and is exempt from the Host check.

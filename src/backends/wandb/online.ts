@@ -15,9 +15,9 @@
  * - git: run.commit. status: finished -> FINISHED, failed/crashed -> FAILED, running -> RUNNING.
  */
 import type { ManifestRun } from "../../verify/manifest.ts";
-import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
+import type { ObservedRun } from "../../verify/observed.ts";
 import { backendError } from "../../util/errors.ts";
-import { flattenParams, isSdkFile, parseJson } from "./reader.ts";
+import { flattenParams, historyToMetrics, isSdkFile, parseJson } from "./reader.ts";
 import type { WandbGraphql } from "./graphql.ts";
 
 const STATE: Record<string, string> = { finished: "FINISHED", failed: "FAILED", crashed: "FAILED", killed: "KILLED", running: "RUNNING", pending: "RUNNING" };
@@ -58,29 +58,14 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
   const hk = jsonField(run.historyKeys);
   const lastStep = isObject(hk) && typeof hk.lastStep === "number" ? hk.lastStep : -1;
   const rows = lastStep >= 0 ? await gql.history(t.entity, project, exp.runId, lastStep, t.pageSize) : [];
-  const metrics: Record<string, ObservedPoint[]> = {};
-  const nonNumeric = new Set<string>();
-  let rowsWithoutStepKey = 0;
-  for (const row of rows) {
-    const values = new Map<string, unknown>();
-    flattenRow(row, "", values);
-    let step = values.get(stepKey);
-    if (typeof step !== "number") {
-      rowsWithoutStepKey++;
-      step = values.get("_step");
-    }
-    const ts = values.get("_timestamp");
-    for (const [key, value] of values) {
-      if (key === stepKey || key.startsWith("_")) continue;
-      if (typeof value !== "number" && value !== "NaN" && value !== "Infinity" && value !== "-Infinity") {
-        nonNumeric.add(key);
-        continue;
-      }
-      const point: ObservedPoint = { step: Number(step), value };
-      if (typeof ts === "number") point.timestamp = Math.round(ts * 1000);
-      (metrics[key] ??= []).push(point);
-    }
-  }
+  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(
+    rows.map((row) => {
+      const values = new Map<string, unknown>();
+      flattenRow(row, "", values);
+      return { values };
+    }),
+    stepKey,
+  );
 
   // artifacts: the run's files, downloaded through whatever store the server uses
   const artifacts: ObservedRun["artifacts"] = {};

@@ -79,29 +79,10 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
   }
 
   // metrics from history
-  const metrics: Record<string, ObservedPoint[]> = {};
-  const nonNumeric = new Set<string>();
-  let rowsWithoutStepKey = 0;
-  for (const row of rec.history) {
-    const values = new Map<string, unknown>();
-    for (const it of row.items) values.set(it.path.join("."), parseJson(it.valueJson));
-    let step = values.get(stepKey);
-    if (typeof step !== "number") {
-      rowsWithoutStepKey++;
-      step = typeof values.get("_step") === "number" ? values.get("_step") : row.step;
-    }
-    const ts = values.get("_timestamp");
-    for (const [key, value] of values) {
-      if (key === stepKey || key.startsWith("_")) continue;
-      if (typeof value !== "number" && value !== "NaN" && value !== "Infinity" && value !== "-Infinity") {
-        nonNumeric.add(key);
-        continue;
-      }
-      const point: ObservedPoint = { step: step as number, value };
-      if (typeof ts === "number") point.timestamp = Math.round(ts * 1000);
-      (metrics[key] ??= []).push(point);
-    }
-  }
+  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(
+    rec.history.map((row) => ({ values: new Map(row.items.map((it) => [it.path.join("."), parseJson(it.valueJson)])), step: row.step })),
+    stepKey,
+  );
 
   // summary (final state)
   const summary: Record<string, unknown> = {};
@@ -293,4 +274,34 @@ async function listFiles(dir: string, rel = ""): Promise<string[]> {
 async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
   const data = await readFile(path);
   return { size: data.length, sha256: createHash("sha256").update(data).digest("hex") };
+}
+
+/**
+ * W&B history rows -> metric points, the same for the .wandb file and GraphQL: each value is
+ * paired with the row's step key (the adapter's "step", Lightning's "trainer/global_step"),
+ * else W&B's own _step; W&B's underscore keys are not metrics.
+ */
+export function historyToMetrics(rows: Iterable<{ values: Map<string, unknown>; step?: number }>, stepKey: string) {
+  const metrics: Record<string, ObservedPoint[]> = {};
+  const nonNumeric = new Set<string>();
+  let rowsWithoutStepKey = 0;
+  for (const { values, step: rowStep } of rows) {
+    let step = values.get(stepKey);
+    if (typeof step !== "number") {
+      rowsWithoutStepKey++;
+      step = typeof values.get("_step") === "number" ? values.get("_step") : rowStep;
+    }
+    const ts = values.get("_timestamp");
+    for (const [key, value] of values) {
+      if (key === stepKey || key.startsWith("_")) continue;
+      if (typeof value !== "number" && value !== "NaN" && value !== "Infinity" && value !== "-Infinity") {
+        nonNumeric.add(key);
+        continue;
+      }
+      const point: ObservedPoint = { step: Number(step), value };
+      if (typeof ts === "number") point.timestamp = Math.round(ts * 1000);
+      (metrics[key] ??= []).push(point);
+    }
+  }
+  return { metrics, nonNumeric, rowsWithoutStepKey };
 }

@@ -36,6 +36,8 @@ export interface WorkflowRun {
   manifestError?: string;
   logFile: string;
   durationMs: number;
+  /** Why the workflow was stopped early, when it was. */
+  abandoned?: string;
   repo: string;
   /** The commit and branch the harness itself made: the truth the manifest's git facts must match. */
   git: { commit: string; branch: string; dirty: boolean };
@@ -82,6 +84,8 @@ export interface RunWorkflowOptions {
   nproc?: number;
   /** Processes run one after another with E2E_PHASE=1..phases, continuing one manifest. */
   phases?: number;
+  /** Resolves with a reason when running on is pointless (the backend's server died). */
+  abandon?: Promise<string>;
 }
 
 function launcherArgv(o: RunWorkflowOptions): string[] {
@@ -103,7 +107,13 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<WorkflowRun> {
   const started = Date.now();
   let exitCode = 0;
   let timedOut = false;
-  for (let phase = 1; phase <= (o.phases ?? 1) && exitCode === 0; phase++) {
+  let abandoned: string | undefined;
+  let current: { stop(ms?: number): Promise<number> } | undefined;
+  void o.abandon?.then((why) => {
+    abandoned = why;
+    void current?.stop(3000);
+  });
+  for (let phase = 1; phase <= (o.phases ?? 1) && exitCode === 0 && !abandoned; phase++) {
     const proc = spawnManaged(launcherArgv(o), {
       name: `workflow ${o.config.workflow} phase ${phase}`,
       cwd: repo,
@@ -127,6 +137,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<WorkflowRun> {
         }
       },
     });
+    current = proc;
+    if (abandoned) void proc.stop(3000);
     const timer = setTimeout(() => {
       timedOut = true;
       void proc.stop(3000);
@@ -134,7 +146,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<WorkflowRun> {
     exitCode = await proc.exited;
     clearTimeout(timer);
   }
-  const result: WorkflowRun = { exitCode, timedOut, logFile, durationMs: Date.now() - started, repo, git };
+  const result: WorkflowRun = { exitCode, timedOut, abandoned, logFile, durationMs: Date.now() - started, repo, git };
   try {
     result.manifest = JSON.parse(await readFile(o.config.manifest, "utf8")) as Manifest;
   } catch (err) {

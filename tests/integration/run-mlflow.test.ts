@@ -54,6 +54,20 @@ describe("e2e run --backend mlflow (native, real server, real training)", () => 
     expect(bare.stderr).toMatch(/lacks .*torch/);
   });
 
+  test("pip failing (an empty wheelhouse): exit 3, pip's reason on one line, no half venv used later", async () => {
+    const { mkdtemp, rm, readdir } = await import("node:fs/promises");
+    const cache = await mkdtemp("/tmp/e2e-pip-fail-");
+    const empty = await mkdtemp("/tmp/e2e-empty-wheels-");
+    const r = await runE2E(["setup", "--wheelhouse", empty], { env: { E2E_CACHE_DIR: cache } });
+    const venvs = await readdir(`${cache}/venvs`).catch(() => [] as string[]);
+    const complete = venvs.some((v) => existsSync(`${cache}/venvs/${v}/.complete`));
+    await rm(cache, { recursive: true, force: true });
+    await rm(empty, { recursive: true, force: true });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/e2e: error: pip install failed: .*(No matching distribution|Could not find a version)/);
+    expect(complete).toBe(false);
+  }, 300_000);
+
   test("a taken port: exit 2, no server left", async () => {
     const srv = createServer().listen(0, "127.0.0.1");
     await new Promise((r) => srv.once("listening", r));

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { driverFor } from "../../src/backends/registry.ts";
 import type { StartedBackend } from "../../src/backends/types.ts";
 import { startNativeMlflow, type NativeMlflow } from "../../src/backends/mlflow/native.ts";
-import type { PythonEnv } from "../../src/runtime/python/env.ts";
+import { useInterpreter } from "../../src/runtime/python/env.ts";
 import { verifyScriptRun } from "../../src/script/execute.ts";
 import { runScript, type ScriptRun } from "../../src/script/run.ts";
 import { parseScript } from "../../src/script/spec.ts";
@@ -56,7 +56,7 @@ async function runUserScript(backend: BackendName, source: string, opts: { comma
   writeFileSync(join(proj, "train.py"), source);
   const driver = await driverFor(backend);
   const be = await driver.start({
-    python: { python } as PythonEnv, workDir: backendDir, session: "test", assetRoot: repoRoot,
+    python: useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot,
     mode: backend === "mlflow" ? "url" : "offline", url: backend === "mlflow" ? mlflow!.url : undefined,
   });
   const spec = parseScript(opts.command ?? "train.py", opts.args ?? [], proj);

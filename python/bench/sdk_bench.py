@@ -78,35 +78,15 @@ class Wandb:
         self.run.finish()
 
 
-_CLEARML_CONF = """\
-sdk {{
-  storage.cache.default_base_dir: "{cache}"
-  development {{
-    vcs_repo_detect_async: false
-    report_use_subprocess: false
-  }}
-}}
-"""
-
-
 class Clearml:
-    """Offline, isolated in the work folder (the same settings as python/e2e_track)."""
+    """Offline, isolated in the work folder with python/e2e_track's settings."""
 
     def __init__(self, work):
-        root = os.path.join(work, "clearml")
-        cache = os.path.join(root, "cache")
-        os.makedirs(cache, exist_ok=True)
-        conf = os.path.join(root, "clearml.conf")
-        with open(conf, "w") as f:
-            f.write(_CLEARML_CONF.format(cache=cache))
-        os.environ["CLEARML_CONFIG_FILE"] = conf
-        os.environ["CLEARML_CACHE_DIR"] = cache
-        os.environ["CLEARML_OFFLINE_MODE"] = "1"
-        from clearml.config.cache import SessionCache
-        from clearml.utilities.check_updates import CheckPackageUpdates
+        # The adapter's own isolation (sibling package in the embedded python/ folder).
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from e2e_track.backend_clearml import isolate
 
-        SessionCache.SESSION_CACHE_FOLDER = root
-        CheckPackageUpdates._package_version_checked = True
+        isolate(work, offline=True)
         from clearml import Task
 
         Task.set_offline(True)

@@ -26,7 +26,7 @@ sdk {{
 """
 
 
-def _isolate(work_dir, offline=True):
+def isolate(work_dir, offline=True):
     # Online (a server by URL) the same config applies: its two settings avoid a fork race of
     # the SDK, not an offline quirk. Server and keys come from CLEARML_API_HOST/WEB_HOST/
     # FILES_HOST and CLEARML_API_ACCESS_KEY/SECRET_KEY in the env, which override the file.
@@ -163,7 +163,7 @@ class ClearmlTracker(Tracker):
     def __init__(self, cfg, **options):
         super().__init__(cfg, **options)
         self.active = None  # the run whose task is open
-        _isolate(cfg["work_dir"], offline=bool(cfg.get("offline", True)))
+        isolate(cfg["work_dir"], offline=bool(cfg.get("offline", True)))
         from clearml import Task
 
         Task.set_offline(bool(cfg.get("offline", True)))

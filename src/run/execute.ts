@@ -53,10 +53,11 @@ async function runBackend(o: ExecuteOptions, b: Plan["backends"][number], res: B
     res.url = started.url;
     res.serverVersion = started.serverVersion;
     o.log?.(`${b.name}: ready${started.url ? ` at ${started.url}` : ""}${started.serverVersion ? ` (server ${started.serverVersion})` : ""}`);
+    let dead: string | undefined;
+    void started.died?.then((why) => (dead = why));
     for (const wf of o.plan.workflows)
       for (const variant of variantsFor(wf, o.plan.profile)) {
         if (interrupted()) break;
-        const dead = started.died && (await Promise.race([started.died, Bun.sleep(0).then(() => undefined)]));
         if (dead) throw backendError(`${b.name} stopped part way: ${dead}`, "see the server log; the workflows before this point are in the result");
         res.workflows.push(await runOneWorkflow(o, started, wf, variant, workDir));
         await update();

@@ -18,6 +18,7 @@ import { E2EError, backendError, formatError } from "../util/errors.ts";
 import { interrupted } from "../runtime/lifecycle.ts";
 import type { BackendResult, WorkflowResult } from "./result.ts";
 import type { ScriptSpec } from "../script/spec.ts";
+import type { BackendReady } from "../report/reporter.ts";
 
 export interface ExecuteOptions {
   plan: Plan;
@@ -27,6 +28,8 @@ export interface ExecuteOptions {
   session: string;
   onProgress?: (backend: string, workflow: string, p: Progress) => void;
   onUpdate?: (results: BackendResult[]) => void | Promise<void>;
+  /** A backend started and answers. */
+  onReady?: (ready: BackendReady) => void | Promise<void>;
   log?: (msg: string) => void;
   /** `e2e run --script`: run the user's own script instead of the workflows (src/script/). */
   script?: ScriptSpec;
@@ -52,7 +55,7 @@ async function runBackend(o: ExecuteOptions, b: Plan["backends"][number], res: B
     res.startMs = Date.now() - t0;
     res.url = started.url;
     res.serverVersion = started.serverVersion;
-    o.log?.(`${b.name}: ready${started.url ? ` at ${started.url}` : ""}${started.serverVersion ? ` (server ${started.serverVersion})` : ""}`);
+    await o.onReady?.({ backend: b.name, mode: b.mode, url: started.url, serverVersion: started.serverVersion });
     let dead: string | undefined;
     void started.died?.then((why) => (dead = why));
     for (const wf of o.plan.workflows)

@@ -3,6 +3,8 @@ import type { Check } from "../verify/check.ts";
 import type { BackendName } from "../verify/manifest.ts";
 import type { Mode } from "../backends/types.ts";
 import type { Plan } from "../plan/plan.ts";
+import type { ReporterFailure } from "../report/reporter.ts";
+import { ExitCode } from "../util/errors.ts";
 
 export const RUN_RESULT_SCHEMA = "e2e/run-result/v1";
 
@@ -46,6 +48,8 @@ export interface RunResult {
   workDir?: string;
   backends: BackendResult[];
   summary: { passed: number; failed: number; skipped: number; errors: number };
+  /** Reports that could not be written (--junit to a missing folder): said, never part of the verdict. */
+  reportErrors?: ReporterFailure[];
 }
 
 export function allChecks(r: BackendResult): Check[] {
@@ -60,4 +64,20 @@ export function summarizeRun(results: BackendResult[]): RunResult["summary"] {
     skipped: checks.filter((c) => c.status === "skip").length,
     errors: results.filter((r) => r.status === "error").length + results.flatMap((r) => r.workflows).filter((w) => w.status === "error").length,
   };
+}
+
+/** The one roll-up of checks into a status: an error wins, then any failed check. */
+export function statusOf(checks: Check[], errored = false): "passed" | "failed" | "error" {
+  return errored ? "error" : checks.some((c) => c.status === "fail") ? "failed" : "passed";
+}
+
+/**
+ * The run's status and exit code (README's table): interrupted 130; passed 0; a backend that
+ * could not be started or read and no failed check 4; any failed check 1.
+ */
+export function runVerdict(backends: BackendResult[], summary: RunResult["summary"], signal?: string): { status: RunResult["status"]; exitCode: number } {
+  if (signal) return { status: "interrupted", exitCode: ExitCode.interrupted };
+  const status = backends.some((b) => b.status === "error") ? "error" : summary.failed ? "failed" : "passed";
+  const exitCode = status === "passed" ? ExitCode.ok : status === "error" && !summary.failed ? ExitCode.backend : ExitCode.checksFailed;
+  return { status, exitCode };
 }

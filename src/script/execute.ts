@@ -59,6 +59,7 @@ async function startOne(o: ExecuteOptions, b: ExecuteOptions["plan"]["backends"]
     res.startMs = Date.now() - t0;
     res.url = s.url;
     res.serverVersion = s.serverVersion;
+    await o.onReady?.({ backend: b.name, mode: b.mode, url: s.url, serverVersion: s.serverVersion });
     return s;
   } catch (err) {
     res.status = "error";

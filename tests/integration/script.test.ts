@@ -316,6 +316,20 @@ run.finish()
     expect(readdirSync(cwd).sort()).toEqual(["train.py"]); // nothing written into the user's folder
   }, 300_000);
 
+  test("a report that cannot be written is a reporter error: said, recorded, and the verdict and exit code stand", async () => {
+    const cwd = proj();
+    const blocker = join(cwd, "..", `not-a-folder-${n}`);
+    writeFileSync(blocker, "a file, so nothing can be written under it");
+    const r = await runE2E(["run", "--script", "train.py", "--json", "--junit", join(blocker, "x.xml"), "--", "3"], { cwd, timeoutMs: 280_000 });
+    const doc = JSON.parse(r.stdout);
+    expect(await validateAgainst("run-result.schema.json", doc)).toEqual([]);
+    expect(doc.status).toBe("passed");
+    expect(r.code).toBe(0);
+    expect(doc.backends[0].error).toBeUndefined();
+    expect(doc.reportErrors.map((e: { reporter: string }) => e.reporter)).toEqual([`--junit ${join(blocker, "x.xml")}`]);
+    expect(r.stderr).toContain(`report --junit ${join(blocker, "x.xml")} failed`);
+  }, 300_000);
+
   test("a W&B script run with --backend clearml: a clear message and exit 2, not a verdict", async () => {
     const r = await runE2E(["run", "--script", "train.py", "--backend", "clearml", "--", "3"], { cwd: proj(), timeoutMs: 280_000 });
     expect(r.code).toBe(2);

@@ -6,10 +6,16 @@ call, so each history row of the .wandb file holds the metric keys logged togeth
 A verifier recovers (key, step, value) from every row item whose key is neither `step` nor
 starts with "_". Hence metric names "step" and "_..." are refused.
 
-Artifacts are copied to <run folder>/files/<artifact path> and published with run.save, so
-the offline run folder holds the exact bytes; the .wandb file gets a `files` record each.
+Files (kind file/image) are kept outside run.dir (<work>/wandb-saved/<run id>/<path>) and
+handed to run.save(path, base_path=that folder): W&B itself links or copies them into
+<run folder>/files/<path> and writes the `files` record `wandb sync` uploads from. The
+verifier counts a file only with both (src/backends/wandb/stored.ts), so a run.save that does
+nothing fails the artifact check. Checkpoints (kind model) go through W&B Artifacts as W&B's
+docs store models: wandb.Artifact(<run id>-<path>, type="model").add_file(path, name=<path>)
+and run.log_artifact; W&B stages a copy and writes the artifact record with its manifest.
 """
 import os
+import re
 import shutil
 
 from .core import Run, Tracker
@@ -64,14 +70,26 @@ class WandbRun(Run):
         self.extra.update(project=cfg["experiment"], group=run.group, **extra)
         self.extra["offlinePath"] = os.path.relpath(os.path.dirname(run.dir), cfg["work_dir"])
 
+    def _artifact_name(self, artifact_path):
+        # W&B artifact names allow letters, digits, "-", "_" and "."; one name per path and run.
+        return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{self.run_id}-{artifact_path}")
+
     def _sdk_fetch(self, artifact_path, dest_dir):
-        # Offline there is no server to ask: the run folder's files/ is what W&B stored and
-        # would upload (run.save copied the bytes there); first folder that has it.
-        for folder in self.extra.get("offlinePaths") or [self.extra["offlinePath"]]:
-            path = os.path.join(self.tracker.cfg["work_dir"], folder, "files", artifact_path)
-            if os.path.isfile(path):
-                return path
-        raise FileNotFoundError(f"{artifact_path} is in no offline run folder of {self.run_id}")
+        """A checkpoint back through W&B: by URL W&B's artifact API (use_artifact + download);
+        offline, the staged copy the run's artifact record names (checked against the entry's
+        md5), located through the .wandb logs: never the file the workflow handed over."""
+        if not self.tracker.cfg.get("offline", True):
+            art = self.run.use_artifact(f"{self._artifact_name(artifact_path)}:latest")
+            root = art.download(root=os.path.join(dest_dir, "wandb-download"))
+            self.fetched_via = f"wandb use_artifact({art.name}).download()"
+            return os.path.join(root, artifact_path)
+        from .wandb_log import staged_copy
+
+        work = self.tracker.cfg["work_dir"]
+        folders = [os.path.join(work, f) for f in self.extra.get("offlinePaths") or [self.extra["offlinePath"]]]
+        path = staged_copy(folders, artifact_path)
+        self.fetched_via = "wandb offline: the staged copy named by the artifact record in the .wandb log"
+        return path
 
     @staticmethod
     def _wandb_tags(tags):
@@ -88,10 +106,20 @@ class WandbRun(Run):
         self.run.log({**values, "step": step})
 
     def _sdk_artifact(self, local_path, artifact_path, kind):
-        dest = os.path.join(self.run.dir, artifact_path)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        shutil.copyfile(local_path, dest)
-        self.run.save(dest, base_path=self.run.dir, policy="now")
+        import wandb
+
+        if kind == "model":
+            art = wandb.Artifact(self._artifact_name(artifact_path), type="model")
+            art.add_file(local_path, name=artifact_path)  # policy "mutable": W&B stages a copy
+            self.run.log_artifact(art)
+            return
+        # A stable source outside run.dir (the workflow's own file may be a temp file): W&B
+        # links it into files/ (symlink by default) and uploads it at sync time.
+        base = os.path.join(self.tracker.cfg["work_dir"], "wandb-saved", self.run_id)
+        src = os.path.join(base, artifact_path)
+        os.makedirs(os.path.dirname(src), exist_ok=True)
+        shutil.copyfile(local_path, src)
+        self.run.save(src, base_path=base, policy="now")
 
     def _sdk_tags(self, tags):
         merged = {**self.tags, **tags}

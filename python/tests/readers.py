@@ -55,3 +55,25 @@ def wandb_history(records):
 
 def manifest_points(run):
     return sorted((k, p[0], p[1]) for k, pts in run["metrics"].items() for p in pts)
+
+
+def wandb_stored_bytes(folders, path):
+    """The bytes W&B holds for a file the adapter logged, found through W&B's records only:
+    a run file needs its `files` record and files/<path>; a checkpoint its artifact record's
+    manifest entry, whose staged copy (local_path) must match the entry's md5 digest."""
+    import base64
+    from pathlib import Path
+
+    for folder in folders:
+        [log] = Path(folder).glob("run-*.wandb")
+        for r in wandb_records(log):
+            kind = r.WhichOneof("record_type")
+            if kind == "files" and any(f.path == path for f in r.files.files):
+                return (Path(folder) / "files" / path).read_bytes()
+            if kind == "artifact":
+                for e in r.artifact.manifest.contents:
+                    if e.path == path:
+                        data = Path(e.local_path).read_bytes()
+                        assert base64.b64encode(hashlib.md5(data).digest()).decode() == e.digest
+                        return data
+    raise AssertionError(f"W&B recorded no {path} in {folders}")

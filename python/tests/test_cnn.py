@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SMALL
-from readers import manifest_points, sha256, wandb_history, wandb_records
+from readers import manifest_points, sha256, wandb_history, wandb_records, wandb_stored_bytes
 
 
 def check_common(work):
@@ -107,9 +107,12 @@ def test_wandb(make_work):
     for k, v in run["params"].items():
         assert str(config[k]) == v, k  # raw values in W&B; str() gives MLflow's form
     saved = {f.path for r in records if r.WhichOneof("record_type") == "files" for f in r.files.files}
+    models = {e.path for r in records if r.WhichOneof("record_type") == "artifact"
+              for e in r.artifact.manifest.contents}
     for art in run["artifacts"]:
-        assert art["path"] in saved
-        data = (folder / "files" / art["path"]).read_bytes()
+        # Checkpoints go through W&B Artifacts, the rest through run.save's files records.
+        assert art["path"] in (models if art["kind"] == "model" else saved)
+        data = wandb_stored_bytes([folder], art["path"])
         assert (len(data), sha256(data)) == (art["size"], art["sha256"])
     assert any(r.WhichOneof("record_type") == "exit" and r.exit.exit_code == 0 for r in records)
 

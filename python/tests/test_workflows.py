@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HERE, PYDIR, Work, can_unshare
-from readers import sha256, wandb_records
+from readers import sha256, wandb_records, wandb_stored_bytes
 
 BACKENDS = ["mlflow", "wandb", "clearml"]
 # The quick profile's sizes (src/plan/workflows.ts), smaller where the test only needs the shape.
@@ -145,11 +145,9 @@ def check_stored(work, run, image=True):
         assert {(x.run_id, x.run_group) for x in runs} == {(run["runId"], run["group"])}
         assert all(x.git.commit == work.commit for x in runs)
         arts = {}
+        folders = [Path(root) / f for f in run.get("offlinePaths") or [run["offlinePath"]]]
         for a in run["artifacts"]:
-            [path] = [Path(root) / f / "files" / a["path"] for f in
-                      run.get("offlinePaths") or [run["offlinePath"]]
-                      if (Path(root) / f / "files" / a["path"]).exists()][:1]
-            arts[a["path"]] = sha256(path.read_bytes())
+            arts[a["path"]] = sha256(wandb_stored_bytes(folders, a["path"]))
     else:
         task, points, data = clearml_session(root, run)
         assert task["id"] == run["runId"] and task["script"]["version_num"] == work.commit
@@ -270,9 +268,11 @@ def test_checkpoint_resume_two_processes(backend, workflow_work):
     for pts in run["metrics"].values():
         assert [p[0] for p in pts] == list(range(1, steps + 1))  # no gap, no duplicate
     ckpt = next(a for a in run["artifacts"] if a["path"] == f"checkpoints/step-{stop_at}.pt")
+    source = m["facts"]["resume"].pop("resumeSource")
     assert m["facts"]["resume"] == {"stopStep": stop_at, "resumeStep": stop_at + 1,
                                     "checkpoint": ckpt["path"], "checkpointSha256": ckpt["sha256"],
                                     "loadedFromBackend": True}
+    assert (source["sha256"], source["size"]) == (ckpt["sha256"], ckpt["size"]) and source["via"]
     if backend == "wandb":
         paths = run["offlinePaths"]
         assert len(paths) == 2 and paths[0] == run["offlinePath"] and paths[0] != paths[1]

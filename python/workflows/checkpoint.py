@@ -6,9 +6,11 @@ Phase 2 (E2E_PHASE=2, same config and manifest): the adapter reloads the manifes
 the same run (MLflow start_run(run_id=...); W&B wandb.init(id=..., resume="allow"), which
 offline writes a second run folder; ClearML Task.init(reuse_last_task_id=<id>,
 continue_last_task=0), same task and session). The checkpoint comes back FROM THE BACKEND
-(MLflow: download_artifacts from the run; W&B offline: the run folder's files/; ClearML:
+(MLflow: download_artifacts from the run; W&B: use_artifact(...).download() by URL, offline
+the staged copy the .wandb log's artifact record names; ClearML:
 task.artifacts[...].get_local_copy() of the continued task) and its sha256 must equal the
-logged one; then steps stop_at+1..steps, a final checkpoint and a loss plot.
+logged one; facts.resume.resumeSource = {via, sha256, size} says how the bytes came and what
+they were, for the verifier to compare with what the backend holds; then steps stop_at+1..steps, a final checkpoint and a loss plot.
 Each step's batch comes from a generator seeded by the step, so data do not depend on history.
 """
 import os
@@ -82,6 +84,8 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             local = run.fetch_artifact(ckpt_path, tmp)
             got = sha256_file(local)
+            source = {"via": getattr(run, "fetched_via", None) or f"{tracker.backend} fetch_artifact",
+                      "sha256": got, "size": os.path.getsize(local)}
             if got != logged["sha256"]:
                 raise SystemExit(f"checkpoint from the backend differs: {got} != {logged['sha256']}")
             state = torch.load(local, map_location=device)
@@ -97,7 +101,7 @@ def main():
             run.log_artifact(png, "plots/loss.png", kind="image")
         tracker.facts["resume"] = {"stopStep": stop_at, "resumeStep": resume_at,
                                    "checkpoint": ckpt_path, "checkpointSha256": got,
-                                   "loadedFromBackend": True}
+                                   "loadedFromBackend": True, "resumeSource": source}
         run.finish()
 
 

@@ -14,24 +14,23 @@
  * - metrics: every history row; the metric step is the row's `stepKey` item (default "step", the
  *   adapter's convention), else W&B's `_step`. Keys starting with "_" and the step key are not
  *   metrics; nested keys are joined with "."; non-numeric values (media, strings) are skipped
- *   and listed in extra.nonNumericKeys. timestamp = `_timestamp` in ms.
- * - artifacts: every file under files/ (symlinks followed) except W&B's own files (type WANDB in
- *   the files records, or a known SDK file name); those are listed in extra.sdkFiles.
+ *   and listed in extra.nonNumericKeys. timestamp = the row's `_timestamp` (seconds as a double,
+ *   taken by the SDK inside run.log, sub-millisecond) times 1000, NOT rounded: milliseconds with
+ *   W&B's full precision, for the generic timestamp comparison.
+ * - artifacts: what W&B's own records say it stored (stored.ts): run files with a `files` record
+ *   and bytes in files/, and W&B Artifact manifest entries with their staged copy (md5 checked).
+ *   extra.artifactSource says which for each path; extra.unreadable why a recorded one has no
+ *   bytes; extra.unrecordedFiles lists files in files/ that W&B would not upload.
  * - status: FINISHED with an exit record of code 0, FAILED with another code, RUNNING without one.
  */
-import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { FormatError } from "../../util/protobuf.ts";
-import { readWandbRecords, type WandbItem, type WandbRecords } from "./records.ts";
+import { readWandbRecords, type WandbItem } from "./records.ts";
+import { storedFiles } from "./stored.ts";
 
-/** Files the SDK itself writes into files/ (not artifacts of the run). */
-const SDK_FILES = new Set([
-  "requirements.txt", "wandb-metadata.json", "wandb-summary.json", "config.yaml", "output.log",
-  "diff.patch", "conda-environment.yaml", "wandb-job.json",
-]);
-export const isSdkFile = (rel: string) => SDK_FILES.has(rel) || /^upstream_diff_[0-9a-f]+\.patch$/.test(rel);
+export { isSdkFile } from "./stored.ts";
 
 export interface WandbReadOptions {
   /** History key holding the metric step (default "step"); W&B's `_step` when a row lacks it. */
@@ -91,18 +90,23 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
     for (const it of s.remove) deletePath(summary, it.path);
   }
 
-  // artifacts from files/
-  const filesDir = join(runDir, "files");
-  const wandbTyped = new Set(rec.files.filter((f) => f.type === 1).map((f) => f.path));
-  const artifacts: ObservedRun["artifacts"] = {};
-  const sdkFiles: string[] = [];
-  for (const rel of await listFiles(filesDir)) {
-    if (wandbTyped.has(rel) || isSdkFile(rel)) {
-      sdkFiles.push(rel);
-      continue;
+  // files and artifacts: what W&B recorded and the bytes it holds for them (stored.ts)
+  const stored = await storedFiles(runDir, rec);
+  const artifacts: ObservedRun["artifacts"] = { ...stored.files };
+  const unreadable: Record<string, string> = { ...stored.unreadable };
+  const artifactSource: Record<string, string> = Object.fromEntries(Object.keys(stored.files).map((p) => [p, "files record + files/"]));
+  for (const a of stored.artifacts) {
+    for (const e of a.entries) {
+      if (artifactSource[e.path] === "files record + files/") continue; // a run file of that name wins
+      // An entry whose staged bytes do not match it is not stored, whatever its sha256.
+      if (e.sha256 && !e.problem) artifacts[e.path] = { size: e.size ?? 0, sha256: e.sha256 };
+      else delete artifacts[e.path];
+      if (e.problem) unreadable[e.path] = e.problem;
+      else delete unreadable[e.path];
+      artifactSource[e.path] = `W&B Artifact ${a.name} (${a.type}) manifest entry + staged copy`;
     }
-    artifacts[rel] = await hashFile(join(filesDir, rel));
   }
+  const filesDir = join(runDir, "files");
 
   // git
   const g = run?.git ?? rec.environment.find((e) => e.git)?.git;
@@ -141,9 +145,16 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
       historyRows: rec.history.length,
       rowsWithoutStepKey,
       stepKey,
+      timestampPrecision: "W&B _timestamp: seconds as a double set by the SDK in run.log (sub-ms); points carry it in ms, unrounded",
       nonNumericKeys: [...nonNumeric].sort(),
       savedFiles: rec.files,
-      sdkFiles: sdkFiles.sort(),
+      sdkFiles: stored.sdkFiles,
+      unrecordedFiles: stored.unrecorded,
+      unreadable,
+      artifactSource,
+      wandbArtifacts: stored.artifacts,
+      useArtifacts: rec.useArtifacts,
+      tensorboardRecords: rec.tensorboard,
       recordCounts: rec.counts,
     },
   };
@@ -253,29 +264,6 @@ export function flattenParams(obj: Record<string, unknown>, prefix: string, out:
   }
 }
 
-async function listFiles(dir: string, rel = ""): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(join(dir, rel));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
-  const out: string[] = [];
-  for (const name of entries.sort()) {
-    const r = rel ? `${rel}/${name}` : name;
-    const s = await stat(join(dir, r)); // follows symlinks (older SDKs link saved files)
-    if (s.isDirectory()) out.push(...(await listFiles(dir, r)));
-    else if (s.isFile()) out.push(r);
-  }
-  return out;
-}
-
-async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
-  const data = await readFile(path);
-  return { size: data.length, sha256: createHash("sha256").update(data).digest("hex") };
-}
-
 /**
  * W&B history rows -> metric points, the same for the .wandb file and GraphQL: each value is
  * paired with the row's step key (the adapter's "step", Lightning's "trainer/global_step"),
@@ -299,7 +287,7 @@ export function historyToMetrics(rows: Iterable<{ values: Map<string, unknown>; 
         continue;
       }
       const point: ObservedPoint = { step: Number(step), value };
-      if (typeof ts === "number") point.timestamp = Math.round(ts * 1000);
+      if (typeof ts === "number") point.timestamp = ts * 1000; // W&B's double seconds, unrounded
       (metrics[key] ??= []).push(point);
     }
   }

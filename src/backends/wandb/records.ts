@@ -21,6 +21,11 @@
  *  SummaryRecord/ConfigRecord: update=1 remove=2 (rep SummaryItem/ConfigItem key=1 nested_key=2
  *    value_json=16). FilesRecord: files=1 (FilesItem path=1 policy=2 NOW/END/LIVE
  *    type=3 OTHER/WANDB/MEDIA/ARTIFACT). RunExitRecord: exit_code=1 runtime=2 not_complete=3.
+ *  ArtifactRecord: run_id=1 project=2 entity=3 type=4 name=5 digest=6 aliases=11(rep)
+ *    manifest=12 finalize=14 client_id=15 sequence_client_id=16 digest_algorithm=20
+ *    ("MANIFEST_MD5" or "MANIFEST_XXH128"). ArtifactManifest: version=1 storage_policy=2
+ *    contents=4(rep ArtifactManifestEntry path=1 digest=2 ref=3 size=4(int64) local_path=6).
+ *  UseArtifactRecord: id=1 type=2 name=3. TBRecord: log_dir=1 save=2 root_dir=3.
  *  HeaderRecord: version_info=1 {producer=1 min_consumer=2}. EnvironmentRecord: program=6
  *    code_path=7 git=9 root=11 host=12 executable=14 python=2 os=1.
  */
@@ -164,6 +169,47 @@ export interface WandbFileItem {
   type: number;
 }
 
+/** One file of a W&B Artifact as its manifest lists it. */
+export interface WandbManifestEntry {
+  path: string;
+  /** md5 of the bytes, base64 (MANIFEST_MD5); the reference URI itself for a reference. */
+  digest: string;
+  /** Set for add_reference entries: W&B holds no bytes, only this URI. */
+  ref?: string;
+  size?: number;
+  /** The staged copy W&B uploads from (offline: it stays until `wandb sync`). */
+  localPath?: string;
+}
+
+export interface WandbArtifactRecord {
+  offset: number;
+  runId: string;
+  type: string;
+  name: string;
+  /** The manifest digest W&B computed (hex). */
+  digest: string;
+  digestAlgorithm?: string;
+  aliases: string[];
+  clientId?: string;
+  sequenceClientId?: string;
+  storagePolicy?: string;
+  entries: WandbManifestEntry[];
+}
+
+export interface WandbUseArtifact {
+  offset: number;
+  id?: string;
+  type?: string;
+  name?: string;
+}
+
+export interface WandbTbRecord {
+  offset: number;
+  logDir: string;
+  rootDir?: string;
+  save: boolean;
+}
+
 export interface WandbExitRecord {
   offset: number;
   exitCode: number;
@@ -191,6 +237,9 @@ export interface WandbRecords {
   files: WandbFileItem[];
   exit?: WandbExitRecord;
   environment: WandbEnvironment[];
+  artifacts: WandbArtifactRecord[];
+  useArtifacts: WandbUseArtifact[];
+  tensorboard: WandbTbRecord[];
   /** Record type name (or "field<N>") -> how many records of it. */
   counts: Record<string, number>;
 }
@@ -232,7 +281,7 @@ function git(m: ProtoMessage | undefined): { remoteUrl?: string; commit?: string
 
 /** Decodes every record of a `.wandb` file held in memory. Throws FormatError naming the offset. */
 export function parseWandbRecords(buf: Uint8Array, file?: string): WandbRecords {
-  const out: WandbRecords = { history: [], summaries: [], configs: [], files: [], environment: [], counts: {} };
+  const out: WandbRecords = { history: [], summaries: [], configs: [], files: [], environment: [], artifacts: [], useArtifacts: [], tensorboard: [], counts: {} };
   for (const { offset, data } of iterateWandbLog(buf, file)) {
     const rec = new ProtoMessage(data, offset + CHUNK_HEADER, file);
     // The record_type oneof: the last oneof field present wins, as protobuf parsers do.
@@ -254,6 +303,35 @@ export function parseWandbRecords(buf: Uint8Array, file?: string): WandbRecords 
         break;
       case 6:
         for (const f of m.messages(1)) out.files.push({ path: f.string(1) ?? "", policy: f.int(2) ?? 0, type: f.int(3) ?? 0 });
+        break;
+      case 8: {
+        const man = m.message(12);
+        out.artifacts.push({
+          offset,
+          runId: m.string(1) ?? "",
+          type: m.string(4) ?? "",
+          name: m.string(5) ?? "",
+          digest: m.string(6) ?? "",
+          digestAlgorithm: m.string(20) || undefined,
+          aliases: m.strings(11),
+          clientId: m.string(15) || undefined,
+          sequenceClientId: m.string(16) || undefined,
+          storagePolicy: man?.string(2) || undefined,
+          entries: (man?.messages(4) ?? []).map((e) => ({
+            path: e.string(1) ?? "",
+            digest: e.string(2) ?? "",
+            ref: e.string(3) || undefined,
+            size: e.int(4),
+            localPath: e.string(6) || undefined,
+          })),
+        });
+        break;
+      }
+      case 9:
+        out.tensorboard.push({ offset, logDir: m.string(1) ?? "", rootDir: m.string(3) || undefined, save: m.bool(2) ?? false });
+        break;
+      case 25:
+        out.useArtifacts.push({ offset, id: m.string(1) || undefined, type: m.string(2) || undefined, name: m.string(3) || undefined });
         break;
       case 17: {
         const start = m.message(17);

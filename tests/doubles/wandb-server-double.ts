@@ -7,7 +7,9 @@
  * against. Faithful where it matters to exactness: history(minStep, maxStep, samples) thins rows
  * when samples < rows in range, like the real sampled read; the store refuses an Authorization
  * header on a signed URL, like S3; files uploaded by signed URL appear only after
- * markRunFilesUploaded, like self-hosted W&B.
+ * markRunFilesUploaded, like self-hosted W&B. Artifacts a run logged answer RunOutputArtifacts
+ * and ArtifactMembershipFiles (collection + alias "v<index>"), files served by signed URL with
+ * the md5 W&B lists.
  */
 import { createHash } from "node:crypto";
 
@@ -25,6 +27,16 @@ export interface DoubleRun {
   rows: Record<string, unknown>[];
   files: Record<string, Uint8Array>;
   storageId?: string;
+  /** Artifact versions this run logged (log_artifact). */
+  artifacts?: DoubleArtifact[];
+}
+
+export interface DoubleArtifact {
+  /** Collection (sequence) name. */
+  name: string;
+  type: string;
+  versionIndex: number;
+  files: Record<string, Uint8Array>;
 }
 
 export interface WandbDoubleOptions {
@@ -92,6 +104,22 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
     };
   };
 
+  const artifactFileNode = (a: DoubleArtifact, name: string) => {
+    const bytes = a.files[name]!;
+    const token = createHash("sha1").update(`artifact/${a.name}/${a.versionIndex}/${name}`).digest("hex");
+    signed.set(token, bytes);
+    const md5 = createHash("md5").update(bytes).digest("base64");
+    return { id: `afile-${token.slice(0, 8)}`, name, url: `${storeUrl}/signed/${token}`, directUrl: `${storeUrl}/signed/${token}`, sizeBytes: bytes.length, md5, digest: md5 };
+  };
+  const page = <T>(items: T[], cursor: string | undefined, first: number | undefined) => {
+    const start = cursor ? Number(cursor) + 1 : 0;
+    const slice = items.slice(start, start + (first ?? 50));
+    return {
+      edges: slice.map((node, i) => ({ node, cursor: String(start + i) })),
+      pageInfo: { endCursor: slice.length ? String(start + slice.length - 1) : null, hasNextPage: start + slice.length < items.length },
+    };
+  };
+
   const graphql = (base: string, query: string, v: Record<string, any>): unknown => {
     const op = /(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "anonymous";
     ops.push(op);
@@ -138,6 +166,22 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
           edges: page.map((n, i) => ({ node: fileNode(base, r, n), cursor: String(start + i) })),
           pageInfo: { endCursor: page.length ? String(start + page.length - 1) : null, hasNextPage: start + page.length < names.length },
         } } } };
+      }
+      case "RunOutputArtifacts": {
+        const r = find(v.entity, v.project, v.run);
+        if (!r) return { project: { run: null } };
+        const nodes = (r.artifacts ?? []).map((a) => ({
+          id: `art-${a.name}-${a.versionIndex}`, versionIndex: a.versionIndex, state: "COMMITTED", digest: "d",
+          artifactType: { name: a.type }, artifactSequence: { name: a.name },
+        }));
+        return { project: { run: { artifacts: page(nodes, v.cursor, v.perPage) } } };
+      }
+      case "ArtifactMembershipFiles": {
+        const a = runs.filter((r) => r.entity === v.entity && r.project === v.project).flatMap((r) => r.artifacts ?? [])
+          .find((x) => x.name === v.collection && `v${x.versionIndex}` === v.alias);
+        if (!a) return { project: { artifactCollection: null } };
+        const files = Object.keys(a.files).sort().map((n) => artifactFileNode(a, n));
+        return { project: { artifactCollection: { artifactMembership: { files: page(files, v.cursor, v.perPage) } } } };
       }
       case "Project":
         return { project: null };

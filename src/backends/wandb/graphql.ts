@@ -2,7 +2,9 @@
  * A small W&B GraphQL client over ofetch, independent of the wandb SDK: POST {base}/graphql with
  * Basic auth `api:<key>`. The query shapes are those of wandb 0.31's public API
  * (wandb/apis/public/runs.py RunFragment, files.py RunFilesFragment, the HistoryPage query of
- * the history scan, sdk/verify/verify.py's ServerInfo and large-payload queries).
+ * the history scan, sdk/verify/verify.py's ServerInfo and large-payload queries, and
+ * sdk/artifacts/_generated/operations.py's RunOutputArtifacts and ArtifactMembershipFiles, how
+ * the SDK itself lists a run's logged artifacts and an artifact version's files).
  */
 import { ofetch, type $Fetch } from "ofetch";
 import { createHash } from "node:crypto";
@@ -65,6 +67,42 @@ const FILES_QUERY = `query RunFiles($project: String!, $entity: String!, $name: 
     }
   }
 }`;
+
+const OUTPUT_ARTIFACTS_QUERY = `query RunOutputArtifacts($entity: String!, $project: String!, $run: String!, $cursor: String, $perPage: Int) {
+  project(entityName: $entity, name: $project) {
+    run(name: $run) {
+      artifacts: outputArtifacts(after: $cursor, first: $perPage) {
+        pageInfo { endCursor hasNextPage }
+        edges { node { id versionIndex digest state artifactType { name } artifactSequence { name } } }
+      }
+    }
+  }
+}`;
+
+const ARTIFACT_FILES_QUERY = `query ArtifactMembershipFiles($entity: String!, $project: String!, $collection: String!, $alias: String!, $cursor: String, $perPage: Int = 50) {
+  project(name: $project, entityName: $entity) {
+    artifactCollection(name: $collection) {
+      artifactMembership(aliasName: $alias) {
+        files(after: $cursor, first: $perPage) {
+          pageInfo { endCursor hasNextPage }
+          edges { node { id name: displayName url directUrl sizeBytes md5 digest } }
+        }
+      }
+    }
+  }
+}`;
+
+/** A run's logged artifact version, as RunOutputArtifacts lists it. */
+export interface WandbArtifactVersion {
+  id: string;
+  versionIndex?: number;
+  digest?: string;
+  state?: string;
+  artifactType?: { name: string };
+  artifactSequence?: { name: string };
+}
+
+type Paged<T> = { pageInfo: { endCursor?: string | null; hasNextPage: boolean }; edges: { node: T }[] };
 
 export class GraphqlError extends Error {
   constructor(readonly errors: { message: string }[]) {
@@ -168,6 +206,32 @@ export class WandbGraphql {
       out.push(...files.edges.map((e) => e.node));
       if (!files.pageInfo.hasNextPage || !files.pageInfo.endCursor) break;
       cursor = files.pageInfo.endCursor;
+    }
+    return out;
+  }
+
+  /** The artifact versions a run logged (log_artifact), every page. */
+  async outputArtifacts(entity: string, project: string, id: string, perPage = 50): Promise<WandbArtifactVersion[]> {
+    return this.pages<WandbArtifactVersion>(OUTPUT_ARTIFACTS_QUERY, { entity, project, run: id, perPage },
+      (d) => (d as { project: { run: { artifacts: Paged<WandbArtifactVersion> } | null } | null }).project?.run?.artifacts, `artifacts of ${id}`);
+  }
+
+  /** The files of one artifact version (collection name, alias "v<versionIndex>"), every page. */
+  async artifactFiles(entity: string, project: string, collection: string, alias: string, perPage = 50): Promise<WandbFile[]> {
+    type D = { project: { artifactCollection: { artifactMembership: { files: Paged<WandbFile> } | null } | null } | null };
+    return this.pages<WandbFile>(ARTIFACT_FILES_QUERY, { entity, project, collection, alias, perPage },
+      (d) => (d as D).project?.artifactCollection?.artifactMembership?.files, `files of artifact ${collection}:${alias}`);
+  }
+
+  private async pages<T>(query: string, vars: Record<string, unknown>, conn: (d: unknown) => Paged<T> | undefined | null, doing: string): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = conn(await this.call<unknown>(query, { ...vars, cursor }, doing));
+      if (!page) break;
+      out.push(...page.edges.map((e) => e.node));
+      if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) break;
+      cursor = page.pageInfo.endCursor;
     }
     return out;
   }

@@ -72,6 +72,31 @@ test("planted faults on the server (missing row, changed value, truncated file) 
   expect(failed).toEqual(["artifacts.model.pt", "metrics.loss"]);
 }, 30_000);
 
+test("a checkpoint logged as a W&B Artifact is read through RunOutputArtifacts + ArtifactMembershipFiles; changed bytes fail only its check", async () => {
+  const f = fixtureRun("abc123xy");
+  const r = serverRun(f);
+  const ckpt = r.files["model.pt"]!;
+  delete r.files["model.pt"]; // the adapter logs checkpoints as Artifacts, not run files
+  r.artifacts = [{ name: "abc123xy-model.pt", type: "model", versionIndex: 0, files: { "model.pt": ckpt } }];
+  double = startWandbDouble({ apiKey: KEY, runs: [r] });
+  const gql = new WandbGraphql(double.url, KEY);
+  const obs = await readWandbOnlineRun(gql, f.run, { entity: "e2e-user", project: "e2e-test" });
+  expect(double.ops).toEqual(expect.arrayContaining(["RunOutputArtifacts", "ArtifactMembershipFiles"]));
+  expect((obs.extra?.artifactSource as Record<string, string>)["model.pt"]).toBe("W&B Artifact abc123xy-model.pt:v0");
+  expect(compareRun(f.run, obs, { paramEquals: looseParamEquals }).filter((c) => c.status === "fail")).toEqual([]);
+  double.stop();
+
+  const bad = serverRun(f);
+  delete bad.files["model.pt"];
+  const flipped = new Uint8Array(ckpt);
+  flipped[5] = flipped[5]! ^ 0xff;
+  bad.artifacts = [{ name: "abc123xy-model.pt", type: "model", versionIndex: 0, files: { "model.pt": flipped } }];
+  double = startWandbDouble({ apiKey: KEY, runs: [bad] });
+  const obs2 = await readWandbOnlineRun(new WandbGraphql(double.url, KEY), f.run, { entity: "e2e-user", project: "e2e-test" });
+  const failed = compareRun(f.run, obs2, { paramEquals: looseParamEquals }).filter((c) => c.status === "fail").map((c) => c.name);
+  expect(failed).toEqual(["artifacts.model.pt"]);
+}, 30_000);
+
 test("driver by URL: verify passes, deployment checks pass, the key stays out of config and reports", async () => {
   const f = fixtureRun("abc123xy");
   double = startWandbDouble({ apiKey: KEY, runs: [serverRun(f)] });

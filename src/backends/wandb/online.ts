@@ -11,7 +11,10 @@
  *   is the row's stepKey item (default "step"), else `_step`; `_`-keys and the step key are not
  *   metrics; nested dicts flattened with "."; media and other non-numeric values skipped.
  * - artifacts: every run file except W&B's own (requirements.txt, wandb-metadata.json, ...),
- *   downloaded and hashed; the server's md5 is kept as evidence.
+ *   downloaded and hashed; the server's md5 is kept as evidence. Then every file of every
+ *   artifact version the run logged (RunOutputArtifacts, then ArtifactMembershipFiles of
+ *   <collection>:v<index>), downloaded; it counts only when its bytes have the md5 the server
+ *   lists for it (W&B's own digest); a run file of the same name wins.
  * - git: run.commit. status: finished -> FINISHED, failed/crashed -> FAILED, running -> RUNNING.
  */
 import type { ManifestRun } from "../../verify/manifest.ts";
@@ -83,6 +86,30 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
     if (f.md5 && f.md5 !== got.md5) md5Mismatch.push(f.name);
   }
 
+  // W&B Artifacts the run logged (checkpoints): each file by bytes, md5 against W&B's listing
+  const unreadable: Record<string, string> = {};
+  const artifactSource: Record<string, string> = Object.fromEntries(Object.keys(artifacts).map((p) => [p, "run files"]));
+  const wandbArtifacts: { name: string; type?: string; version: string; files: string[] }[] = [];
+  for (const a of await gql.outputArtifacts(t.entity, project, exp.runId)) {
+    const collection = a.artifactSequence?.name;
+    if (!collection || a.versionIndex === undefined) continue;
+    const version = `v${a.versionIndex}`;
+    const files = await gql.artifactFiles(t.entity, project, collection, version);
+    wandbArtifacts.push({ name: collection, type: a.artifactType?.name, version, files: files.map((f) => f.name) });
+    for (const f of files) {
+      if (artifactSource[f.name] === "run files") continue;
+      const got = await gql.download(f);
+      artifactSource[f.name] = `W&B Artifact ${collection}:${version}`;
+      if (f.md5 && f.md5 !== got.md5) {
+        delete artifacts[f.name];
+        unreadable[f.name] = `artifact ${collection}:${version} file ${f.name}: downloaded bytes have md5 ${got.md5}, the server lists ${f.md5}`;
+      } else {
+        artifacts[f.name] = { size: got.size, sha256: got.sha256 };
+        delete unreadable[f.name];
+      }
+    }
+  }
+
   const git: ObservedRun["git"] = run.commit || diff !== undefined ? { commit: run.commit || undefined, ...(diff !== undefined ? { diff, dirty: diff.length > 0 } : {}) } : undefined;
   return {
     runId: run.name,
@@ -110,6 +137,9 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
       nonNumericKeys: [...nonNumeric].sort(),
       sdkFiles: sdkFiles.sort(),
       md5Mismatch,
+      unreadable,
+      artifactSource,
+      wandbArtifacts,
     },
   };
 }

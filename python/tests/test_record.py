@@ -69,6 +69,28 @@ def test_mlflow_values_as_stored_and_failed_calls_left_out(tmp_path):
     assert r["status"] == "FINISHED"
 
 
+def test_mlflow_timestamps_are_the_ones_sent_and_models_recorded(tmp_path):
+    """log_metric without a timestamp: the recorder stamps it as MLflow would, so the record holds
+    the timestamp the store keeps (identical points can then be matched as the store matches them)."""
+    p = run(tmp_path, """
+        import json, mlflow
+        with mlflow.start_run() as r:
+            for i in range(3):
+                mlflow.log_metric("loss", 1.0 / (i + 1), step=i)
+            m = mlflow.create_external_model(name="ext", params={"k": "v"})
+            mlflow.log_metric("acc", 0.5, step=1, model_id=m.model_id)
+        stored = mlflow.MlflowClient().get_metric_history(r.info.run_id, "loss")
+        print(json.dumps([[x.step, x.value, x.timestamp] for x in stored]))
+    """)
+    assert p.returncode == 0, p.stderr
+    rec = only(tmp_path)
+    [r] = rec["runs"]
+    assert sorted(r["metrics"]["loss"]) == sorted(json.loads(p.stdout.strip().splitlines()[-1]))
+    [m] = rec["models"]
+    assert m["name"] == "ext" and m["params"] == {"k": "v"} and m["sourceRunId"] == r["runId"]
+    assert [pt[:2] for pt in m["metrics"]["acc"]] == [[1, 0.5]]
+
+
 def test_crash_writes_the_record_with_the_error(tmp_path):
     p = run(tmp_path, """
         import mlflow

@@ -16,7 +16,7 @@ import { interrupted } from "../runtime/lifecycle.ts";
 import { check, skip, type Check } from "../verify/check.ts";
 import type { BackendName, Manifest } from "../verify/manifest.ts";
 import { E2EError, formatError, usageError } from "../util/errors.ts";
-import { manifestFor, pointCount, type MergedRecords } from "./records.ts";
+import { arrivedCheck, manifestFor, pointCount, type MergedRecords } from "./records.ts";
 import { runScript, scriptLogTail, type ScriptRun } from "./run.ts";
 import type { ScriptSpec } from "./spec.ts";
 
@@ -97,7 +97,7 @@ export async function verifyScriptRun(be: StartedBackend, run: ScriptRun, backen
       checks.push(check("verify", "read", false, `reading the backend failed: ${formatError(err)}`));
     }
     result.verifyMs = Date.now() - v0;
-    checks.push(arrived(manifest, checks, run));
+    checks.push(arrivedCheck(manifest, checks, run.exitCode !== 0 ? crashOf(run) : undefined));
   }
   if (checks.some((c) => c.status === "fail")) {
     result.status = "failed";
@@ -139,23 +139,4 @@ function scriptChecks(run: ScriptRun, backend: BackendName, manifest: Manifest):
   for (const sdk of [...new Set(merged.runs.map((r) => r.sdk))].filter((s) => s !== backend))
     checks.push(skip("script", `other-sdk:${sdk}`, `the script also logged ${merged.runs.filter((r) => r.sdk === sdk).length} run(s) through ${SDK_NAME[sdk]}; add --backend ${sdk} to verify them`));
   return checks;
-}
-
-/** One line on what arrived of what was logged, most useful when the script crashed mid-way. */
-function arrived(manifest: Manifest, checks: Check[], run: ScriptRun): Check {
-  const groups = ["params", "metrics", "artifacts", "tags"] as const;
-  const parts: string[] = [];
-  let allOk = true;
-  for (const g of groups) {
-    const cs = checks.filter((c) => c.group === g && c.status !== "skip");
-    if (!cs.length) continue;
-    const ok = cs.filter((c) => c.status === "pass").length;
-    if (ok !== cs.length) allOk = false;
-    parts.push(`${g} ${ok}/${cs.length}`);
-  }
-  const readFail = checks.some((c) => (c.group === "run" || c.group === "verify") && c.status === "fail");
-  if (readFail) allOk = false;
-  const crash = run.exitCode !== 0 ? `the script stopped early (${crashOf(run)}); of what it logged before that, ` : "";
-  const msg = `${crash}${allOk ? "everything arrived" : "not everything arrived"}: ${parts.join(", ") || "no data"} intact (${pointCount(manifest.runs)} metric points expected)`;
-  return check("script", "arrived", allOk, msg);
 }

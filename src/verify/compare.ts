@@ -53,9 +53,18 @@ export function compareMetric(key: string, expected: MetricPoint[], observed: Ob
   for (const [step, pts] of expSteps) {
     const got = byStep.get(step) ?? [];
     if (got.length < pts.length) missing.push(step);
-    pts.forEach((p, i) => {
-      const g = got[i];
-      if (g && !valuesEqual(p[1], g.value, precision)) changed.push({ step, expected: p[1], actual: g.value });
+    // Several points at one step (two values logged at one step) match in any order: a store
+    // returns them ordered by its own keys, not in logging order.
+    const unused = [...got];
+    const unmatched = pts.filter((p) => {
+      const i = unused.findIndex((g) => valuesEqual(p[1], g.value, precision));
+      if (i < 0) return true;
+      unused.splice(i, 1);
+      return false;
+    });
+    unmatched.forEach((p, i) => {
+      const g = unused[i];
+      if (g) changed.push({ step, expected: p[1], actual: g.value });
     });
   }
   const extra: number[] = [];

@@ -45,6 +45,42 @@ export interface ManifestRun {
   status: "FINISHED" | "FAILED" | "RUNNING";
   /** W&B: the history key that carries the step (default "step"; Lightning: "trainer/global_step"). */
   stepKey?: string;
+  /** Models stored apart from the run (MLflow 3 LoggedModels) that this run created or output. */
+  models?: ManifestModel[];
+  /** Dataset inputs of the run (MLflow log_input). */
+  datasets?: ManifestDataset[];
+  /**
+   * Metric key -> points logged more than once with the same (step, timestamp, value), counted once
+   * in `metrics` because the backend stores them once (MLflow's SQL store).
+   */
+  collapsed?: Record<string, number>;
+}
+
+/** An MLflow 3 LoggedModel as the script's process created it. */
+export interface ManifestModel {
+  modelId: string;
+  name?: string;
+  /** The run that created it (source_run_id), if any. */
+  sourceRunId?: string;
+  /** Whether this run named it as an output (log_outputs), and at which step. */
+  outputStep?: number;
+  status?: string;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  metrics: Record<string, MetricPoint[]>;
+  /** Every file uploaded from the model folder, as the process wrote it. */
+  files: { path: string; size: number; sha256: string }[];
+}
+
+export interface ManifestDataset {
+  name: string;
+  digest: string;
+  sourceType?: string;
+  source?: string;
+  schema?: string;
+  profile?: string;
+  /** The input's "mlflow.data.context" tag (train, eval...). */
+  context?: string;
 }
 
 /** [step, value, timestamp in ms]. Value is a double; NaN/Infinity are written as strings. */
@@ -55,6 +91,6 @@ export interface ManifestArtifact {
   path: string;
   size: number;
   sha256: string;
-  /** "image" for figures and plots, "model" for checkpoints, "file" otherwise. */
-  kind: "image" | "model" | "file";
+  /** "image" for figures and plots, "model" for checkpoints, "table" for logged tables, "file" otherwise. */
+  kind: "image" | "model" | "table" | "file";
 }

@@ -83,6 +83,7 @@ class Recorder:
         self.started = now_ms()
         self.runs = {}  # (sdk, run id) -> run dict
         self.order = []
+        self.models = {}  # (sdk, model id) -> model dict (MLflow 3 LoggedModels)
         self.unverified = {}  # (sdk, call, what) -> count
         self.calls = {}
         self.errors = []
@@ -128,6 +129,43 @@ class Recorder:
             arts[:] = [a for a in arts if a["path"] != path]  # a re-upload replaces the file
             arts.append({"path": path, "size": size, "sha256": digest, "kind": kind})
 
+    def model(self, sdk, model_id, **info):
+        """A model stored apart from a run (MLflow 3 LoggedModel): its facts, files and metrics."""
+        with self.lock:
+            key = (sdk, str(model_id))
+            m = self.models.get(key)
+            if m is None:
+                m = {"sdk": sdk, "modelId": str(model_id), "params": {}, "tags": {}, "metrics": {},
+                     "files": [], "status": None}
+                self.models[key] = m
+            m.update({k: v for k, v in info.items() if v is not None})
+            return m
+
+    def model_file(self, sdk, model_id, path, local_file):
+        size, digest = os.path.getsize(local_file), sha256_file(local_file)
+        with self.lock:
+            files = self.model(sdk, model_id)["files"]
+            files[:] = [f for f in files if f["path"] != path]
+            files.append({"path": path, "size": size, "sha256": digest})
+
+    def model_metric(self, sdk, model_id, run_id, key, step, value, ts):
+        with self.lock:
+            self.model(sdk, model_id)["metrics"].setdefault(str(key), []).append(
+                [int(step), json_number(float(value)), int(ts), str(run_id) if run_id else None])
+
+    def output(self, sdk, run_id, model_id, step):
+        with self.lock:
+            outs = self.run(sdk, run_id).setdefault("outputs", [])
+            if not any(o["modelId"] == str(model_id) for o in outs):
+                outs.append({"modelId": str(model_id), "step": int(step or 0)})
+
+    def dataset_input(self, sdk, run_id, dataset):
+        with self.lock:
+            ins = self.run(sdk, run_id).setdefault("inputs", [])
+            same = (dataset["name"], dataset["digest"], dataset.get("context"))
+            if not any((i["name"], i["digest"], i.get("context")) == same for i in ins):
+                ins.append(dataset)
+
     def status(self, sdk, run_id, status):
         with self.lock:
             self.run(sdk, run_id)["status"] = status
@@ -159,10 +197,11 @@ class Recorder:
                 self.error("finalizer", e)
         with self.lock:
             runs = [dict(self.runs[k]) for k in self.order]
+            models = [dict(m) for m in self.models.values()]
             return {
                 "schema": SCHEMA, "pid": self.pid, "ppid": os.getppid(), "argv": sys.argv,
                 "rank": os.environ.get("RANK"), "started": self.started, "written": now_ms(),
-                "exit": self.exit, "sdks": self.sdks, "calls": self.calls, "runs": runs,
+                "exit": self.exit, "sdks": self.sdks, "calls": self.calls, "runs": runs, "models": models,
                 "unverified": [{"sdk": s, "call": c, "what": w, "count": n}
                                for (s, c, w), n in self.unverified.items()],
                 "errors": self.errors,
@@ -170,7 +209,7 @@ class Recorder:
 
     def write(self):
         with self.lock:
-            if not (self.runs or self.unverified or self.calls or self.errors):
+            if not (self.runs or self.models or self.unverified or self.calls or self.errors):
                 return  # a process that never logged (launcher, data loader worker) leaves nothing
             self.last_write_start = time.monotonic()
             try:

@@ -12,6 +12,7 @@ import threading
 # module -> (our module, function) called as function(module, recorder) once it has loaded.
 TARGETS = {
     "mlflow.tracking._tracking_service.client": ("sdk_mlflow", "patch_tracking_client"),
+    "mlflow.tracking.client": ("sdk_mlflow", "patch_client"),
     "wandb.sdk.wandb_run": ("sdk_wandb", "patch_run"),
     "wandb.sdk.wandb_init": ("sdk_wandb", "patch_init"),
     "clearml.task": ("sdk_clearml", "patch_task"),

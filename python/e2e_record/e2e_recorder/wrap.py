@@ -3,12 +3,14 @@ import functools
 import sys
 
 
-def wrap(rec, sdk, owner, attr, after=None, call=None, kind="method", before=None):
+def wrap(rec, sdk, owner, attr, after=None, call=None, kind="method", before=None, prepare=None):
     """Replace owner.attr with a wrapper that calls the original, then after(result, *args, **kw).
 
     Only the outermost wrapped call of a thread records (an SDK function calling another
     wrapped one is one call, not two). A call that raises records nothing: the script saw the
     error. before(*args, **kw), when given, runs first (a snapshot of state the call ends).
+    prepare(args, kw) -> (args, kw), when given, may fill in a default the SDK would compute
+    itself (MLflow's timestamp), so the record holds the exact value the SDK sends.
     kind is "method", "classmethod" or "function".
     """
     raw = owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
@@ -30,6 +32,11 @@ def wrap(rec, sdk, owner, attr, after=None, call=None, kind="method", before=Non
         rec.count(sdk, name, _version(sdk))
         local.depth = 1
         try:
+            if prepare is not None:
+                try:
+                    args, kwargs = prepare(args, kwargs)
+                except Exception as e:
+                    rec.error(name, e)
             if before is not None:
                 try:
                     before(*args, **kwargs)

@@ -13,6 +13,34 @@ export interface MlflowRun {
     tags?: { key: string; value: string }[];
     metrics?: { key: string; value: number | string; step: number; timestamp: number }[];
   };
+  inputs?: { dataset_inputs?: { dataset: MlflowDataset; tags?: { key: string; value: string }[] }[] };
+  outputs?: { model_outputs?: { model_id: string; step: number | string }[] };
+}
+
+export interface MlflowDataset {
+  name: string;
+  digest: string;
+  source_type?: string;
+  source?: string;
+  schema?: string;
+  profile?: string;
+}
+
+/** An MLflow 3 LoggedModel as `logged-models/{id}` returns it. */
+export interface MlflowLoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name?: string;
+    artifact_uri: string;
+    status?: string;
+    source_run_id?: string;
+    tags?: { key: string; value: string }[];
+  };
+  data?: {
+    params?: { key: string; value: string }[];
+    metrics?: (MlflowMetric & { run_id?: string; model_id?: string })[];
+  };
 }
 
 export interface MlflowMetric {
@@ -150,8 +178,42 @@ export class MlflowClient {
   }
 
   /** Download an artifact and hash it as it streams. */
-  async downloadArtifact(artifactUri: string, relPath: string): Promise<{ size: number; sha256: string; bytes?: Uint8Array }> {
-    const res = await this.api.raw(this.artifactUrl(artifactUri, relPath), { responseType: "stream" });
+  async downloadArtifact(artifactUri: string, relPath: string): Promise<{ size: number; sha256: string }> {
+    return this.hashStream(this.artifactUrl(artifactUri, relPath));
+  }
+
+  async getLoggedModel(modelId: string): Promise<MlflowLoggedModel> {
+    const r = await this.api<{ model: MlflowLoggedModel }>(`/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}`);
+    return r.model;
+  }
+
+  /** Every file of a LoggedModel's artifacts, recursively (logged-models/{id}/artifacts/directories). */
+  async listLoggedModelArtifacts(modelId: string, path = ""): Promise<{ path: string; file_size: number }[]> {
+    const r = await this.api<{ files?: { path: string; is_dir: boolean; file_size?: number }[] }>(
+      `/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}/artifacts/directories`, { query: { artifact_directory_path: path || undefined } });
+    const out: { path: string; file_size: number }[] = [];
+    for (const f of r.files ?? []) {
+      if (f.is_dir) out.push(...(await this.listLoggedModelArtifacts(modelId, f.path)));
+      else out.push({ path: f.path, file_size: Number(f.file_size ?? 0) });
+    }
+    return out;
+  }
+
+  /**
+   * One file of a LoggedModel, hashed as it streams: through the artifact proxy when the model's
+   * artifact URI is served by it, else the server's own logged-model file route (ajax-api, which
+   * reads any artifact store the server can reach).
+   */
+  async downloadLoggedModelArtifact(model: MlflowLoggedModel, relPath: string): Promise<{ size: number; sha256: string }> {
+    const uri = model.info.artifact_uri;
+    const url = /^mlflow-artifacts:/.test(uri)
+      ? this.artifactUrl(uri, relPath)
+      : `/ajax-api/2.0/mlflow/logged-models/${encodeURIComponent(model.info.model_id)}/artifacts/files?artifact_file_path=${encodeURIComponent(relPath)}`;
+    return this.hashStream(url);
+  }
+
+  private async hashStream(url: string): Promise<{ size: number; sha256: string }> {
+    const res = await this.api.raw(url, { responseType: "stream" });
     const hash = createHash("sha256");
     let size = 0;
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -162,6 +224,12 @@ export class MlflowClient {
       size += value.length;
     }
     return { size, sha256: hash.digest("hex") };
+  }
+
+  /** The bytes of a run artifact (small files: TensorBoard event files). */
+  async readArtifact(artifactUri: string, relPath: string): Promise<Uint8Array> {
+    const res = await this.api.raw(this.artifactUrl(artifactUri, relPath), { responseType: "arrayBuffer" });
+    return new Uint8Array(res._data as ArrayBuffer);
   }
 
   async uploadArtifact(artifactUri: string, relPath: string, body: Uint8Array): Promise<void> {

@@ -7,6 +7,8 @@ import { backendError, usageError } from "../../util/errors.ts";
 import { MlflowClient } from "./client.ts";
 import { startNativeMlflow } from "./native.ts";
 import { readMlflowRun } from "./reader.ts";
+import { modelChecks } from "./models.ts";
+import { IDENTICAL_POINT_RULE } from "./identical-points.ts";
 import { assertSdk } from "../deployment/sdk.ts";
 import { redact } from "../../util/log.ts";
 import { explainHttpFailure } from "../deployment/http.ts";
@@ -76,16 +78,25 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
   };
 }
 
-export function verifyMlflow(client: MlflowClient, manifest: Manifest): Promise<Verification> {
-  return verifyRuns(manifest, (run) => readMlflowRun(client, run), {
+export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Promise<Verification> {
+  const v = await verifyRuns(manifest, (run) => readMlflowRun(client, run), {
     // The branch tag is recorded by MLflow 3 clients; an older server simply has none to compare.
     compare: (obs) => ({ git: { commit: true, branch: !!obs.git?.branch, dirty: false }, nonFiniteNote: "MLflow's SQL store keeps NaN but clamps infinities to ±1.7976931348623157e308" }),
     relations: (run, obs, byKey, label) => {
-      if (!run.parent) return [];
+      const out = modelChecks(run, obs, label ? `${label}:` : "");
+      if (!run.parent) return out;
       const parentId = byKey.get(run.parent)?.runId;
-      return [check("runs", `${label}:parent`, obs.parentId === parentId, obs.parentId === parentId ? "nested under its parent" : "parent differs", parentId, obs.parentId)];
+      return [check("runs", `${label}:parent`, obs.parentId === parentId, obs.parentId === parentId ? "nested under its parent" : "parent differs", parentId, obs.parentId), ...out];
     },
   });
+  // Points logged again identically were counted once in the expectation: say so, with the rule.
+  for (const run of manifest.runs)
+    for (const [key, n] of Object.entries(run.collapsed ?? {})) {
+      const name = `metrics.${manifest.runs.length > 1 ? `${run.key}:` : ""}${key}`;
+      const c = v.checks.find((x) => x.name === name);
+      if (c) c.message = `${c.message} (${n} point(s) sent again with the same step, timestamp and value counted once: ${IDENTICAL_POINT_RULE})`;
+    }
+  return v;
 }
 
 /** Create, find, delete an experiment and confirm it is gone (deleted experiments stay as 'deleted'). */

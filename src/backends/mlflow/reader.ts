@@ -2,6 +2,7 @@
 import type { ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import type { MlflowClient } from "./client.ts";
+import { readModelsAndInputs } from "./models.ts";
 
 export async function readMlflowRun(client: MlflowClient, exp: ManifestRun): Promise<ObservedRun> {
   const run = await client.getRun(exp.runId);
@@ -19,7 +20,9 @@ export async function readMlflowRun(client: MlflowClient, exp: ManifestRun): Pro
   for (const f of await client.listArtifacts(exp.runId)) {
     artifacts[f.path] = await client.downloadArtifact(run.info.artifact_uri, f.path);
   }
+  const mlflow = exp.models?.length || exp.datasets?.length ? await readModelsAndInputs(client, exp, run) : undefined;
   return {
+    ...(mlflow ? { extra: { mlflow } } : {}),
     runId: run.info.run_id,
     name: run.info.run_name ?? tags["mlflow.runName"],
     status: run.info.status,

@@ -1,0 +1,180 @@
+/**
+ * `e2e run --script` with what MLflow 3 scripts store beside params and metrics: a logged model
+ * (mlflow.pytorch.log_model, loaded back), images, tables, dicts and texts, a dataset input, and
+ * MLflow's own repeat of the run's points when it logs a model. A real `mlflow server`; every
+ * planted fault alters the server's store or its artifact folder after the script ran, and
+ * exactly the check for it fails.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { driverFor } from "../../src/backends/registry.ts";
+import type { StartedBackend } from "../../src/backends/types.ts";
+import { startNativeMlflow, type NativeMlflow } from "../../src/backends/mlflow/native.ts";
+import { useInterpreter } from "../../src/runtime/python/env.ts";
+import { verifyScriptRun } from "../../src/script/execute.ts";
+import { runScript, type ScriptRun } from "../../src/script/run.ts";
+import { parseScript } from "../../src/script/spec.ts";
+import type { WorkflowResult } from "../../src/run/result.ts";
+import { repoRoot, setupPython } from "../helpers.ts";
+
+let python = "";
+let root = "";
+let server: NativeMlflow | undefined;
+const serverDir = () => join(root, "mlflow-server");
+
+beforeAll(async () => {
+  python = setupPython();
+  root = mkdtempSync(join(tmpdir(), "e2e-script-mlflow-"));
+  mkdirSync(serverDir());
+  server = await startNativeMlflow({ python, workDir: serverDir() });
+}, 300_000);
+
+afterAll(async () => {
+  await server?.stop();
+  if (root) rmSync(root, { recursive: true, force: true });
+}, 60_000);
+
+let n = 0;
+interface Ran {
+  run: ScriptRun;
+  result: WorkflowResult;
+  be: StartedBackend;
+  backendDir: string;
+}
+
+async function runUserScript(source: string): Promise<Ran> {
+  const dir = join(root, `case-${++n}`);
+  const proj = join(dir, "project");
+  const backendDir = join(dir, "mlflow");
+  mkdirSync(proj, { recursive: true });
+  mkdirSync(backendDir, { recursive: true });
+  writeFileSync(join(proj, "train.py"), source);
+  const be = await (await driverFor("mlflow")).start({
+    python: useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot, mode: "url", url: server!.url,
+  });
+  const run = await runScript({ spec: parseScript("train.py", [], proj), python, assetRoot: repoRoot, workDir: join(dir, "work"), env: be.workflowEnv(), timeoutMs: 300_000 });
+  const result = await verifyScriptRun(be, run, backendDir);
+  return { run, result, be, backendDir };
+}
+
+const failed = (r: WorkflowResult) => r.checks.filter((c) => c.status === "fail").map((c) => c.name).sort();
+const named = (r: WorkflowResult, name: string) => r.checks.find((c) => c.name === name);
+const names = (r: WorkflowResult, prefix: string) => r.checks.filter((c) => c.name.startsWith(prefix)).map((c) => c.name);
+
+/** The issue's script: a small MLP, 15 epochs, then the model logged and loaded back; plus media and a dataset. */
+const MODEL_SCRIPT = `
+import mlflow, mlflow.pytorch, numpy as np, torch
+mlflow.set_experiment("script-models")
+torch.manual_seed(0)
+model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.05)
+x, y = torch.randn(128, 4), torch.randn(128, 1)
+with mlflow.start_run(run_name="mlp"):
+    mlflow.log_params({"lr": 0.05, "epochs": 15, "hidden": 16})
+    mlflow.log_input(mlflow.data.from_numpy(x.numpy(), targets=y.numpy(), name="synthetic"), context="training")
+    losses = []
+    for epoch in range(15):
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        mlflow.log_metric("loss", loss.item(), step=epoch)
+        losses.append(loss.item())
+    mlflow.log_table({"epoch": list(range(15)), "loss": losses}, artifact_file="tables/loss.json")
+    mlflow.log_image(np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8), key="sample", step=0)
+    mlflow.log_dict({"classes": 1, "features": 4}, "meta/config.json")
+    mlflow.log_text("trained on synthetic data", "notes.txt")
+    info = mlflow.pytorch.log_model(model, name="model", input_example=x[:2].numpy())
+    loaded = mlflow.pytorch.load_model(info.model_uri)
+    assert torch.allclose(loaded(x[:2]), model(x[:2]))
+`;
+
+describe("MLflow 3 logged models, media and dataset inputs through --script", () => {
+  let ran: Ran;
+
+  test("log_model + load_model, log_table, log_image, log_dict, log_text, log_input: all verified, nothing left unverified", async () => {
+    ran = await runUserScript(MODEL_SCRIPT);
+    const { run, result } = ran;
+    expect(run.exitCode).toBe(0);
+    expect(failed(result)).toEqual([]);
+    expect(result.checks.filter((c) => c.name.startsWith("script.unverified"))).toEqual([]);
+    // MLflow sent the run's step-0 point again, linked to the model: the server keeps it once.
+    expect(named(result, "metrics.loss")!.message).toContain("MLflow stores identical (key, step, timestamp, value) points once");
+    expect(named(result, "metrics.loss")!.message).toContain("all 15 points match");
+    // The LoggedModel: entry, link to the run, params, the metric linked to it, every file by bytes.
+    for (const c of ["models.model:exists", "models.model:run-link", "models.model:param:lr", "models.model:metric:loss", "models.model:file:MLmodel", "models.model:file:data/model.pt2", "models.model:file:requirements.txt", "models.model:file:input_example.json"])
+      expect(named(result, c)?.status).toBe("pass");
+    expect(named(result, "models.model:run-link")!.message).toContain("as an output at step 0");
+    expect(names(result, "inputs.")).toEqual(["inputs.synthetic:training"]);
+    const art = names(result, "artifacts.").sort();
+    expect(art).toContain("artifacts.tables/loss.json");
+    expect(art).toContain("artifacts.meta/config.json");
+    expect(art).toContain("artifacts.notes.txt");
+    expect(art.filter((a) => a.startsWith("artifacts.images/sample+step+0"))).toHaveLength(2); // the PNG and its compressed copy
+    expect(named(result, "script.arrived")!.message).toMatch(/everything arrived: params 3\/3, metrics 1\/1, tags \d+\/\d+, files 2\/2, models \d+\/\d+, media 3\/3, datasets 1\/1/);
+  }, 600_000);
+
+  test("planted faults in the server's store and artifact folder fail exactly their checks", async () => {
+    const { run, result: clean } = ran;
+    expect(failed(clean)).toEqual([]);
+    const r = run.merged.runs[0]!;
+    const modelId = run.merged.models[0]!.modelId;
+    const db = new Database(join(serverDir(), "mlflow.db"));
+    // The dataset input dropped; a model param row deleted.
+    const inputs = db.query("DELETE FROM inputs WHERE destination_id = ? AND source_type = 'DATASET'").run(r.runId);
+    const param = db.query("DELETE FROM logged_model_params WHERE model_id = ? AND param_key = 'hidden'").run(modelId);
+    db.close();
+    expect(inputs.changes).toBe(1);
+    expect(param.changes).toBe(1);
+    // A byte flipped in the model's weights; a model file deleted; a byte flipped in the stored image.
+    const arts = join(serverDir(), "mlartifacts");
+    const exp = readdirSync(arts).find((e) => readdirSync(join(arts, e)).includes(r.runId))!;
+    const modelDir = join(arts, exp, "models", modelId, "artifacts");
+    const flip = (f: string) => {
+      const b = readFileSync(f);
+      b[Math.floor(b.length / 2)]! ^= 0xff;
+      writeFileSync(f, b);
+    };
+    flip(join(modelDir, "data", "model.pt2"));
+    unlinkSync(join(modelDir, "input_example.json"));
+    const images = join(arts, exp, r.runId, "artifacts", "images");
+    const png = readdirSync(images).find((f) => f.endsWith(".png"))!;
+    flip(join(images, png));
+    const again = await verifyScriptRun(ran.be, run, ran.backendDir);
+    expect(failed(again)).toEqual([
+      `artifacts.images/${png}`, "inputs.synthetic:training", "models.model:file:data/model.pt2", "models.model:file:input_example.json", "models.model:param:hidden", "script.arrived",
+    ].sort());
+    expect(named(again, "models.model:file:data/model.pt2")!.message).toBe("sha256 differs");
+    expect(named(again, "models.model:file:input_example.json")!.message).toContain("is missing");
+    expect(named(again, "inputs.synthetic:training")!.message).toContain("is not among the run's inputs");
+    expect(named(again, "script.arrived")!.message).toMatch(/not everything arrived: .*models \d+\/\d+.*media 2\/3, datasets 0\/1/);
+  }, 300_000);
+
+  test("the same point logged twice is stored once; two values at one step are both kept", async () => {
+    const { run, result, be, backendDir } = await runUserScript(`
+import mlflow, time
+with mlflow.start_run(run_name="repeats"):
+    t = int(time.time() * 1000)
+    mlflow.log_metric("twice", 0.5, step=1, timestamp=t)
+    mlflow.log_metric("twice", 0.5, step=1, timestamp=t)
+    mlflow.log_metric("twice", 0.25, step=2, timestamp=t)
+    mlflow.log_metric("two_values", 1.0, step=3, timestamp=t)
+    mlflow.log_metric("two_values", 2.0, step=3, timestamp=t)
+`);
+    expect(run.exitCode).toBe(0);
+    expect(run.merged.runs[0]!.metrics.twice).toHaveLength(3); // what the script sent
+    expect(failed(result)).toEqual([]);
+    expect(named(result, "metrics.twice")!.message).toBe(
+      "all 2 points match (1 point(s) sent again with the same step, timestamp and value counted once: MLflow stores identical (key, step, timestamp, value) points once)");
+    expect(named(result, "metrics.two_values")!.message).toBe("all 2 points match");
+    // Planted: the server loses one of the two values at step 3.
+    const db = new Database(join(serverDir(), "mlflow.db"));
+    const del = db.query("DELETE FROM metrics WHERE run_uuid = ? AND key = 'two_values' AND value = 2.0").run(run.merged.runs[0]!.runId);
+    db.close();
+    expect(del.changes).toBe(1);
+    const again = await verifyScriptRun(be, run, backendDir);
+    expect(failed(again)).toEqual(["metrics.two_values", "script.arrived"]);
+    expect(named(again, "metrics.two_values")!.message).toContain("1/2 points; missing steps 3");
+  }, 300_000);
+});

@@ -1,12 +1,14 @@
 /**
  * Unpack the embedded zip into the cache under its content hash: into a temporary folder first,
- * then renamed into place, so two runs never see half an unpack. Entries that would land outside
- * the folder, links, and oversized archives are refused.
+ * then renamed into place under a lock (src/util/cache-entry.ts), so two runs never see half an
+ * unpack. Entries that would land outside the folder, links, and oversized archives are refused.
  */
 import unzipper from "unzipper";
-import { mkdir, rename, rm, stat, writeFile, mkdtemp } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
+import { ensureCacheEntry } from "../util/cache-entry.ts";
 import { E2EError, ExitCode } from "../util/errors.ts";
+import { log } from "../util/log.ts";
 
 export const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
 
@@ -54,26 +56,17 @@ export async function extractZip(zip: Buffer, dest: string, maxBytes = MAX_UNPAC
 
 /** Unpack `zip` once to `<cacheRoot>/<hash>`; returns that folder. Safe against concurrent runs. */
 export async function unpackOnce(zip: Buffer, hash: string, cacheRoot: string): Promise<string> {
-  const final = join(cacheRoot, hash);
-  if (await exists(join(final, ".complete"))) return final;
-  await mkdir(cacheRoot, { recursive: true });
-  const tmp = await mkdtemp(join(cacheRoot, `.tmp-${hash.slice(0, 8)}-`));
-  try {
-    await extractZip(zip, tmp);
-    await writeFile(join(tmp, ".complete"), `${hash}\n`);
-    try {
-      await rename(tmp, final);
-    } catch (err) {
-      // Another run won the race (final exists and is complete), or a half folder from a
-      // killed run is in the way: remove that and try once more.
-      if (await exists(join(final, ".complete"))) return final;
-      await rm(final, { recursive: true, force: true });
-      await rename(tmp, final);
-    }
-    return final;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+  const r = await ensureCacheEntry({
+    dir: join(cacheRoot, hash),
+    what: "the assets",
+    isComplete: (d) => exists(join(d, ".complete")),
+    build: async (tmp) => {
+      await extractZip(zip, tmp);
+      await writeFile(join(tmp, ".complete"), `${hash}\n`);
+    },
+    onWait: (h, what) => log.info(`waiting for another e2e (pid ${h.pid}) unpacking ${what}...`),
+  });
+  return r.dir;
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { hostEnvironment } from "../run/environment.ts";
+import { driverGpus } from "../util/gpus.ts";
 import type { PythonEnv } from "../runtime/python/env.ts";
 import mitataPkg from "mitata/package.json" with { type: "json" };
 
@@ -22,7 +23,7 @@ export function benchEnvironment(python: PythonEnv | undefined, servers: ServerI
     ...hostEnvironment(),
     kernel: readText("/proc/sys/kernel/osrelease"),
     distro: /PRETTY_NAME="?([^"\n]+)/.exec(readText("/etc/os-release") ?? "")?.[1],
-    gpu: torch?.cuda ? torch.devices : [],
+    gpu: torch?.cuda ? torch.devices : driverGpus(),
     mitata: mitataPkg.version,
     python: python ? { executable: python.info.executable, version: python.info.python, kind: python.kind, packages: python.info.packages, torch: torch?.version } : undefined,
     mlflowWorkers: 1,

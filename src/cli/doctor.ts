@@ -7,9 +7,13 @@ const mark: Record<Finding["status"], string> = { ok: "ok  ", warn: "warn", fail
 
 export default defineCommand({
   meta: { name: "doctor", description: "What is present, what is missing, and how to fix it" },
-  args: { ...pythonArgs, ...jsonArgs },
+  args: {
+    ...pythonArgs,
+    deep: { type: "boolean", description: "Probe the interpreter afresh (imports torch and the SDKs, asks CUDA) instead of reading its recorded probe" },
+    ...jsonArgs,
+  },
   async run({ args }) {
-    const findings = await diagnose({ python: args.python, assets: args.assets });
+    const findings = await diagnose({ python: args.python, assets: args.assets, deep: args.deep });
     const failed = findings.some((f) => f.status === "fail");
     if (args.json) printJson({ ok: !failed, findings });
     else

@@ -21,7 +21,7 @@ export default defineCommand({
     const t = env.info.torch;
     if (args.json) printJson({ python: env.python, kind: env.kind, info: env.info });
     else
-      log.success(`Python ${env.info.python} at ${env.python} (${env.kind === "venv" ? "e2e venv" : "your interpreter"}); torch ${t?.version}, CUDA ${t?.cuda ? `yes (${t.devices.join(", ")})` : "not usable"}`);
+      log.success(`Python ${env.info.python} at ${env.python} (${env.kind === "venv" ? "e2e venv" : "your interpreter"}); torch ${t?.version} (CUDA build ${t?.cudaVersion ?? "none"}; each workflow reports the device it ran on, \`e2e doctor --deep\` checks CUDA now)`);
     return 0;
   },
 });

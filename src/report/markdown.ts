@@ -31,6 +31,6 @@ export function renderMarkdown(r: RunResult): string {
   ]);
   if (failures.length) out.push("", "### Failures", "", ...failures);
   const env = r.environment as Record<string, any>;
-  out.push("", `<sub>e2e ${r.e2eVersion} · ${env.os ?? ""} · ${env.cpus ?? "?"} CPUs · torch ${env.python?.torch?.version ?? "?"} · CUDA ${env.python?.torch?.cuda ? "yes" : "no"}</sub>`, "");
+  out.push("", `<sub>e2e ${r.e2eVersion} · ${env.os ?? ""} · ${env.cpus ?? "?"} CPUs · torch ${env.python?.torch?.version ?? "?"} · CUDA build ${env.python?.torch?.cudaVersion ?? "none"}</sub>`, "");
   return out.join("\n");
 }

@@ -49,7 +49,7 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
   const reporters = new Reporters(runReporters({ ...a, workRoot }));
   // The same array: the document printed last names every report that could not be written.
   result.reportErrors = reporters.failures;
-  log.info(`e2e ${VERSION}: ${plan.backends.map((b) => `${b.name}(${b.mode})`).join(", ")} x ${script ? `script ${script.display}` : plan.workflows.join(", ")}, profile ${plan.profile}; torch ${python.info.torch?.version ?? "?"}, CUDA ${python.info.torch?.cuda ? "yes" : "no"}`);
+  log.info(`e2e ${VERSION}: ${plan.backends.map((b) => `${b.name}(${b.mode})`).join(", ")} x ${script ? `script ${script.display}` : plan.workflows.join(", ")}, profile ${plan.profile}; torch ${python.info.torch?.version ?? "?"}, (CUDA build ${python.info.torch?.cudaVersion ?? "none"})`);
   await reporters.begin(result);
   result.backends = await executePlan({
     plan,

@@ -27,7 +27,7 @@ const ctx = (url: string) => ({ python, workDir: work, session: "t", mode: "url"
 
 beforeAll(async () => {
   const py = setupPython();
-  const info = probePython(py);
+  const info = await probePython(py);
   if ("error" in info) throw new Error(info.error);
   python = { python: py, kind: "venv", info };
   work = await mkdtemp(join(tmpdir(), "e2e-mlflow-deploy-"));

@@ -56,7 +56,7 @@ async function runUserScript(backend: BackendName, source: string, opts: { comma
   writeFileSync(join(proj, "train.py"), source);
   const driver = await driverFor(backend);
   const be = await driver.start({
-    python: useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot,
+    python: await useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot,
     mode: backend === "mlflow" ? "url" : "offline", url: backend === "mlflow" ? mlflow!.url : undefined,
   });
   const spec = parseScript(opts.command ?? "train.py", opts.args ?? [], proj);

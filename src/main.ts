@@ -3,7 +3,9 @@
  * e2e: prove an experiment-tracking stack works end to end for PyTorch, and measure it.
  * The root command: lazy subcommands, and the one place where errors become exit codes.
  */
-import { defineCommand, runCommand, showUsage } from "citty";
+import { defineCommand, renderUsage, runCommand } from "citty";
+import { COMMANDS } from "./cli/meta.ts";
+import { colorOn, stripColor } from "./util/color.ts";
 import { VERSION } from "./version.ts";
 import { E2EError, ExitCode, exitCodeOf, formatError } from "./util/errors.ts";
 import { installSignalHandlers, runTeardowns } from "./runtime/lifecycle.ts";
@@ -80,7 +82,8 @@ async function resolveCommand(rawArgs: string[]): Promise<{ cmd: any; rest: stri
 }
 
 async function showUsageFor(path: string[]): Promise<void> {
-  let cmd: any = main;
+  // The root's list needs only names and descriptions: no command module is loaded for it.
+  let cmd: any = path.length ? main : { ...main, subCommands: Object.fromEntries(Object.entries(COMMANDS).map(([k, meta]) => [k, { meta }])) };
   let parent: any = undefined;
   for (const name of path) {
     const subs = typeof cmd.subCommands === "function" ? await cmd.subCommands() : cmd.subCommands;
@@ -89,8 +92,9 @@ async function showUsageFor(path: string[]): Promise<void> {
     parent = cmd;
     cmd = typeof next === "function" ? await next() : await next;
   }
-  // citty prints usage with console.log; help is asked for, so stdout is right.
-  await showUsage(cmd, parent);
+  // Help is asked for, so stdout is right; colour only for a terminal (citty looks at env only).
+  const text = await renderUsage(cmd, parent);
+  process.stdout.write(`${colorOn(process.stdout) ? text : stripColor(text)}\n`);
 }
 
 function isCittyUsage(err: unknown): boolean {

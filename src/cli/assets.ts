@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { cp, mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { assetRoot } from "../assets/bundle.ts";
@@ -22,6 +23,6 @@ const extract = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "assets", description: "Inspect the embedded templates" },
+  meta: COMMANDS.assets,
   subCommands: { extract },
 });

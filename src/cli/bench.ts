@@ -1,10 +1,11 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { jsonArgs, pythonArgs } from "./_shared.ts";
 import { benchCommand } from "../bench/command.ts";
 import { serveSink } from "../bench/sink.ts";
 
 export default defineCommand({
-  meta: { name: "bench", description: "Measure each backend (logging throughput, artifacts, API latency, memory, overhead, scalability) and report" },
+  meta: COMMANDS.bench,
   args: {
     quick: { type: "boolean", description: "Bounded smoke run (about 3 minutes on 2 cores)" },
     profile: { type: "string", description: "quick | full (default: full; it states its estimated duration first)" },

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { jsonArgs, printJson, pythonArgs } from "./_shared.ts";
 import { createBundle } from "../bundle/create.ts";
 import { installBundle } from "../bundle/install.ts";
@@ -50,6 +51,6 @@ const install = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "bundle", description: "Offline bundles for machines with no network" },
+  meta: COMMANDS.bundle,
   subCommands: { create, install },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { jsonArgs, pythonArgs, printJson } from "./_shared.ts";
 import { diagnose, type Finding } from "../doctor/diagnose.ts";
 import { log } from "../util/log.ts";
@@ -6,7 +7,7 @@ import { log } from "../util/log.ts";
 const mark: Record<Finding["status"], string> = { ok: "ok  ", warn: "warn", fail: "FAIL" };
 
 export default defineCommand({
-  meta: { name: "doctor", description: "What is present, what is missing, and how to fix it" },
+  meta: COMMANDS.doctor,
   args: {
     ...pythonArgs,
     deep: { type: "boolean", description: "Probe the interpreter afresh (imports torch and the SDKs, asks CUDA) instead of reading its recorded probe" },

@@ -1,11 +1,12 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { jsonArgs, printJson } from "./_shared.ts";
 import { engineOrThrow } from "../runtime/docker/start.ts";
 import { listSessions, reap, removeSession } from "../runtime/docker/reaper.ts";
 import { log } from "../util/log.ts";
 
 export default defineCommand({
-  meta: { name: "down", description: "Remove e2e's Docker containers, networks and volumes (of dead sessions, one session, or all)" },
+  meta: COMMANDS.down,
   args: {
     session: { type: "string", description: "Remove this session's resources (from `e2e up --keep`)" },
     all: { type: "boolean", description: "Remove every e2e session's resources, kept ones and live ones included" },

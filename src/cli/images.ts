@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { resolve } from "node:path";
 import { loadTarball, parseStacks, saveStacks } from "../bundle/images.ts";
 import { jsonArgs, printJson } from "./_shared.ts";
@@ -34,6 +35,6 @@ const load = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "images", description: "Move Docker images to a machine with no registry" },
+  meta: COMMANDS.images,
   subCommands: { save, load },
 });

@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { jsonArgs, pythonArgs } from "./_shared.ts";
 import { runCommand } from "../run/command.ts";
 
 export default defineCommand({
-  meta: { name: "run", description: "Start each backend, run the workflows against it and verify everything arrived" },
+  meta: COMMANDS.run,
   args: {
     backend: { type: "string", description: "Backends, comma-separated: mlflow, wandb, clearml, all (default: all)", alias: "b" },
     workflow: { type: "string", description: "Workflows, comma-separated: cnn, lightning, ddp, sweep, checkpoint, scale, all (default: cnn; all with --profile full)", alias: "w" },

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { pythonArgs, jsonArgs, printJson } from "./_shared.ts";
 import { ensurePython } from "../runtime/python/env.ts";
 import { log } from "../util/log.ts";
@@ -6,7 +7,7 @@ import { usageError } from "../util/errors.ts";
 import { installBundle } from "../bundle/install.ts";
 
 export default defineCommand({
-  meta: { name: "setup", description: "Create (or check) the Python environment the workflows run in" },
+  meta: COMMANDS.setup,
   args: {
     ...pythonArgs,
     wheelhouse: { type: "string", description: "Install from this folder of wheels with no index (air-gapped)", valueHint: "DIR" },

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { COMMANDS } from "./meta.ts";
 import { jsonArgs, pythonArgs, printJson } from "./_shared.ts";
 import { assetRoot } from "../assets/bundle.ts";
 import { startStack } from "../runtime/docker/start.ts";
@@ -8,7 +9,7 @@ import { log } from "../util/log.ts";
 const STACKS = ["mlflow", "clearml", "wandb"] as const;
 
 export default defineCommand({
-  meta: { name: "up", description: "Start backend server stacks in Docker from the embedded compose files (on 127.0.0.1 only)" },
+  meta: COMMANDS.up,
   args: {
     backend: { type: "string", description: "Stacks, comma-separated: mlflow, clearml, wandb (default: mlflow)", alias: "b" },
     keep: { type: "boolean", description: "Leave the stacks running after e2e exits, and print how to reach and remove them" },

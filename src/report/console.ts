@@ -1,10 +1,11 @@
 /** The terminal summary: a backend x check-group table, then every failed check with its evidence. */
 import type { RunResult } from "../run/result.ts";
 import { allChecks } from "../run/result.ts";
+import { colorOn } from "../util/color.ts";
 
 const color = (code: number, s: string, on: boolean) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
 
-export function renderSummary(r: RunResult, tty = !!process.stderr.isTTY): string {
+export function renderSummary(r: RunResult, tty = colorOn(process.stderr)): string {
   const groups = [...new Set(r.backends.flatMap((b) => allChecks(b).map((c) => c.group)))];
   const head = ["backend", "mode", ...groups, "result"];
   const rows = r.backends.map((b) => {

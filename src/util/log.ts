@@ -3,6 +3,7 @@
  * Secrets registered with `redact()` are masked in every message before it is written.
  */
 import { createConsola } from "consola";
+import { colorOn, stripColor } from "./color.ts";
 
 const secrets = new Set<string>();
 
@@ -17,11 +18,15 @@ export function scrub(text: string): string {
   return out;
 }
 
+// consola decides colour once, from stdout and the environment; logs go to stderr, so stderr's
+// own answer wins: codes are removed when it is not a terminal (a log file, `2>&1 | tee`).
+const stderrColor = colorOn(process.stderr);
+
 /** stderr, with secrets masked. Keeps isTTY/columns so consola formats as for a terminal. */
 const scrubbedStderr = new Proxy(process.stderr, {
   get(target, prop) {
     if (prop === "write") return (chunk: unknown, ...rest: unknown[]) =>
-      (target.write as (...a: unknown[]) => boolean)(typeof chunk === "string" ? scrub(chunk) : chunk, ...rest);
+      (target.write as (...a: unknown[]) => boolean)(typeof chunk === "string" ? (stderrColor ? scrub(chunk) : stripColor(scrub(chunk))) : chunk, ...rest);
     const v = Reflect.get(target, prop);
     return typeof v === "function" ? v.bind(target) : v;
   },

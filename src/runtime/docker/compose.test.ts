@@ -41,7 +41,7 @@ describe("embedded compose files", () => {
     const stack = loadEmbeddedStack("mlflow", {});
     expect(startOrder(stack)).toEqual([["postgres"], ["mlflow"]]);
     const m = stack.services.mlflow!;
-    expect(m.image).toBe("ghcr.io/mlflow/mlflow:v3.17.2");
+    expect(m.image).toBe("ghcr.io/mlflow/mlflow:v3.17.2-full");
     expect(m.dependsOn).toEqual([{ service: "postgres", condition: "service_healthy" }]);
     const cmd = m.command!.join(" ");
     expect(cmd).toContain("--backend-store-uri postgresql+psycopg2://mlflow:mlflow@postgres:5432/mlflow");
@@ -58,7 +58,7 @@ describe("embedded compose files", () => {
       "volume p_pgdata",
       "volume p_mlartifacts",
       "step 1: container p-postgres (postgres:15) wait healthy",
-      "step 2: container p-mlflow (ghcr.io/mlflow/mlflow:v3.17.2) after postgres healthy ports 127.0.0.1:<free>->5000/tcp wait healthy + GET /health on 5000",
+      "step 2: container p-mlflow (ghcr.io/mlflow/mlflow:v3.17.2-full) after postgres healthy ports 127.0.0.1:<free>->5000/tcp wait healthy + GET /health on 5000",
     ]);
   });
 

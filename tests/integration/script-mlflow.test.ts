@@ -53,7 +53,7 @@ async function runUserScript(source: string): Promise<Ran> {
   mkdirSync(backendDir, { recursive: true });
   writeFileSync(join(proj, "train.py"), source);
   const be = await (await driverFor("mlflow")).start({
-    python: useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot, mode: "url", url: server!.url,
+    python: await useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot, mode: "url", url: server!.url,
   });
   const run = await runScript({ spec: parseScript("train.py", [], proj), python, assetRoot: repoRoot, workDir: join(dir, "work"), env: be.workflowEnv(), timeoutMs: 300_000 });
   const result = await verifyScriptRun(be, run, backendDir);

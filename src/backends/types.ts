@@ -5,8 +5,6 @@ import type { BackendName, Manifest } from "../verify/manifest.ts";
 import type { WorkflowConfig } from "../runtime/python/workflow.ts";
 import type { PythonEnv } from "../runtime/python/env.ts";
 
-export const BACKENDS: readonly BackendName[] = ["mlflow", "wandb", "clearml"];
-
 /** How a backend is reached: started natively, in containers, an existing server, or SDK offline mode. */
 export type Mode = "native" | "docker" | "url" | "offline";
 
@@ -43,9 +41,8 @@ export interface StartedBackend {
   httpRetries?(): number;
 }
 
+/** What a descriptor's load() gives: its modes and credentials are the descriptor's (descriptor.ts). */
 export interface BackendDriver {
   name: BackendName;
-  modes: readonly Mode[];
-  defaultMode: Mode;
   start(ctx: BackendContext): Promise<StartedBackend>;
 }

@@ -3,6 +3,7 @@
  * budgets), for the quick smoke run and the full one. Pure; the estimate is what the full run
  * announces before it starts.
  */
+import { BACKEND_NAMES, descriptorOf } from "../backends/registry.ts";
 import { usageError } from "../util/errors.ts";
 import { parseThreshold } from "./baseline.ts";
 import type { SampleBudget } from "./load.ts";
@@ -47,8 +48,9 @@ export interface BenchArgs {
 
 const KB = 1024;
 const MB = 1024 * KB;
-const BACKENDS = ["mlflow", "wandb", "clearml"] as const;
-const MODES = ["native", "docker"] as const;
+const BACKENDS = BACKEND_NAMES;
+// The MLflow server modes bench can start itself (by URL is not a bench target).
+const MODES = descriptorOf("mlflow").modes.filter((m): m is "native" | "docker" => m === "native" || m === "docker");
 
 function list<T extends string>(text: string | undefined, valid: readonly T[], flag: string, dflt: T[]): T[] {
   if (!text) return dflt;

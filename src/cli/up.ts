@@ -4,20 +4,20 @@ import { jsonArgs, pythonArgs, printJson } from "./_shared.ts";
 import { assetRoot } from "../assets/bundle.ts";
 import { startStack } from "../runtime/docker/start.ts";
 import { parseList } from "../plan/plan.ts";
+import { COMPOSE_STACKS } from "../backends/registry.ts";
 import { log } from "../util/log.ts";
 
-const STACKS = ["mlflow", "clearml", "wandb"] as const;
 
 export default defineCommand({
   meta: COMMANDS.up,
   args: {
-    backend: { type: "string", description: "Stacks, comma-separated: mlflow, clearml, wandb (default: mlflow)", alias: "b" },
+    backend: { type: "string", description: `Stacks, comma-separated: ${COMPOSE_STACKS.join(", ")} (default: mlflow)`, alias: "b" },
     keep: { type: "boolean", description: "Leave the stacks running after e2e exits, and print how to reach and remove them" },
     assets: pythonArgs.assets,
     ...jsonArgs,
   },
   async run({ args }) {
-    const names = parseList("backend", args.backend, STACKS, ["mlflow"]);
+    const names = parseList("backend", args.backend, COMPOSE_STACKS, ["mlflow"]);
     const root = (await assetRoot(args.assets)).root;
     const out: Record<string, { services: Record<string, string[]>; session: string; remove: string[] }> = {};
     for (const name of names) {

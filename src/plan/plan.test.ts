@@ -15,9 +15,9 @@ describe("makePlan", () => {
   test("defaults: every backend in its default mode, cnn, quick", () => {
     const p = makePlan({});
     expect(p.backends).toEqual([
-      { name: "mlflow", mode: "native", url: undefined },
-      { name: "wandb", mode: "offline", url: undefined },
-      { name: "clearml", mode: "offline", url: undefined },
+      { name: "mlflow", mode: "native" },
+      { name: "wandb", mode: "offline" },
+      { name: "clearml", mode: "offline" },
     ]);
     expect(p.workflows).toEqual(["cnn"]);
     expect(p.profile).toBe("quick");
@@ -43,7 +43,25 @@ describe("makePlan", () => {
     expect(err(() => makePlan({ url: "http://127.0.0.1:5000" })).message).toContain("several backends");
   });
   test("a mode a backend lacks is refused when it is the only backend", () => {
-    expect(err(() => makePlan({ backend: "mlflow", mode: "offline" })).hint).toContain("native | docker | url");
+    const e = err(() => makePlan({ backend: "mlflow", mode: "offline" }));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toBe("mlflow has no offline mode (mlflow: native, docker, url)");
+    expect(e.hint).toContain("--backend wandb,clearml with --mode offline");
+  });
+  test("--backend all --mode docker: exit 2 naming each backend's modes (the descriptors'), no silent fallback", () => {
+    const e = err(() => makePlan({ backend: "all", mode: "docker" }));
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toBe("wandb and clearml have no docker mode (mlflow: native, docker, url; wandb: offline, url; clearml: offline, url)");
+    expect(e.hint).toContain("--backend mlflow with --mode docker");
+    expect(err(() => makePlan({ backend: "wandb", mode: "docker" })).message).toContain("wandb has no docker mode");
+    expect(makePlan({ backend: "mlflow", mode: "docker" }).backends).toEqual([{ name: "mlflow", mode: "docker" }]);
+  });
+  test("--mode url needs --url; --url with another --mode is a contradiction", () => {
+    for (const backend of ["mlflow", "wandb", "clearml"]) {
+      const e = err(() => makePlan({ backend, mode: "url" }));
+      expect([e.exitCode, e.message]).toEqual([2, "--mode url needs --url"]);
+    }
+    expect(err(() => makePlan({ backend: "mlflow", mode: "native", url: "http://127.0.0.1:1" })).message).toContain("contradict");
   });
   test("parseList: all, duplicates", () => {
     expect(parseList("x", "a,a", ["a", "b"] as const, [])).toEqual(["a"]);

@@ -2,7 +2,8 @@
  * Arguments -> a typed Plan. Pure: every check of user input happens here, with the valid
  * choices named in the error.
  */
-import { BACKENDS, type Mode } from "../backends/types.ts";
+import type { Mode } from "../backends/types.ts";
+import { BACKEND_NAMES, descriptorOf } from "../backends/registry.ts";
 import type { BackendName } from "../verify/manifest.ts";
 import { usageError } from "../util/errors.ts";
 import { ALL_WORKFLOWS, WORKFLOWS, type Profile, type WorkflowName } from "./workflows.ts";
@@ -44,13 +45,6 @@ export interface RunArgs {
   timeout?: string;
 }
 
-const DEFAULT_MODE: Record<BackendName, Mode> = { mlflow: "native", wandb: "offline", clearml: "offline" };
-const MODES: Record<BackendName, Mode[]> = {
-  mlflow: ["native", "docker", "url"],
-  wandb: ["offline", "url", "docker"],
-  clearml: ["offline", "url", "docker"],
-};
-
 export function parseList<T extends string>(what: string, raw: string | undefined, valid: readonly T[], fallback: T[], all: readonly T[] = valid): T[] {
   if (!raw) return fallback;
   const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
@@ -61,7 +55,7 @@ export function parseList<T extends string>(what: string, raw: string | undefine
 }
 
 export function makePlan(a: RunArgs): Plan {
-  const names = parseList("backend", a.backend, BACKENDS, [...BACKENDS]);
+  const names = parseList("backend", a.backend, BACKEND_NAMES, [...BACKEND_NAMES]);
   // quick: the cnn workflow; full: every workflow.
   const workflows = parseList("workflow", a.workflow, WORKFLOWS, a.profile === "full" ? [...ALL_WORKFLOWS] : ["cnn"], ALL_WORKFLOWS);
   if (a.profile && a.profile !== "quick" && a.profile !== "full")
@@ -76,15 +70,16 @@ export function makePlan(a: RunArgs): Plan {
   if (!Number.isInteger(seed)) throw usageError(`--seed ${a.seed} is not an integer`, "pass e.g. --seed 0");
   const device = (a.device ?? "auto") as Plan["device"];
   if (!["auto", "cpu", "cuda"].includes(device)) throw usageError(`unknown device '${a.device}'`, "use --device auto, cpu or cuda");
-  const backends = names.map((name) => {
-    const mode = (a.url ? "url" : (a.mode as Mode | undefined) ?? DEFAULT_MODE[name]) as Mode;
-    if (!MODES[name].includes(mode)) {
-      // --mode docker with --backend all: the offline backends keep their default.
-      if (a.mode && !a.url && names.length > 1) return { name, mode: DEFAULT_MODE[name] };
-      throw usageError(`backend ${name} has no mode '${mode}'`, `use --mode ${MODES[name].join(" | ")}`);
-    }
-    return { name, mode, url: a.url, ...(a.apiKeyFile ? { credentialsFile: a.apiKeyFile } : {}) };
-  });
+  const mode = a.url ? "url" : (a.mode as Mode | undefined);
+  if (a.mode && a.url && a.mode !== "url") throw usageError(`--mode ${a.mode} and --url contradict each other`, "--url means --mode url: leave out --mode");
+  if (mode === "url" && !a.url) throw usageError("--mode url needs --url", "pass --url http://host:port of the server");
+  assertModes(names, mode);
+  const backends = names.map((name) => ({
+    name,
+    mode: mode ?? descriptorOf(name).defaultMode,
+    ...(a.url ? { url: a.url } : {}),
+    ...(a.apiKeyFile ? { credentialsFile: a.apiKeyFile } : {}),
+  }));
   const sizes: Record<string, number> = {};
   for (const kv of (a.size ?? "").split(",").filter(Boolean)) {
     const m = /^([a-z_]+)=(\d+)$/.exec(kv.trim());
@@ -106,4 +101,20 @@ export function makePlan(a: RunArgs): Plan {
     seed,
     device,
   };
+}
+
+/**
+ * An explicit --mode must be one every chosen backend has: `--backend all --mode docker` is bad
+ * input naming each backend's modes, never a silent fallback to another mode.
+ */
+function assertModes(names: BackendName[], mode: Mode | undefined): void {
+  if (!mode) return;
+  const lacking = names.map(descriptorOf).filter((d) => !d.modes.includes(mode));
+  if (!lacking.length) return;
+  const modes = names.map(descriptorOf).map((d) => `${d.name}: ${d.modes.join(", ")}`).join("; ");
+  const able = BACKEND_NAMES.map(descriptorOf).filter((d) => d.modes.includes(mode)).map((d) => d.name);
+  throw usageError(
+    `${lacking.map((d) => d.name).join(" and ")} ${lacking.length > 1 ? "have" : "has"} no ${mode} mode (${modes})`,
+    able.length ? `use --backend ${able.join(",")} with --mode ${mode}, or leave out --mode for each backend's default` : "leave out --mode for each backend's default",
+  );
 }

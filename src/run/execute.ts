@@ -7,89 +7,71 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Plan } from "../plan/plan.ts";
 import { TIMEOUT_MS, WORKFLOW_SPECS, variantsFor, type WorkflowName } from "../plan/workflows.ts";
-import { driverFor } from "../backends/registry.ts";
 import type { StartedBackend } from "../backends/types.ts";
-import type { PythonEnv } from "../runtime/python/env.ts";
 import { logTail, runWorkflow, type Progress } from "../runtime/python/workflow.ts";
 import { check, type Check } from "../verify/check.ts";
 import { workflowChecks } from "../verify/workflow-checks.ts";
 import { checkTensorboard } from "../verify/tensorboard-check.ts";
-import { E2EError, backendError, formatError } from "../util/errors.ts";
+import { formatError } from "../util/errors.ts";
 import { interrupted } from "../runtime/lifecycle.ts";
-import type { BackendResult, WorkflowResult } from "./result.ts";
+import { allChecks, statusOf, type BackendResult, type WorkflowResult } from "./result.ts";
 import type { ScriptSpec } from "../script/spec.ts";
-import type { BackendReady } from "../report/reporter.ts";
+import { BackendSession, type PlannedBackend, type SessionContext } from "./session.ts";
 
-export interface ExecuteOptions {
+export interface ExecuteOptions extends SessionContext {
   plan: Plan;
-  python: PythonEnv;
-  assetRoot: string;
-  workRoot: string;
-  session: string;
   onProgress?: (backend: string, workflow: string, p: Progress) => void;
   onUpdate?: (results: BackendResult[]) => void | Promise<void>;
-  /** A backend started and answers. */
-  onReady?: (ready: BackendReady) => void | Promise<void>;
-  log?: (msg: string) => void;
   /** `e2e run --script`: run the user's own script instead of the workflows (src/script/). */
   script?: ScriptSpec;
 }
 
+/** The session context of a plan: --port, and --timeout (else the profile's deadline for workflows). */
+export function sessionContext(o: ExecuteOptions, defaultTimeoutMs?: number): SessionContext {
+  return { ...o, port: o.plan.port, timeoutMs: o.plan.timeoutMs ?? defaultTimeoutMs };
+}
+
 export async function executePlan(o: ExecuteOptions): Promise<BackendResult[]> {
   if (o.script) return (await import("../script/execute.ts")).executeScript(o, o.script);
-  const results: BackendResult[] = o.plan.backends.map((b) => ({ backend: b.name, mode: b.mode, url: b.url, status: "passed", workflows: [] }));
+  const ctx = sessionContext(o, TIMEOUT_MS[o.plan.profile]);
+  const sessions = o.plan.backends.map((b) => new BackendSession(ctx, b));
+  const results = sessions.map((s) => s.result);
   const update = () => o.onUpdate?.(results);
-  await Promise.all(o.plan.backends.map((b, i) => runBackend(o, b, results[i]!, update)));
+  await Promise.all(sessions.map((s) => runBackend(o, s, update)));
   return results;
 }
 
-async function runBackend(o: ExecuteOptions, b: Plan["backends"][number], res: BackendResult, update: () => void | Promise<void>): Promise<void> {
-  const workDir = join(o.workRoot, b.name);
-  await mkdir(workDir, { recursive: true });
-  let started: StartedBackend | undefined;
-  const t0 = Date.now();
-  try {
-    const driver = await driverFor(b.name);
-    o.log?.(`${b.name}: starting (${b.mode})`);
-    started = await driver.start({ python: o.python, workDir, session: o.session, mode: b.mode, url: b.url, credentialsFile: b.credentialsFile, port: o.plan.port, assetRoot: o.assetRoot });
-    res.startMs = Date.now() - t0;
-    res.url = started.url;
-    res.serverVersion = started.serverVersion;
-    await o.onReady?.({ backend: b.name, mode: b.mode, url: started.url, serverVersion: started.serverVersion });
-    let dead: string | undefined;
-    void started.died?.then((why) => (dead = why));
-    for (const wf of o.plan.workflows)
-      for (const variant of variantsFor(wf, o.plan.profile)) {
-        if (interrupted()) break;
-        if (dead) throw backendError(`${b.name} stopped part way: ${dead}`, "see the server log; the workflows before this point are in the result");
-        res.workflows.push(await runOneWorkflow(o, started, wf, variant, workDir));
-        await update();
+async function runBackend(o: ExecuteOptions, session: BackendSession, update: () => void | Promise<void>): Promise<void> {
+  const res = session.result;
+  {
+    await using s = session;
+    await s.guard(async () => {
+      const be = await s.start();
+      for (const wf of o.plan.workflows)
+        for (const variant of variantsFor(wf, o.plan.profile)) {
+          if (interrupted()) break;
+          s.assertAlive();
+          res.workflows.push(await runOneWorkflow(o, s, be, wf, variant));
+          await update();
+        }
+      if (be.lifecycle && !interrupted()) {
+        res.lifecycle = await be.lifecycle().catch((err: Error) => [check("lifecycle", "run", false, `lifecycle check failed: ${err.message}`)]);
       }
-    if (started.lifecycle && !interrupted()) {
-      res.lifecycle = await started.lifecycle().catch((err: Error) => [check("lifecycle", "run", false, `lifecycle check failed: ${err.message}`)]);
-    }
-    const failed = [...res.workflows.flatMap((w) => w.checks), ...(res.lifecycle ?? [])].some((c) => c.status === "fail");
-    res.status = res.workflows.some((w) => w.status === "error") ? "error" : failed ? "failed" : "passed";
-  } catch (err) {
-    res.status = "error";
-    res.error = { message: formatError(err), ...(err instanceof E2EError ? { hint: err.hint, detail: err.detail } : {}) };
-    o.log?.(`${b.name}: ${formatError(err)}`);
-  } finally {
-    if (started?.httpRetries) res.httpRetries = started.httpRetries();
-    await started?.stop().catch(() => {});
-    await update();
+      res.status = statusOf(allChecks(res), res.workflows.some((w) => w.status === "error"));
+    });
   }
+  await update();
 }
 
-async function runOneWorkflow(o: ExecuteOptions, be: StartedBackend, wf: WorkflowName, variant: "clean" | "dirty", backendDir: string): Promise<WorkflowResult> {
-  const workDir = join(backendDir, `${wf}-${variant}`);
+async function runOneWorkflow(o: ExecuteOptions, s: BackendSession, be: StartedBackend, wf: WorkflowName, variant: "clean" | "dirty"): Promise<WorkflowResult> {
+  const workDir = join(s.workDir, `${wf}-${variant}`);
   await mkdir(workDir, { recursive: true });
   const spec = WORKFLOW_SPECS[wf];
   const sizes = { ...spec.sizes[o.plan.profile], ...o.plan.sizes };
   const run = await runWorkflow({
     python: o.python.python,
     assetRoot: o.assetRoot,
-    timeoutMs: o.plan.timeoutMs ?? TIMEOUT_MS[o.plan.profile],
+    timeoutMs: s.ctx.timeoutMs ?? TIMEOUT_MS[o.plan.profile],
     env: be.workflowEnv(),
     dirty: variant === "dirty",
     launcher: spec.launcher,

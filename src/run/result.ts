@@ -27,7 +27,8 @@ export interface BackendResult {
   url?: string;
   serverVersion?: string;
   status: "passed" | "failed" | "error";
-  error?: { message: string; hint?: string; detail?: string };
+  /** exitCode: the kind of error (2 bad input such as a missing key, 3 environment, 4 backend). */
+  error?: { message: string; hint?: string; detail?: string; exitCode?: number };
   startMs?: number;
   /** Reads retried after a network error or a 5xx/429 (idempotent requests only). */
   httpRetries?: number;
@@ -72,12 +73,15 @@ export function statusOf(checks: Check[], errored = false): "passed" | "failed" 
 }
 
 /**
- * The run's status and exit code (README's table): interrupted 130; passed 0; a backend that
- * could not be started or read and no failed check 4; any failed check 1.
+ * The run's status and exit code (README's table), decided here only: interrupted 130; a
+ * backend error of bad input (a missing key) 2, of the environment (its SDK) 3, before any
+ * verdict; else any failed check 1; else a backend that could not be started or read 4; else 0.
  */
 export function runVerdict(backends: BackendResult[], summary: RunResult["summary"], signal?: string): { status: RunResult["status"]; exitCode: number } {
   if (signal) return { status: "interrupted", exitCode: ExitCode.interrupted };
   const status = backends.some((b) => b.status === "error") ? "error" : summary.failed ? "failed" : "passed";
+  const kinds = backends.map((b) => b.error?.exitCode).filter((c): c is number => c === ExitCode.usage || c === ExitCode.environment);
+  if (kinds.length) return { status, exitCode: Math.min(...kinds) };
   const exitCode = status === "passed" ? ExitCode.ok : status === "error" && !summary.failed ? ExitCode.backend : ExitCode.checksFailed;
   return { status, exitCode };
 }

@@ -6,66 +6,48 @@
  * verified. A script that logged only through SDKs not chosen is bad input (exit 2), with the
  * --backend to use, never a verdict about a backend it did not touch.
  */
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { driverFor } from "../backends/registry.ts";
+import { descriptorOf } from "../backends/registry.ts";
 import type { StartedBackend } from "../backends/types.ts";
-import type { ExecuteOptions } from "../run/execute.ts";
-import type { BackendResult, WorkflowResult } from "../run/result.ts";
+import { sessionContext, type ExecuteOptions } from "../run/execute.ts";
+import { statusOf, type BackendResult, type WorkflowResult } from "../run/result.ts";
+import { BackendSessions } from "../run/session.ts";
 import { interrupted } from "../runtime/lifecycle.ts";
 import { check, skip, type Check } from "../verify/check.ts";
 import type { BackendName, Manifest } from "../verify/manifest.ts";
-import { E2EError, formatError, usageError } from "../util/errors.ts";
+import { formatError, usageError } from "../util/errors.ts";
 import { arrivedCheck, manifestFor, pointCount, type MergedRecords } from "./records.ts";
 import { runScript, scriptLogTail, type ScriptRun } from "./run.ts";
 import type { ScriptSpec } from "./spec.ts";
 
-const SDK_NAME: Record<BackendName, string> = { mlflow: "MLflow", wandb: "W&B", clearml: "ClearML" };
+const title = (name: BackendName) => descriptorOf(name).title;
 
 export async function executeScript(o: ExecuteOptions, spec: ScriptSpec): Promise<BackendResult[]> {
-  const results: BackendResult[] = o.plan.backends.map((b) => ({ backend: b.name, mode: b.mode, url: b.url, status: "passed", workflows: [] }));
-  const started: (StartedBackend | undefined)[] = [];
+  // No default deadline: a user's training may rightly take hours; --timeout sets one.
+  const ctx = sessionContext(o);
+  await using sessions = new BackendSessions(ctx, o.plan.backends);
   try {
-    await Promise.all(o.plan.backends.map((b, i) => startOne(o, b, results[i]!).then((s) => (started[i] = s))));
-    if (!started.some(Boolean) || interrupted()) return results;
-    const env = Object.assign({}, ...started.map((s) => s?.workflowEnv() ?? {})) as Record<string, string>;
-    o.log?.(`script: running ${spec.display}`);
-    const run = await runScript({ spec, python: o.python.python, assetRoot: o.assetRoot, workDir: join(o.workRoot, "script"), env });
-    o.log?.(`script: exit code ${run.exitCode}, ${run.merged.processes.length} process record(s), ${run.merged.runs.length} run(s)`);
+    await Promise.all(sessions.all.map((s) => s.guard(async () => void (await s.start()))));
+    const live = sessions.all.filter((s) => s.started);
+    if (!live.length || interrupted()) return sessions.results;
+    const env = Object.assign({}, ...live.map((s) => s.started!.workflowEnv())) as Record<string, string>;
+    o.log?.(`script: running ${spec.display}${ctx.timeoutMs ? ` (deadline ${ctx.timeoutMs / 1000} s)` : ""}`);
+    const run = await runScript({ spec, python: o.python.python, assetRoot: o.assetRoot, workDir: join(o.workRoot, "script"), env, timeoutMs: ctx.timeoutMs });
+    o.log?.(`script: ${run.timedOut ? "stopped at its deadline" : `exit code ${run.exitCode}`}, ${run.merged.processes.length} process record(s), ${run.merged.runs.length} run(s)`);
     assertSdkMatches(run.merged, o.plan.backends.map((b) => b.name));
-    for (const [i, be] of started.entries()) {
-      if (!be) continue;
-      const res = results[i]!;
-      res.workflows.push(await verifyScriptRun(be, run, join(o.workRoot, be.name)));
-      o.log?.(`${be.name}/script: ${res.workflows[0]!.checks.filter((c) => c.status === "pass").length} passed, ${res.workflows[0]!.checks.filter((c) => c.status === "fail").length} failed`);
-      res.status = res.workflows.some((w) => w.status === "error") ? "error" : res.workflows.some((w) => w.status === "failed") ? "failed" : "passed";
-      await o.onUpdate?.(results);
+    for (const s of live) {
+      const res = s.result;
+      await s.guard(async () => {
+        res.workflows.push(await verifyScriptRun(s.started!, run, s.workDir));
+        const cs = res.workflows[0]!.checks;
+        o.log?.(`${s.name}/script: ${cs.filter((c) => c.status === "pass").length} passed, ${cs.filter((c) => c.status === "fail").length} failed`);
+        res.status = statusOf(cs, res.workflows.some((w) => w.status === "error"));
+      });
+      await o.onUpdate?.(sessions.results);
     }
-    return results;
+    return sessions.results;
   } finally {
-    await Promise.all(started.map((s) => s?.stop().catch(() => {})));
-    await o.onUpdate?.(results);
-  }
-}
-
-async function startOne(o: ExecuteOptions, b: ExecuteOptions["plan"]["backends"][number], res: BackendResult): Promise<StartedBackend | undefined> {
-  const workDir = join(o.workRoot, b.name);
-  await mkdir(workDir, { recursive: true });
-  const t0 = Date.now();
-  try {
-    const driver = await driverFor(b.name);
-    o.log?.(`${b.name}: starting (${b.mode})`);
-    const s = await driver.start({ python: o.python, workDir, session: o.session, mode: b.mode, url: b.url, port: o.plan.port, assetRoot: o.assetRoot });
-    res.startMs = Date.now() - t0;
-    res.url = s.url;
-    res.serverVersion = s.serverVersion;
-    await o.onReady?.({ backend: b.name, mode: b.mode, url: s.url, serverVersion: s.serverVersion });
-    return s;
-  } catch (err) {
-    res.status = "error";
-    res.error = { message: formatError(err), ...(err instanceof E2EError ? { hint: err.hint, detail: err.detail } : {}) };
-    o.log?.(`${b.name}: ${formatError(err)}`);
-    return undefined;
+    await o.onUpdate?.(sessions.results);
   }
 }
 
@@ -73,9 +55,9 @@ async function startOne(o: ExecuteOptions, b: ExecuteOptions["plan"]["backends"]
 export function assertSdkMatches(merged: MergedRecords, chosen: BackendName[]): void {
   const used = [...new Set(merged.runs.map((r) => r.sdk))];
   if (!used.length || used.some((s) => chosen.includes(s))) return;
-  const names = used.map((s) => `${SDK_NAME[s]} (${s})`).join(" and ");
+  const names = used.map((s) => `${title(s)} (${s})`).join(" and ");
   throw usageError(
-    `the script logged through ${names}, not ${chosen.map((c) => SDK_NAME[c]).join(" or ")}: there is nothing to verify on --backend ${chosen.join(",")}`,
+    `the script logged through ${names}, not ${chosen.map((c) => title(c)).join(" or ")}: there is nothing to verify on --backend ${chosen.join(",")}`,
     `run it with --backend ${used.join(",")}`,
   );
 }
@@ -97,7 +79,7 @@ export async function verifyScriptRun(be: StartedBackend, run: ScriptRun, backen
       checks.push(check("verify", "read", false, `reading the backend failed: ${formatError(err)}`));
     }
     result.verifyMs = Date.now() - v0;
-    checks.push(arrivedCheck(manifest, checks, run.exitCode !== 0 ? crashOf(run) : undefined));
+    checks.push(arrivedCheck(manifest, checks, run.exitCode !== 0 || run.timedOut ? crashOf(run) : undefined));
   }
   if (checks.some((c) => c.status === "fail")) {
     result.status = "failed";
@@ -107,9 +89,11 @@ export async function verifyScriptRun(be: StartedBackend, run: ScriptRun, backen
 }
 
 function crashOf(run: ScriptRun): string | undefined {
+  // First: a script stopped at its deadline also leaves records that say it was signalled.
+  if (run.timedOut) return `it ran past --timeout ${(run.timeoutMs ?? 0) / 1000} s and was stopped (exit code ${run.exitCode})`;
   const bad = run.merged.processes.filter((p) => p.exit && p.exit.kind !== "exit");
   if (bad.length) return bad.map((p) => `${p.exit!.error ?? p.exit!.signal ?? p.exit!.kind} (pid ${p.pid}${p.rank != null ? `, rank ${p.rank}` : ""})`).join("; ");
-  if (run.exitCode !== 0) return run.timedOut ? "timed out and was stopped" : `exit code ${run.exitCode}`;
+  if (run.exitCode !== 0) return `exit code ${run.exitCode}`;
   return undefined;
 }
 
@@ -117,7 +101,8 @@ function scriptChecks(run: ScriptRun, backend: BackendName, manifest: Manifest):
   const { merged } = run;
   const checks: Check[] = [];
   const crash = crashOf(run);
-  checks.push(check("script", "exit", run.exitCode === 0, run.exitCode === 0 ? "exit code 0" : `the script failed: ${crash}`, 0, run.exitCode));
+  const ok = run.exitCode === 0 && !run.timedOut;
+  checks.push(check("script", "exit", ok, ok ? "exit code 0" : `the script failed: ${crash}`, 0, run.exitCode));
   const recorded = merged.processes.length;
   checks.push(
     check("script", "records", recorded > 0 && !merged.unreadable.length,
@@ -130,13 +115,13 @@ function scriptChecks(run: ScriptRun, backend: BackendName, manifest: Manifest):
   const artifacts = runs.reduce((n, r) => n + r.artifacts.length, 0);
   const params = runs.reduce((n, r) => n + Object.keys(r.params).length, 0);
   checks.push(check("script", "logged", runs.length > 0,
-    runs.length ? `${runs.length} run(s) through ${SDK_NAME[backend]}: ${params} params, ${pointCount(runs)} metric points, ${artifacts} artifacts` : `nothing was logged through ${SDK_NAME[backend]}`,
+    runs.length ? `${runs.length} run(s) through ${title(backend)}: ${params} params, ${pointCount(runs)} metric points, ${artifacts} artifacts` : `nothing was logged through ${title(backend)}`,
     ">0 runs", runs.length));
   for (const e of merged.errors)
     checks.push(check("script", `recorder:${e.where}`, false, `the recorder could not follow this call, so the expectation may be incomplete: ${e.error} (pid ${e.pid})`));
   for (const u of merged.unverified.filter((u) => u.sdk === backend))
     checks.push(skip("script", `unverified:${u.call}`, `seen ${u.count} time(s), not verifiable: ${u.what}`));
   for (const sdk of [...new Set(merged.runs.map((r) => r.sdk))].filter((s) => s !== backend))
-    checks.push(skip("script", `other-sdk:${sdk}`, `the script also logged ${merged.runs.filter((r) => r.sdk === sdk).length} run(s) through ${SDK_NAME[sdk]}; add --backend ${sdk} to verify them`));
+    checks.push(skip("script", `other-sdk:${sdk}`, `the script also logged ${merged.runs.filter((r) => r.sdk === sdk).length} run(s) through ${title(sdk)}; add --backend ${sdk} to verify them`));
   return checks;
 }

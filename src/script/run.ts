@@ -17,6 +17,8 @@ import { mergeRecords, readRecords, type MergedRecords } from "./records.ts";
 export interface ScriptRun {
   exitCode: number;
   timedOut: boolean;
+  /** The deadline it ran under (--timeout), if any. */
+  timeoutMs?: number;
   durationMs: number;
   logFile: string;
   recordDir: string;
@@ -94,7 +96,7 @@ export async function runScript(o: RunScriptOptions): Promise<ScriptRun> {
   const exitCode = await proc.exited;
   clearTimeout(timer);
   const { records, unreadable } = await readRecords(env.E2E_RECORD_DIR!);
-  return { exitCode, timedOut, durationMs: Date.now() - started, logFile, recordDir: env.E2E_RECORD_DIR!, merged: mergeRecords(records, unreadable) };
+  return { exitCode, timedOut, timeoutMs: o.timeoutMs, durationMs: Date.now() - started, logFile, recordDir: env.E2E_RECORD_DIR!, merged: mergeRecords(records, unreadable) };
 }
 
 export async function scriptLogTail(file: string, lines = 30): Promise<string> {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { BackendName } from "../verify/manifest.ts";
 import { usageError } from "../util/errors.ts";
+import { BACKENDS, BACKEND_NAMES } from "../backends/registry.ts";
 
 export interface ScriptSpec {
   /** As the user wrote it, for messages and the report. */
@@ -41,13 +42,6 @@ export function parseScript(value: string, args: string[] = [], cwd = process.cw
   return { display: [v, ...args].join(" "), kind: "command", command: v, args, cwd, sources };
 }
 
-const imports = (m: string) => new RegExp(`^\\s*(import\\s[^\\n#]*\\b${m}\\b|from\\s+${m}\\b)`, "m");
-const PATTERNS: [BackendName, RegExp[]][] = [
-  ["mlflow", [imports("mlflow"), /\bMLFlowLogger\b/]],
-  ["wandb", [imports("wandb"), /\bWandbLogger\b/]],
-  ["clearml", [imports("clearml")]],
-];
-
 /** The SDKs a script's source imports (its own files only; a guess that the records confirm). */
 export function detectSdks(spec: ScriptSpec): BackendName[] {
   const found = new Set<BackendName>();
@@ -58,7 +52,7 @@ export function detectSdks(spec: ScriptSpec): BackendName[] {
     } catch {
       continue;
     }
-    for (const [sdk, res] of PATTERNS) if (res.some((re) => re.test(text))) found.add(sdk);
+    for (const b of BACKENDS) if (b.sdk.detect.some((re) => re.test(text))) found.add(b.name);
   }
   return [...found];
 }
@@ -69,8 +63,8 @@ export function scriptBackends(spec: ScriptSpec, backend: string | undefined): s
   const found = detectSdks(spec);
   if (!found.length)
     throw usageError(
-      `cannot tell which SDK ${spec.display} logs through (no import of mlflow, wandb or clearml in ${spec.sources.length ? spec.sources.join(", ") : "its command line"})`,
-      "pass --backend mlflow, wandb or clearml",
+      `cannot tell which SDK ${spec.display} logs through (no import of ${BACKENDS.map((b) => b.sdk.module).join(", ")} in ${spec.sources.length ? spec.sources.join(", ") : "its command line"})`,
+      `pass --backend ${BACKEND_NAMES.join(", ")}`,
     );
   return found.join(",");
 }

@@ -22,8 +22,6 @@ const parentRelation: Relations = (run, obs, byKey, label) => {
 
 export const clearmlDriver: BackendDriver = {
   name: "clearml",
-  modes: ["offline", "url"],
-  defaultMode: "offline",
   async start(ctx) {
     if (ctx.mode === "url") return startOnline(ctx);
     if (ctx.mode !== "offline")

@@ -18,8 +18,6 @@ const MLFLOW_CREDENTIALS_HINT =
 
 export const mlflowDriver: BackendDriver = {
   name: "mlflow",
-  modes: ["native", "url", "docker"],
-  defaultMode: "native",
   async start(ctx) {
     const sdk = assertSdk("mlflow", ctx.python);
     let url: string;

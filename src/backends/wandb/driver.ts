@@ -27,8 +27,6 @@ const groupRelation: Relations = (run, obs, byKey, label) => {
 
 export const wandbDriver: BackendDriver = {
   name: "wandb",
-  modes: ["offline", "url"],
-  defaultMode: "offline",
   async start(ctx) {
     if (ctx.mode === "url") return startOnline(ctx);
     if (ctx.mode !== "offline")

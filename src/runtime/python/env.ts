@@ -6,6 +6,7 @@
  * removed by e2e, because a later failure comes from outside it (the environment) and is said so.
  */
 import { spawn } from "node:child_process";
+import { SDK_MODULES } from "../../backends/registry.ts";
 import { existsSync } from "node:fs";
 import { copyFile, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -37,7 +38,6 @@ export interface SetupOptions {
   onProgress?: (line: string) => void;
 }
 
-const SDKS = ["mlflow", "wandb", "clearml"];
 
 export async function requirementsFile(assets?: string): Promise<{ path: string; hash: string }> {
   const path = join((await assetRoot(assets)).root, "python", "requirements.txt");
@@ -65,7 +65,7 @@ export async function useInterpreter(python: string): Promise<PythonEnv> {
     throw usageError(`--python ${python} is Python ${info.python}`, "use Python 3.10 or newer");
   // A missing tracking SDK is the error of the backend that needs it (checked when it starts),
   // so the other backends still run.
-  const missing = info.missing.filter((m) => !SDKS.includes(m));
+  const missing = info.missing.filter((m) => !SDK_MODULES.includes(m));
   if (missing.length)
     throw usageError(
       `--python ${python} lacks ${missing.map((m) => `${m} (${info.importErrors?.[m] ?? "not importable"})`).join(", ")}`,

@@ -4,8 +4,9 @@
  * device part is asked only by `doctor --deep`, since each workflow reports the device it ran on.
  */
 import { spawn } from "node:child_process";
+import { SDK_MODULES } from "../../backends/registry.ts";
 
-export const REQUIRED_MODULES = ["torch", "lightning", "mlflow", "wandb", "clearml", "tensorboard", "matplotlib"] as const;
+export const REQUIRED_MODULES = ["torch", "lightning", ...SDK_MODULES, "tensorboard", "matplotlib"];
 
 export interface PythonInfo {
   executable: string;

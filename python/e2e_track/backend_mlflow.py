@@ -66,6 +66,11 @@ class MlflowRun(Run):
             client.set_tag(self.run_id, k, v)
 
     def _sdk_finish(self, status):
+        # The TensorBoard event files (closed by now) go to the run as artifacts under
+        # tensorboard/, as users keep them with MLflow: the verifier downloads them through the
+        # server and parses those bytes. A resumed run uploads the folder again, new file included.
+        if os.path.isdir(self._tb_dir) and any(files for _r, _d, files in os.walk(self._tb_dir)):
+            mlflow.log_artifacts(self._tb_dir, artifact_path="tensorboard", run_id=self.run_id)
         active = mlflow.active_run()
         if active is not None and active.info.run_id == self.run_id:
             mlflow.end_run(status)

@@ -1,6 +1,8 @@
 /**
  * Planted faults on a real MLflow server: after a real workflow logged, a metric row is deleted
- * from the store and an artifact is truncated on disk; the verifier must fail exactly those checks.
+ * from the store and an artifact is truncated on disk, the local event file and the copy stored on
+ * the server are corrupted, a TensorBoard point is dropped from the stored copy; the verifier must
+ * fail exactly those checks.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
@@ -13,6 +15,7 @@ import { verifyMlflow } from "../../src/backends/mlflow/driver.ts";
 import { runWorkflow } from "../../src/runtime/python/workflow.ts";
 import { repoRoot, setupPython } from "../helpers.ts";
 import { checkTensorboard } from "../../src/verify/tensorboard-check.ts";
+import { iterateTfRecords, parseEventFile } from "../../src/verify/tensorboard.ts";
 
 let work = "";
 let server: NativeMlflow;
@@ -35,7 +38,7 @@ async function findFiles(dir: string, name: string): Promise<string[]> {
   return out;
 }
 
-test("planted faults (deleted metric row, truncated artifact, wrong commit, corrupt event file) fail exactly their checks", async () => {
+test("planted faults (deleted metric row, truncated artifact, wrong commit, corrupt local event file, corrupt stored event file) fail exactly their checks", async () => {
   const wd = join(work, "wf");
   const run = await runWorkflow({
     python,
@@ -53,6 +56,8 @@ test("planted faults (deleted metric row, truncated artifact, wrong commit, corr
   const client = new MlflowClient(server.url);
   const clean = (await verifyMlflow(client, manifest)).checks;
   expect(clean.filter((c) => c.status === "fail")).toEqual([]);
+  // The event files the adapter logged to the run are read back through the server, apart from the local parse.
+  expect(clean.find((c) => c.name === "tensorboard.from-mlflow:loss")?.status).toBe("pass");
 
   // Plant: drop step 5 of "loss" in the server's store, truncate the checkpoint on disk.
   const db = new Database(join(work, "mlflow.db"));
@@ -67,6 +72,13 @@ test("planted faults (deleted metric row, truncated artifact, wrong commit, corr
   const bytes = new Uint8Array(await Bun.file(ev).arrayBuffer());
   bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
   await Bun.write(ev, bytes);
+  // The stored copy of the event file on the server's disk: one byte flipped.
+  const stored = await findFiles(join(work, "mlartifacts"), events[0]!);
+  expect(stored).toHaveLength(1);
+  const original = new Uint8Array(await Bun.file(stored[0]!).arrayBuffer());
+  const sb = original.slice();
+  sb[Math.floor(sb.length / 2)]! ^= 0xff;
+  await Bun.write(stored[0]!, sb);
   const model = manifest.runs[0]!.artifacts.find((a) => a.kind === "model")!;
   const files = await findFiles(join(work, "mlartifacts"), model.path.split("/").pop()!);
   expect(files).toHaveLength(1);
@@ -74,9 +86,22 @@ test("planted faults (deleted metric row, truncated artifact, wrong commit, corr
 
   const after = (await verifyMlflow(client, manifest)).checks;
   const failed = after.filter((c) => c.status === "fail").map((c) => c.name).sort();
-  expect(failed).toEqual([`artifacts.${model.path}`, "git.commit", "metrics.loss"].sort());
+  expect(failed).toEqual([`artifacts.${model.path}`, "git.commit", "metrics.loss", "tensorboard.from-mlflow:files"].sort());
+  expect(after.find((c) => c.name === "tensorboard.from-mlflow:files")!.message).toMatch(/CRC/);
   expect(after.find((c) => c.name === "metrics.loss")!.message).toContain("missing steps 5");
   const tb = (await checkTensorboard(manifest, wd)).filter((c) => c.status === "fail");
   expect(tb.map((c) => c.name)).toEqual(["tensorboard.files"]);
   expect(tb[0]!.message).toMatch(/crc|CRC/);
+
+  // The stored copy again, intact but for one record: the loss at step 5 (valid framing and CRCs).
+  const kept: Uint8Array[] = [];
+  for (const rec of iterateTfRecords(original)) {
+    const [ev] = parseEventFile(original.subarray(rec.offset, rec.offset + 16 + rec.data.length));
+    if (!(ev!.step === 5 && ev!.scalars.some((x) => x.tag === "loss"))) kept.push(original.subarray(rec.offset, rec.offset + 16 + rec.data.length));
+  }
+  expect(kept.length).toBeLessThan([...iterateTfRecords(original)].length);
+  await Bun.write(stored[0]!, Buffer.concat(kept));
+  const dropped = (await verifyMlflow(client, manifest)).checks.filter((c) => c.name.startsWith("tensorboard.from-mlflow:") && c.status === "fail");
+  expect(dropped.map((c) => c.name)).toEqual(["tensorboard.from-mlflow:loss"]);
+  expect(dropped[0]!.message).toContain("missing steps 5");
 }, 600_000);

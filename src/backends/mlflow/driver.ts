@@ -8,6 +8,7 @@ import { MlflowClient } from "./client.ts";
 import { startNativeMlflow } from "./native.ts";
 import { readMlflowRun } from "./reader.ts";
 import { modelChecks } from "./models.ts";
+import { tensorboardFromServer } from "./tensorboard.ts";
 import { IDENTICAL_POINT_RULE } from "./identical-points.ts";
 import { assertSdk } from "../deployment/sdk.ts";
 import { redact } from "../../util/log.ts";
@@ -94,6 +95,7 @@ export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Pr
       const c = v.checks.find((x) => x.name === name);
       if (c) c.message = `${c.message} (${n} point(s) sent again with the same step, timestamp and value counted once: ${IDENTICAL_POINT_RULE})`;
     }
+  v.checks.push(...(await tensorboardFromServer(client, manifest)));
   return v;
 }
 

@@ -76,13 +76,22 @@ class ClearmlRun(Run):
 
     def _init(self, **kw):
         cfg = self.tracker.cfg
+        # ClearML's TensorBoard binding is on for every run: what it captures from the event
+        # files the adapter mirrors is compared with those files (src/backends/clearml/
+        # tensorboard-capture.ts). In a Lightning run it is the integration itself (the adapter
+        # reports nothing); elsewhere the adapter also calls report_scalar(title=k, series=k),
+        # so the binding must not name its copy the same: Logger.tensorboard_auto_group_scalars
+        # makes a tag without "/" title "Scalars", series <tag> (a tag "a/b" is title "a",
+        # series "b" either way), and the manifest says which naming was used.
+        lightning = bool(self.backend_options.get("capture_tensorboard"))
+        self.tracker.Logger.tensorboard_auto_group_scalars(not lightning)
+        self.extra["tensorboardCapture"] = {"bareTagTitle": None if lightning else "Scalars"}
         self.task = self.tracker.Task.init(
             project_name=cfg["experiment"], task_name=self.name,
-            # Off (but the git capture) so the task holds only what the adapter logged: the
-            # TensorBoard binding would re-report the mirrored scalars, torch.save would register
-            # output models, matplotlib would report the loss plot, the monitor adds :monitor:.
-            # A Lightning run turns the TensorBoard binding on: it IS ClearML's integration.
-            auto_connect_frameworks=_frameworks(self.backend_options.get("capture_tensorboard")),
+            # Off (but the git capture and TensorBoard) so the task holds only what the adapter
+            # logged: torch.save would register output models, matplotlib would report the loss
+            # plot, the monitor adds :monitor:.
+            auto_connect_frameworks=_frameworks(True),
             auto_resource_monitoring=False, **kw)
         self.open = True
         self.tracker.active = self
@@ -119,6 +128,13 @@ class ClearmlRun(Run):
             raise RuntimeError(f"ClearML continued {self.task.id}, not {self.run_id}")
 
     def _suspend(self):
+        if self._tb is not None:
+            # Flush what the binding captures while this task is still open, and let the next
+            # write make a new SummaryWriter: the binding ties a writer to the task current when
+            # it was made, and a continued task is a new Task object.
+            self._tb.close()
+            self._tb = None
+            self.tb_used = True
         if self.open:
             self.task.close()  # flushes events and (re)writes <session folder>.zip
             self.open = False
@@ -164,10 +180,10 @@ class ClearmlTracker(Tracker):
         super().__init__(cfg, **options)
         self.active = None  # the run whose task is open
         isolate(cfg["work_dir"], offline=bool(cfg.get("offline", True)))
-        from clearml import Task
+        from clearml import Logger, Task
 
         Task.set_offline(bool(cfg.get("offline", True)))
-        self.Task = Task
+        self.Task, self.Logger = Task, Logger
 
     def suspend_active(self):
         if self.active is not None:

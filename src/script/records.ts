@@ -13,6 +13,7 @@ import { check, type Check } from "../verify/check.ts";
 import { join } from "node:path";
 import { collapseIdentical } from "../backends/mlflow/identical-points.ts";
 import type { BackendName, Manifest, ManifestArtifact, ManifestDataset, ManifestModel, ManifestRun, MetricPoint } from "../verify/manifest.ts";
+import { emptyExpectations, mergeExpectations, type ClearmlExpectations } from "../backends/clearml/expect.ts";
 
 export interface RecordedRun {
   sdk: BackendName;
@@ -34,6 +35,8 @@ export interface RecordedRun {
   outputs?: { modelId: string; step: number }[];
   /** MLflow: dataset inputs (log_input). */
   inputs?: (ManifestDataset & { tags?: Record<string, string> })[];
+  /** ClearML: single values, texts, configurations, images, objects and models. */
+  clearml?: Partial<ClearmlExpectations>;
 }
 
 /** An MLflow 3 LoggedModel as one process saw it; metric points carry the run they were logged with. */
@@ -142,6 +145,7 @@ export function mergeRecords(records: ProcessRecord[], unreadable: string[] = []
         if (!(m.datasets ??= []).some(same)) m.datasets.push(ds);
       }
       if (r.status === "FINISHED" || m.status === "RUNNING") m.status = r.status;
+      if (r.clearml) m.clearml = mergeExpectations(m.clearml ?? emptyExpectations(), r.clearml);
     }
   }
   const runs = [...byKey.values()];
@@ -217,11 +221,15 @@ export const ARRIVED_KINDS: Record<string, { groups: string[]; only?: (c: Check,
   /** Models stored apart from runs (MLflow LoggedModels; ClearML OutputModels). */
   models: { groups: ["models"] },
   /** Versioned artifacts with their own records (W&B Artifacts, ClearML object artifacts). */
-  artifacts: { groups: [] },
+  artifacts: { groups: ["objects"] },
   /** Images and tables (MLflow log_image/log_table/log_figure; W&B media; ClearML debug images). */
   media: { groups: ["artifacts", "media"], only: (c, m) => c.group !== "artifacts" || isMedia(c, m) },
   /** Run summaries and single values (W&B run.summary, ClearML report_single_value). */
   summaries: { groups: ["summaries"] },
+  /** Logged text (ClearML report_text, in the task's console log). */
+  text: { groups: ["text"] },
+  /** Configuration objects (ClearML connect_configuration). */
+  configuration: { groups: ["configuration"] },
   /** Dataset inputs (MLflow log_input). */
   datasets: { groups: ["inputs"] },
 };

@@ -38,11 +38,15 @@ export interface ManifestRun {
   git?: { commit: string; branch?: string; dirty: boolean; remote?: string };
   /** Folder of TensorBoard event files mirrored by the adapter, relative to the work folder. */
   tensorboardDir?: string;
+  /** ClearML: its TensorBoard binding was on; the title a tag without "/" got (null: the tag itself). */
+  tensorboardCapture?: { bareTagTitle: string | null };
   /** For offline backends: where the SDK wrote its run (W&B run folder, ClearML session zip). */
   offlinePath?: string;
   /** W&B offline resume writes one run folder per process: all of them, in order. */
   offlinePaths?: string[];
   status: "FINISHED" | "FAILED" | "RUNNING";
+  /** ClearML scripts: what the script handed over beyond params, scalars and files. */
+  clearml?: import("../backends/clearml/expect.ts").ClearmlExpectations;
   /** W&B: the history key that carries the step (default "step"; Lightning: "trainer/global_step"). */
   stepKey?: string;
   /** Models stored apart from the run (MLflow 3 LoggedModels) that this run created or output. */

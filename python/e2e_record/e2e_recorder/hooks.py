@@ -17,6 +17,7 @@ TARGETS = {
     "wandb.sdk.wandb_init": ("sdk_wandb", "patch_init"),
     "clearml.task": ("sdk_clearml", "patch_task"),
     "clearml.logger": ("sdk_clearml", "patch_logger"),
+    "clearml.model": ("sdk_clearml", "patch_model"),
     "clearml.utilities.check_updates": ("sdk_clearml", "isolate_update_check"),
     "clearml.config.cache": ("sdk_clearml", "isolate_session_cache"),
 }

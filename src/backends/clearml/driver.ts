@@ -11,6 +11,8 @@ import { check, skip } from "../../verify/check.ts";
 import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
 import { readClearmlSession } from "./reader.ts";
+import { captureChecks, separateCapture } from "./tensorboard-capture.ts";
+import { clearmlScriptChecks } from "./script-checks.ts";
 
 const COMPARE = { git: { commit: true, branch: true, dirty: true }, nonFiniteNote: "ClearML stores NaN and infinities as 0.0 (Logger.set_reporting_nan_value)" };
 
@@ -32,7 +34,11 @@ export const clearmlDriver: BackendDriver = {
       mode: "offline",
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ CLEARML_OFFLINE_MODE: "1", CLEARML_CACHE_DIR: `${ctx.workDir}/clearml-cache` }),
-      verify: (manifest, workDir) => verifyOffline(manifest, workDir, (zip) => readClearmlSession(zip), COMPARE, parentRelation),
+      verify: async (manifest, workDir) => {
+        const v = await verifyOffline(manifest, workDir, async (zip, run) => separateCapture(run, await readClearmlSession(zip), workDir), COMPARE, parentRelation);
+        v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, "offline")));
+        return v;
+      },
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
     };
@@ -63,7 +69,11 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
       CLEARML_API_ACCESS_KEY: keys.accessKey, CLEARML_API_SECRET_KEY: keys.secretKey,
       CLEARML_CACHE_DIR: `${ctx.workDir}/clearml-cache`,
     }),
-    verify: (manifest) => verifyByUrl(manifest, (run) => readClearmlTask(rest, run), COMPARE, parentRelation),
+    verify: async (manifest, workDir) => {
+      const v = await verifyByUrl(manifest, async (run) => separateCapture(run, await readClearmlTask(rest, run), workDir), COMPARE, parentRelation);
+      v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, "url")));
+      return v;
+    },
     lifecycle: () => clearmlDeployment(rest, sdk),
     stop: async () => {},
   };

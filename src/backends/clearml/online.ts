@@ -48,11 +48,16 @@ export async function readClearmlTask(rest: ClearmlRest, exp: ManifestRun): Prom
 
   const metrics: Record<string, ObservedPoint[]> = {};
   let events = 0;
+  const scalarSeries: { title: string; series: string; points: ObservedPoint[] }[] = [];
   for (const [metric, variants] of Object.entries(await rest.scalarMetrics(exp.runId))) {
     for (const variant of variants) {
       const key = variant === metric || variant === "" ? metric : `${metric}/${variant}`;
+      const s = { title: metric, series: variant, points: [] as ObservedPoint[] };
+      scalarSeries.push(s);
       for (const p of await rest.scalarsRaw(exp.runId, metric, [variant])) {
-        (metrics[key] ??= []).push({ step: Number(p.iter), value: p.value });
+        const point = { step: Number(p.iter), value: p.value };
+        (metrics[key] ??= []).push(point);
+        s.points.push(point);
         events++;
       }
     }
@@ -98,6 +103,7 @@ export async function readClearmlTask(rest: ClearmlRest, exp: ManifestRun): Prom
       projectId: task.project,
       clearmlStatus: task.status,
       scalarEvents: events,
+      scalarSeries,
       lastIteration: task.last_iteration,
       artifactsDeclared: declared.map((a) => ({ key: a.key, uri: a.uri, size: a.content_size, hash: a.hash, type: a.type })),
       hashMismatch,

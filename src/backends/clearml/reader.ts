@@ -12,7 +12,9 @@
  * - params: hyperparams[section][name].value as "Section/name", and as bare "name" when no other
  *   section already took that name. The "properties" section (task.set_user_properties) goes
  *   to tags instead, as do the task's tags (value "").
- * - metrics: key = title when series == title, else "title/series"; points in file order.
+ * - metrics: key = title when series == title, else "title/series"; points in file order, each
+ *   with ClearML's own event timestamp (integer ms since the epoch). The raw title/series pairs
+ *   are kept too (extra.scalarSeries), for the TensorBoard-capture check.
  *   ClearML itself reports NaN as 0.0 (Logger.set_reporting_nan_value), so NaN never reaches
  *   the file; bare NaN/Infinity tokens are still accepted and kept as strings.
  * - artifacts: every file under data/, keyed by the artifact name from task.json
@@ -42,15 +44,38 @@ export function safeEntryPath(name: string, zipPath: string, offset: number): st
   return posix.normalize(p).replace(/^\.\//, "");
 }
 
-export async function readClearmlSession(zipPath: string): Promise<ObservedRun> {
+export interface Session {
+  /** Entry paths (normalised, files only). */
+  entries: Map<string, unzipper.File>;
+  /** An entry's bytes, checked against its size and CRC-32. */
+  read(p: string): Promise<Uint8Array>;
+  readText(p: string): Promise<string>;
+}
+
+/** Opens a session zip: every entry path checked, every read checked against the zip's CRC-32. */
+export async function openSession(zipPath: string): Promise<Session> {
   let dir: unzipper.CentralDirectory;
   try {
     dir = await unzipper.Open.file(zipPath);
   } catch (e) {
     throw new FormatError(`not a readable zip (${(e as Error).message})`, 0, zipPath);
   }
-  if (!Array.isArray(dir?.files)) throw new FormatError("zip has no central directory", 0, zipPath);
+  return sessionOf(dir, zipPath);
+}
 
+/** The same over a zip already in memory (an npz or a folder archive ClearML stored). */
+export async function openZipBuffer(buf: Uint8Array, name: string): Promise<Session> {
+  let dir: unzipper.CentralDirectory;
+  try {
+    dir = await unzipper.Open.buffer(Buffer.from(buf));
+  } catch (e) {
+    throw new FormatError(`not a readable zip (${(e as Error).message})`, 0, name);
+  }
+  return sessionOf(dir, name);
+}
+
+function sessionOf(dir: unzipper.CentralDirectory, zipPath: string): Session {
+  if (!Array.isArray(dir?.files)) throw new FormatError("zip has no central directory", 0, zipPath);
   const entries = new Map<string, unzipper.File>();
   for (const f of dir.files) {
     const p = safeEntryPath(f.path, zipPath, f.offsetToLocalFileHeader);
@@ -59,7 +84,8 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
     entries.set(p, f);
   }
   const read = async (p: string): Promise<Uint8Array> => {
-    const f = entries.get(p)!;
+    const f = entries.get(p);
+    if (!f) throw new FormatError(`no entry ${p}`, 0, zipPath);
     let data: Uint8Array;
     try {
       data = await f.buffer();
@@ -71,7 +97,11 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
     }
     return data;
   };
-  const readText = async (p: string) => new TextDecoder().decode(await read(p));
+  return { entries, read, readText: async (p) => new TextDecoder().decode(await read(p)) };
+}
+
+export async function readClearmlSession(zipPath: string): Promise<ObservedRun> {
+  const { entries, read, readText } = await openSession(zipPath);
 
   if (!entries.has("task.json")) throw new FormatError("session has no task.json", 0, zipPath);
   let task: unknown;
@@ -112,7 +142,9 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
 
   // metrics
   const metrics: Record<string, ObservedPoint[]> = {};
+  const series = new Map<string, ScalarSeries>();
   const otherEvents: Record<string, number> = {};
+  const otherEventList: Json[] = [];
   if (entries.has("metrics.jsonl")) {
     const lines = (await readText("metrics.jsonl")).split("\n");
     lines.forEach((line, i) => {
@@ -128,11 +160,12 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
         const type = String(ev.type);
         if (type !== "training_stats_scalar") {
           otherEvents[type] = (otherEvents[type] ?? 0) + 1;
+          otherEventList.push(ev);
           continue;
         }
         const title = String(ev.metric ?? "");
-        const series = String(ev.variant ?? "");
-        const key = series === title || series === "" ? title : `${title}/${series}`;
+        const variant = String(ev.variant ?? "");
+        const key = scalarKey(title, variant);
         const value = ev.value;
         if (typeof value !== "number" && value !== "NaN" && value !== "Infinity" && value !== "-Infinity") {
           throw new FormatError(`metrics.jsonl line ${i + 1}: scalar ${key} has value ${JSON.stringify(value)}`, 0, `${zipPath}!metrics.jsonl`);
@@ -140,6 +173,9 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
         const point: ObservedPoint = { step: Number(ev.iter ?? 0), value };
         if (typeof ev.timestamp === "number") point.timestamp = ev.timestamp;
         (metrics[key] ??= []).push(point);
+        const id = `${title}\0${variant}`;
+        if (!series.has(id)) series.set(id, { title, series: variant, points: [] });
+        series.get(id)!.points.push(point);
       }
     });
   }
@@ -205,11 +241,22 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
       })),
       artifactFiles,
       otherEvents,
+      scalarSeries: [...series.values()],
       offlineOutputModels: task.offline_output_models,
       entries: [...entries.keys()].sort(),
     },
   };
 }
+
+/** One title/series as ClearML keeps it (two pairs may share a metric key: "a/b"+"c" and "a"+"b/c"). */
+export interface ScalarSeries {
+  title: string;
+  series: string;
+  points: ObservedPoint[];
+}
+
+/** The metric key e2e reads a scalar as: title, or "title/series" when they differ. */
+export const scalarKey = (title: string, series: string) => (series === title || series === "" ? title : `${title}/${series}`);
 
 /** Path of an artifact uri under the session's data/ folder, or undefined. */
 function dataRelative(uri: string, offlineFolder: string | undefined): string | undefined {

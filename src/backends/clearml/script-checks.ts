@@ -1,0 +1,250 @@
+/**
+ * What a ClearML script stored beyond params, scalars and files, judged from the offline session
+ * zip ClearML wrote (never through the SDK), against the recorder's notes (expect.ts). Where
+ * ClearML 2.1.12 keeps each (read from its sources):
+ * - report_single_value(name, v): a scalar event title "Summary", series name, iteration -2^31
+ *   (Logger.report_single_value; the UI's summary table). The last one of a name counts.
+ * - report_text(msg): a console-log record (Logger._console), in log.jsonl "log" events, whose
+ *   msg may hold several records joined by newlines: the text must be there as whole lines.
+ * - connect_configuration(obj, name): task.json configuration[name].value (a dict as
+ *   config_dict_to_text's HOCON text, a file as its text).
+ * - report_image: a training_debug_image event (title, series, iteration, url) and the file
+ *   at url under data/. The file name rotates over metrics.file_history_size (5) slots per
+ *   title/series, so an image can be replaced by a later one in its slot: then only its event is
+ *   checked, and the message says so.
+ * - upload_artifact of an object (checks "objects.<name>"): execution.artifacts[] (key, uri) and the file at uri: a dict's
+ *   JSON as is; a DataFrame's CSV after gunzip; a numpy array's .npy member of the npz; a
+ *   folder's zip, file by file.
+ * - OutputModel.update_weights: task.json offline_output_models[] and the weights copied to
+ *   models/<file> in the session. clearml 2.1.12 raises before storing it offline; that is
+ *   reported as the SDK's failure.
+ */
+import { createHash } from "node:crypto";
+import { isAbsolute, join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
+import { check, skip, type Check } from "../../verify/check.ts";
+import { formatError } from "../../util/errors.ts";
+import { quoteNonFinite } from "../wandb/reader.ts";
+import type { ClearmlExpectations, ClearmlObject } from "./expect.ts";
+import { openSession, openZipBuffer, type Session } from "./reader.ts";
+
+type Json = Record<string, any>;
+const SUMMARY_ITER = -(2 ** 31);
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const short = (s: string, n = 50) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** Every ClearML-only check of a script's runs (offline session zips). */
+export async function clearmlScriptChecks(manifest: Manifest, workDir: string, mode: "offline" | "url"): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const run of manifest.runs) {
+    const exp = run.clearml;
+    if (!exp) continue;
+    const label = manifest.runs.length > 1 ? `${run.key}:` : "";
+    if (mode === "url" || !run.offlinePath) {
+      for (const g of kindsOf(exp)) checks.push(skip(g, `${label}${g}`, "read from the offline session only: by URL these are not read yet"));
+      continue;
+    }
+    let s: Session;
+    try {
+      s = await openSession(isAbsolute(run.offlinePath) ? run.offlinePath : join(workDir, run.offlinePath));
+    } catch (err) {
+      for (const g of kindsOf(exp)) checks.push(check(g, `${label}${g}`, false, `cannot read the session: ${formatError(err)}`));
+      continue;
+    }
+    checks.push(...(await runChecks(run, exp, s, label)));
+  }
+  return checks;
+}
+
+function kindsOf(e: ClearmlExpectations): string[] {
+  const out: string[] = [];
+  if (Object.keys(e.summaries).length) out.push("summaries");
+  if (e.texts.length) out.push("text");
+  if (Object.keys(e.configurations).length) out.push("configuration");
+  if (e.images.length) out.push("media");
+  if (e.objects.length) out.push("objects");
+  if (e.models.length) out.push("models");
+  return out;
+}
+
+async function events(s: Session, file: string): Promise<Json[]> {
+  if (!s.entries.has(file)) return [];
+  const out: Json[] = [];
+  for (const line of (await s.readText(file)).split("\n")) {
+    if (line.trim() === "") continue;
+    const evs = JSON.parse(quoteNonFinite(line));
+    for (const ev of Array.isArray(evs) ? evs : [evs]) if (ev && typeof ev === "object") out.push(ev);
+  }
+  return out;
+}
+
+/** An uri the SDK wrote (absolute, in the session folder) as the zip entry it was copied to. */
+function entryOf(uri: unknown, offlineFolder: string | undefined): string | undefined {
+  if (typeof uri !== "string") return undefined;
+  const u = uri.replace(/\\/g, "/").replace(/^file:\/\//, "");
+  const folder = offlineFolder?.replace(/\\/g, "/").replace(/\/$/, "");
+  if (folder && u.startsWith(`${folder}/`)) return u.slice(folder.length + 1);
+  const i = u.indexOf("/data/");
+  return i >= 0 ? u.slice(i + 1) : undefined;
+}
+
+async function runChecks(run: ManifestRun, exp: ClearmlExpectations, s: Session, label: string): Promise<Check[]> {
+  const checks: Check[] = [];
+  const task = JSON.parse(quoteNonFinite(await s.readText("task.json"))) as Json;
+  const folder = typeof task.offline_folder === "string" ? task.offline_folder : undefined;
+  const metricEvents = await events(s, "metrics.jsonl");
+
+  // summaries
+  const stored = new Map<string, unknown>();
+  for (const ev of metricEvents)
+    if (ev.type === "training_stats_scalar" && ev.metric === "Summary" && ev.iter === SUMMARY_ITER) stored.set(String(ev.variant), ev.value);
+  for (const [name, v] of Object.entries(exp.summaries)) {
+    const got = stored.get(name);
+    const ok = typeof got === "number" && got === v;
+    checks.push(check("summaries", `${label}${name}`, ok,
+      got === undefined ? `no single value ${name} (ClearML keeps report_single_value as scalar "Summary"/${name} at iteration -2^31)` : ok ? "single value stored (scalar \"Summary\" at iteration -2^31, exact double)" : `single value ${name} differs`,
+      v, got));
+  }
+
+  // text
+  if (exp.texts.length) {
+    const logs = (await events(s, "log.jsonl")).filter((e) => e.type === "log").map((e) => String(e.msg ?? ""));
+    const all = `\n${logs.join("\n")}\n`;
+    exp.texts.forEach((t, i) => {
+      const ok = all.includes(`\n${t}\n`);
+      checks.push(check("text", `${label}report_text#${i + 1}`, ok, ok ? `"${short(t)}" is in the task's console log (log.jsonl)` : `"${short(t)}" is not in the task's console log`, t, ok ? t : null));
+    });
+  }
+
+  // configuration
+  const confs = (task.configuration ?? {}) as Record<string, Json>;
+  for (const [name, c] of Object.entries(exp.configurations)) {
+    const got = confs[name]?.value;
+    const ok = got === c.text;
+    checks.push(check("configuration", `${label}${name}`, ok,
+      got === undefined ? `configuration ${name} is missing` : ok ? `stored text matches (${c.type === "dictionary" ? "the dict as ClearML's HOCON text" : "the file's text"})` : `configuration ${name} differs`,
+      short(c.text, 200), typeof got === "string" ? short(got, 200) : got));
+  }
+
+  // debug images
+  if (exp.images.length) {
+    const imgEvents = metricEvents.filter((e) => e.type === "training_debug_image");
+    const byPair = new Map<string, Json[]>();
+    for (const e of imgEvents) byPair.set(`${e.metric}\0${e.variant}`, [...(byPair.get(`${e.metric}\0${e.variant}`) ?? []), e]);
+    const used = new Map<string, number>();
+    // The last event naming a file is the one whose bytes the file holds.
+    const lastFor = new Map<string, Json>();
+    for (const e of imgEvents) {
+      const p = entryOf(e.url, folder);
+      if (p) lastFor.set(p, e);
+    }
+    const seen = new Map<string, number>();
+    for (const img of exp.images) {
+      const pair = `${img.title}\0${img.series}`;
+      const n = (seen.get(`${pair}\0${img.iteration}`) ?? 0) + 1;
+      seen.set(`${pair}\0${img.iteration}`, n);
+      const name = `${label}${img.title}/${img.series}@${img.iteration}${n > 1 ? `#${n}` : ""}`;
+      const i = used.get(pair) ?? 0;
+      used.set(pair, i + 1);
+      const ev = byPair.get(pair)?.[i];
+      if (!ev) {
+        checks.push(check("media", name, false, `no debug-image event for ${img.title}/${img.series} (the ${i + 1}th)`, img.iteration, null));
+        continue;
+      }
+      if (ev.iter !== img.iteration) {
+        checks.push(check("media", name, false, `debug-image event at iteration ${ev.iter}, expected ${img.iteration}`, img.iteration, ev.iter));
+        continue;
+      }
+      const p = entryOf(ev.url, folder);
+      if (!p || !s.entries.has(p)) {
+        checks.push(check("media", name, false, `the image file ${p ?? String(ev.url)} is not in the session`, img.sha256, null));
+        continue;
+      }
+      if (lastFor.get(p) !== ev) {
+        const later = lastFor.get(p)!;
+        checks.push(check("media", name, true, `event stored; its file ${p.split("/").at(-1)} now holds the image of iteration ${later.iter} (ClearML reuses metrics.file_history_size file names per title/series)`, img.iteration, ev.iter));
+        continue;
+      }
+      const data = await s.read(p);
+      const ok = sha256(data) === img.sha256;
+      checks.push(check("media", name, ok,
+        ok ? `${data.length} bytes, sha256 matches (${img.source === "file" ? "the file as reported" : "the array as ClearML encodes it: uint8, PIL, metrics.images.format/quality"})` : `image bytes differ (sha256${data.length !== img.size ? `, ${data.length} != ${img.size} bytes` : ""})`,
+        { size: img.size, sha256: img.sha256 }, { size: data.length, sha256: sha256(data) }));
+    }
+  }
+
+  // uploaded objects
+  const declared = ((task.execution?.artifacts ?? []) as Json[]).filter((a) => a && typeof a === "object");
+  for (const o of exp.objects) checks.push(await objectCheck(o, declared, s, folder, label));
+
+  // output models
+  const offlineModels = (Array.isArray(task.offline_output_models) ? task.offline_output_models : []) as Json[];
+  exp.models.forEach((m, i) => {
+    const name = `${label}${m.name || m.file}${exp.models.length > 1 ? `#${i + 1}` : ""}`;
+    if (!m.stored) {
+      checks.push(check("models", name, false,
+        `SDK failure, not e2e's: ClearML's own OutputModel.update_weights raised before storing ${m.file}${m.error ? ` (${m.error})` : ""}, so the task holds no model to verify${m.error?.includes("DummyModel") ? " (clearml 2.1.12 offline mode: the offline DummyModel has no 'locked'; store models against a server, or a ClearML release that fixes it)" : ""}`,
+        { file: m.file, sha256: m.sha256 }, null));
+      return;
+    }
+    const entry = offlineModels.find((x) => typeof x?.weights?.weights_filename === "string" && x.weights.weights_filename.replace(/\\/g, "/").endsWith(`/models/${m.file}`));
+    checks.push(entry
+      ? check("models", name, true, `model entry ${entry.init?.name ?? ""} in task.json offline_output_models`, m.name, entry.init?.name)
+      : check("models", name, false, `no offline_output_models entry for ${m.file}`, m.file, null));
+  });
+  for (const [i, m] of exp.models.entries()) {
+    if (!m.stored) continue;
+    const p = `models/${m.file}`;
+    const name = `${label}${m.name || m.file}${exp.models.length > 1 ? `#${i + 1}` : ""}:weights`;
+    if (!s.entries.has(p)) {
+      checks.push(check("models", name, false, `weights file ${p} is not in the session`, m.sha256, null));
+      continue;
+    }
+    const data = await s.read(p);
+    const ok = sha256(data) === m.sha256;
+    checks.push(check("models", name, ok, ok ? `${data.length} bytes, sha256 matches` : "weights bytes differ", { size: m.size, sha256: m.sha256 }, { size: data.length, sha256: sha256(data) }));
+  }
+  return checks;
+}
+
+async function objectCheck(o: ClearmlObject, declared: Json[], s: Session, folder: string | undefined, label: string): Promise<Check> {
+  const name = `${label}${o.name}`;
+  const entry = declared.find((a) => a.key === o.name);
+  if (!entry) return check("objects", name, false, `artifact ${o.name} is not in the task's execution.artifacts`, o.type, null);
+  const p = entryOf(entry.uri, folder);
+  if (!p || !s.entries.has(p)) return check("objects", name, false, `the stored file ${p ?? String(entry.uri)} is not in the session`, o.file, null);
+  if (p.split("/").at(-1) !== o.file) return check("objects", name, false, `stored as ${p.split("/").at(-1)}, ClearML serialises a ${o.type} as ${o.file}`, o.file, p);
+  try {
+    const data = await s.read(p);
+    if (o.type === "dict") {
+      const ok = sha256(data) === o.sha256;
+      return check("objects", name, ok, ok ? "the dict's JSON (json.dumps, indent=4, sort_keys) matches byte for byte" : "the stored JSON differs from the dict's", o.sha256, sha256(data));
+    }
+    if (o.type === "pandas") {
+      const csv = gunzipSync(data);
+      const ok = sha256(csv) === o.sha256;
+      return check("objects", name, ok, ok ? "the DataFrame's CSV (DataFrame.to_csv, gunzipped from .csv.gz) matches" : "the stored CSV differs from the DataFrame's", o.sha256, sha256(csv));
+    }
+    if (o.type === "numpy") {
+      const npz = await openZipBuffer(data, p);
+      if (!npz.entries.has(o.member)) return check("objects", name, false, `the npz has no member ${o.member}`, o.member, [...npz.entries.keys()]);
+      const npy = await npz.read(o.member);
+      const ok = sha256(npy) === o.sha256;
+      return check("objects", name, ok, ok ? `the array's .npy (member ${o.member} of the npz) matches byte for byte` : "the stored array differs", o.sha256, sha256(npy));
+    }
+    const zip = await openZipBuffer(data, p);
+    const want = Object.keys(o.files).sort();
+    const got = [...zip.entries.keys()].sort();
+    const missing = want.filter((f) => !zip.entries.has(f));
+    const extra = got.filter((f) => !(f in o.files));
+    const changed: string[] = [];
+    for (const f of want) if (zip.entries.has(f) && sha256(await zip.read(f)) !== o.files[f]!.sha256) changed.push(f);
+    const ok = !missing.length && !extra.length && !changed.length;
+    return check("objects", name, ok,
+      ok ? `all ${want.length} files of the folder are in the zip ClearML stored, sha256 each` : [missing.length && `missing ${missing.join(", ")}`, extra.length && `unexpected ${extra.join(", ")}`, changed.length && `changed ${changed.join(", ")}`].filter(Boolean).join("; "),
+      want, got);
+  } catch (err) {
+    return check("objects", name, false, `the stored ${o.type} cannot be read back: ${formatError(err)}`, o.file, null);
+  }
+}

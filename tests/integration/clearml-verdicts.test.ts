@@ -1,0 +1,318 @@
+/**
+ * ClearML verdicts that can fail for the right reason. Real SDK (clearml 2.1.12 offline), real
+ * training; then the session zip ClearML wrote is altered (never the manifest) and re-read:
+ * exactly the check of what was altered fails, the others still pass.
+ * - the cnn workflow: a scalar event dropped, a timestamp shifted (exposed per point), a point of
+ *   ClearML's own TensorBoard capture removed, a byte of an uploaded file flipped;
+ * - a user's script (`--script`): report_single_value, report_text, connect_configuration (dict and
+ *   file), report_image (an array and a file), upload_artifact of a dict, DataFrame, numpy array
+ *   and folder; each kind planted with a fault; and OutputModel.update_weights, whose failure
+ *   inside clearml 2.1.12 offline is reported as the SDK's.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { driverFor } from "../../src/backends/registry.ts";
+import type { StartedBackend } from "../../src/backends/types.ts";
+import { readClearmlSession } from "../../src/backends/clearml/reader.ts";
+import { useInterpreter } from "../../src/runtime/python/env.ts";
+import { WORKFLOW_SPECS } from "../../src/plan/workflows.ts";
+import { logTail, runWorkflow } from "../../src/runtime/python/workflow.ts";
+import { verifyScriptRun } from "../../src/script/execute.ts";
+import { runScript } from "../../src/script/run.ts";
+import { parseScript } from "../../src/script/spec.ts";
+import type { Check } from "../../src/verify/check.ts";
+import { checkTensorboard } from "../../src/verify/tensorboard-check.ts";
+import type { Manifest } from "../../src/verify/manifest.ts";
+import { repoRoot, setupPython } from "../helpers.ts";
+
+let python = "";
+let root = "";
+
+beforeAll(() => {
+  python = setupPython();
+  root = mkdtempSync(join(tmpdir(), "e2e-clearml-verdicts-"));
+}, 300_000);
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/**
+ * Rewrites a copy of the session zip with `edit` (Python source over `files`: entry -> bytes),
+ * the way a damaged or incomplete store would look; returns the copy's path.
+ */
+function plant(zip: string, edit: string): string {
+  const out = `${zip}.planted-${Math.random().toString(36).slice(2)}.zip`;
+  const src = `
+import json, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as z:
+    files = {i.filename: z.read(i.filename) for i in z.infolist()}
+def events(name):
+    return [json.loads(l) for l in files[name].decode().splitlines() if l.strip()]
+def put_events(name, batches):
+    files[name] = "".join(json.dumps(b) + "\\n" for b in batches).encode()
+${edit}
+with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
+    for n, b in files.items():
+        z.writestr(n, b)
+`;
+  const r = spawnSync(python, ["-c", src, zip, out], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`planting failed: ${r.stderr}`);
+  return out;
+}
+
+const failedNames = (cs: Check[]) => cs.filter((c) => c.status === "fail").map((c) => c.name).sort();
+
+/** Verifies the manifest with its run's session replaced by `zip`. */
+async function verifyWith(be: StartedBackend, manifest: Manifest, workDir: string, zip: string): Promise<Check[]> {
+  const m = structuredClone(manifest);
+  for (const r of m.runs) r.offlinePath = zip;
+  return (await be.verify(m, workDir)).checks;
+}
+
+describe("ClearML workflow (cnn): the session holds the points, and ClearML's TensorBoard capture", () => {
+  let be: StartedBackend;
+  let manifest: Manifest;
+  let workDir = "";
+  let zip = "";
+  let baseline: Check[] = [];
+
+  beforeAll(async () => {
+    const backendDir = join(root, "cnn");
+    workDir = join(backendDir, "cnn-clean");
+    mkdirSync(workDir, { recursive: true });
+    be = await (await driverFor("clearml")).start({ python: await useInterpreter(python), workDir: backendDir, session: "t", mode: "offline", assetRoot: repoRoot });
+    const run = await runWorkflow({
+      python, assetRoot: repoRoot, timeoutMs: 400_000, env: be.workflowEnv(), dirty: false,
+      config: {
+        backend: "clearml", workflow: "cnn", tracking_uri: null, offline: true, experiment: "e2e-verdicts", run_name: "cnn",
+        manifest: join(workDir, "manifest.json"), work_dir: workDir, tensorboard_dir: join(workDir, "tb"),
+        sizes: { ...WORKFLOW_SPECS.cnn.sizes.quick, steps: 6 }, seed: 0, device: "cpu", ...be.workflowConfig(),
+      },
+    });
+    if (run.exitCode !== 0) throw new Error(`the cnn workflow failed:\n${await logTail(run.logFile)}`);
+    manifest = run.manifest!;
+    const r = manifest.runs[0]!;
+    zip = join(workDir, r.offlinePath!);
+    // The event-file check runs beside the backend's (src/run/execute.ts); both are wanted here.
+    baseline = [...(await be.verify(manifest, workDir)).checks, ...(await checkTensorboard(manifest, workDir))];
+  }, 500_000);
+
+  afterAll(() => be?.stop());
+
+  test("everything passes, with a capture check per event-file tag beside the event-file check", () => {
+    expect(failedNames(baseline)).toEqual([]);
+    for (const key of ["loss", "accuracy", "lr"]) {
+      expect(baseline.find((c) => c.name === `tensorboard.clearml-capture:${key}`)?.status).toBe("pass");
+      expect(baseline.find((c) => c.name === `tensorboard.${key}`)?.status).toBe("pass");
+    }
+    expect(baseline.find((c) => c.name === "tensorboard.clearml-capture:loss")?.message).toContain('title "Scalars", series "loss"');
+  });
+
+  test("every point carries ClearML's own timestamp (integer ms)", async () => {
+    const obs = await readClearmlSession(zip);
+    const pts = obs.metrics.loss!;
+    expect(pts).toHaveLength(6);
+    for (const p of pts) expect(Number.isInteger(p.timestamp)).toBe(true);
+    const logged = manifest.runs[0]!.metrics.loss!.map((p) => p[2]);
+    // ClearML stamps the event when report_scalar is called, right after the adapter's own stamp.
+    pts.forEach((p, i) => expect(Math.abs(p.timestamp! - logged[i]!)).toBeLessThan(5_000));
+  });
+
+  test("a shifted timestamp is exposed as read (for the timestamp comparison)", async () => {
+    const planted = plant(zip, `
+b = events("metrics.jsonl")
+for batch in b:
+    for e in batch:
+        if e.get("metric") == "loss" and e.get("variant") == "loss" and e.get("iter") == 3:
+            e["timestamp"] += 3_600_000
+put_events("metrics.jsonl", b)`);
+    const before = (await readClearmlSession(zip)).metrics.loss!.find((p) => p.step === 3)!.timestamp!;
+    const after = (await readClearmlSession(planted)).metrics.loss!.find((p) => p.step === 3)!.timestamp!;
+    expect(after - before).toBe(3_600_000);
+  });
+
+  test("a dropped scalar event fails metrics.loss only", async () => {
+    const planted = plant(zip, `
+b = events("metrics.jsonl")
+b = [[e for e in batch if not (e.get("metric") == "loss" and e.get("variant") == "loss" and e.get("iter") == 2)] for batch in b]
+put_events("metrics.jsonl", b)`);
+    const checks = await verifyWith(be, manifest, workDir, planted);
+    expect(failedNames(checks)).toEqual(["metrics.loss"]);
+    expect(checks.find((c) => c.name === "metrics.loss")!.message).toContain("missing steps 2");
+  });
+
+  test("a point removed from ClearML's TensorBoard capture fails that capture check only", async () => {
+    const planted = plant(zip, `
+b = events("metrics.jsonl")
+b = [[e for e in batch if not (e.get("metric") == "Scalars" and e.get("variant") == "accuracy" and e.get("iter") == 4)] for batch in b]
+put_events("metrics.jsonl", b)`);
+    const checks = await verifyWith(be, manifest, workDir, planted);
+    expect(failedNames(checks)).toEqual(["tensorboard.clearml-capture:accuracy"]);
+    expect(checks.find((c) => c.name === "tensorboard.clearml-capture:accuracy")!.message).toContain("missing steps 4");
+  });
+
+  test("a captured value changed beyond float32 fails the capture check only", async () => {
+    const planted = plant(zip, `
+b = events("metrics.jsonl")
+for batch in b:
+    for e in batch:
+        if e.get("metric") == "Scalars" and e.get("variant") == "lr" and e.get("iter") == 1:
+            e["value"] = e["value"] * 1.001
+put_events("metrics.jsonl", b)`);
+    expect(failedNames(await verifyWith(be, manifest, workDir, planted))).toEqual(["tensorboard.clearml-capture:lr"]);
+  });
+
+  test("a flipped byte in an uploaded file fails that artifact only", async () => {
+    const art = manifest.runs[0]!.artifacts.find((a) => a.kind === "model")!;
+    const planted = plant(zip, `
+name = [n for n in files if n.startswith("data/") and n.endswith(${JSON.stringify(art.path.split("/").at(-1))})][0]
+b = bytearray(files[name]); b[len(b) // 2] ^= 0xFF; files[name] = bytes(b)`);
+    expect(failedNames(await verifyWith(be, manifest, workDir, planted))).toEqual([`artifacts.${art.path}`]);
+  });
+});
+
+const SCRIPT = `
+import os
+import numpy as np
+import pandas as pd
+from PIL import Image
+from clearml import Task
+
+task = Task.init(project_name="examples", task_name="kinds")
+logger = task.get_logger()
+config = task.connect_configuration({"model": {"layers": 3, "act": "relu"}, "lr": 0.01}, name="hyper")
+with open("train.yaml", "w") as f:
+    f.write("epochs: 5\\nbatch: 32\\n")
+task.connect_configuration("train.yaml", name="train-file")
+for i in range(3):
+    logger.report_scalar("loss", "train", 1.0 / (i + 1), iteration=i)
+logger.report_single_value("accuracy", 0.9375)
+logger.report_single_value("params", 1234)
+logger.report_text("training done")
+img = (np.arange(32 * 32 * 3) % 251).astype(np.uint8).reshape(32, 32, 3)
+logger.report_image("samples", "array", iteration=1, image=img)
+Image.fromarray(img).save("sample.png")
+logger.report_image("samples", "file", iteration=2, local_path="sample.png")
+task.upload_artifact("stats", artifact_object={"mean": 0.5, "classes": ["a", "b"]}, wait_on_upload=True)
+task.upload_artifact("table", artifact_object=pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.25]}), wait_on_upload=True)
+task.upload_artifact("weights", artifact_object=np.linspace(0, 1, 12).reshape(3, 4), wait_on_upload=True)
+os.makedirs("outputs/plots", exist_ok=True)
+open("outputs/readme.txt", "w").write("results")
+open("outputs/plots/curve.csv", "w").write("1,2\\n")
+task.upload_artifact("outputs", artifact_object="outputs", wait_on_upload=True)
+task.close()
+`;
+
+describe("ClearML --script: single values, text, configuration, debug images, objects, models", () => {
+  let be: StartedBackend;
+  let manifest: Manifest;
+  let backendDir = "";
+  let zip = "";
+  let checks: Check[] = [];
+
+  beforeAll(async () => {
+    const dir = join(root, "script");
+    const proj = join(dir, "project");
+    backendDir = join(dir, "clearml");
+    mkdirSync(proj, { recursive: true });
+    mkdirSync(backendDir, { recursive: true });
+    writeFileSync(join(proj, "train.py"), SCRIPT);
+    be = await (await driverFor("clearml")).start({ python: await useInterpreter(python), workDir: backendDir, session: "t", mode: "offline", assetRoot: repoRoot });
+    const run = await runScript({ spec: parseScript("train.py", [], proj), python, assetRoot: repoRoot, workDir: join(dir, "work"), env: be.workflowEnv(), timeoutMs: 300_000 });
+    const result = await verifyScriptRun(be, run, backendDir);
+    checks = result.checks;
+    const { manifestFor } = await import("../../src/script/records.ts");
+    manifest = manifestFor(run.merged, "clearml");
+    zip = manifest.runs[0]!.offlinePath!;
+    copyFileSync(zip, `${zip}.orig`);
+  }, 400_000);
+
+  afterAll(() => be?.stop());
+
+  test("every kind is verified, nothing left unverified", () => {
+    expect(failedNames(checks)).toEqual([]);
+    const names = checks.filter((c) => c.status === "pass").map((c) => c.name);
+    for (const n of ["summaries.accuracy", "summaries.params", "text.report_text#1", "configuration.hyper", "configuration.train-file",
+      "media.samples/array@1", "media.samples/file@2", "objects.stats", "objects.table", "objects.weights", "objects.outputs"])
+      expect(names).toContain(n);
+    expect(checks.filter((c) => c.name.startsWith("script.unverified:"))).toEqual([]);
+    expect(checks.find((c) => c.name === "script.arrived")!.message).toMatch(/artifacts 4\/4.*media 2\/2.*summaries 2\/2.*text 1\/1.*configuration 2\/2/);
+  });
+
+  const cases: [string, string, string][] = [
+    ["a changed single value", "summaries.accuracy", `
+b = events("metrics.jsonl")
+for batch in b:
+    for e in batch:
+        if e.get("metric") == "Summary" and e.get("variant") == "accuracy":
+            e["value"] = 0.5
+put_events("metrics.jsonl", b)`],
+    ["a text missing from the console log", "text.report_text#1", `
+b = events("log.jsonl")
+for batch in b:
+    for e in batch:
+        e["msg"] = e.get("msg", "").replace("training done", "training")
+put_events("log.jsonl", b)`],
+    ["an edited configuration", "configuration.hyper", `
+t = json.loads(files["task.json"]); t["configuration"]["hyper"]["value"] = t["configuration"]["hyper"]["value"].replace("relu", "tanh")
+files["task.json"] = json.dumps(t).encode()`],
+    ["a flipped byte in a debug image", "media.samples/file@2", `
+name = [n for n in files if "/metrics/samples/file/" in n][0]
+b = bytearray(files[name]); b[-20] ^= 0xFF; files[name] = bytes(b)`],
+    ["a flipped byte in the dict's JSON", "objects.stats", `
+name = [n for n in files if n.endswith("/stats.json")][0]
+files[name] = files[name].replace(b"0.5", b"0.6")`],
+    ["a changed DataFrame cell", "objects.table", `
+import gzip
+name = [n for n in files if n.endswith("/table.csv.gz")][0]
+files[name] = gzip.compress(gzip.decompress(files[name]).replace(b"0.25", b"0.26"))`],
+    ["a changed array", "objects.weights", `
+import io, numpy as np
+name = [n for n in files if n.endswith("/weights.npz")][0]
+arr = np.load(io.BytesIO(files[name]))["weights"]; arr[0, 0] = 7
+out = io.BytesIO(); np.savez_compressed(out, weights=arr); files[name] = out.getvalue()`],
+    ["a file missing from the folder's zip", "objects.outputs", `
+import io
+name = [n for n in files if n.endswith("/outputs.zip")][0]
+src = zipfile.ZipFile(io.BytesIO(files[name])); out = io.BytesIO()
+with zipfile.ZipFile(out, "w") as z:
+    for i in src.infolist():
+        if i.filename != "plots/curve.csv":
+            z.writestr(i.filename, src.read(i.filename))
+files[name] = out.getvalue()`],
+  ];
+  for (const [what, name, edit] of cases)
+    test(`${what} fails ${name} only`, async () => {
+      const planted = plant(`${zip}.orig`, edit);
+      const got = await verifyWith(be, manifest, backendDir, planted);
+      expect(failedNames(got)).toEqual([name]);
+    });
+
+  test("OutputModel.update_weights offline: clearml 2.1.12's own failure is named as the SDK's", async () => {
+    const dir = join(root, "model");
+    const proj = join(dir, "project");
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(join(proj, "train.py"), `
+import torch
+from clearml import OutputModel, Task
+task = Task.init(project_name="examples", task_name="model")
+model = torch.nn.Linear(4, 2)
+torch.save(model.state_dict(), "model.pt")
+output_model = OutputModel(task=task, name="linear", framework="PyTorch")
+output_model.update_weights(weights_filename="model.pt")
+task.close()
+`);
+    const run = await runScript({ spec: parseScript("train.py", [], proj), python, assetRoot: repoRoot, workDir: join(dir, "work"), env: be.workflowEnv(), timeoutMs: 300_000 });
+    const result = await verifyScriptRun(be, run, backendDir);
+    const model = result.checks.find((c) => c.name === "models.linear")!;
+    expect(model.status).toBe("fail");
+    expect(model.message).toContain("SDK failure, not e2e's");
+    expect(model.message).toContain("'DummyModel' object has no attribute 'locked'");
+    expect(result.checks.find((c) => c.name === "script.exit")!.status).toBe("fail");
+  }, 400_000);
+});

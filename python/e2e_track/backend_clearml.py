@@ -141,6 +141,8 @@ class ClearmlRun(Run):
         if self.tracker.active is self:
             self.tracker.active = None
 
+    fetch_source = ("backend-api", "Task.artifacts[name].get_local_copy()")
+
     def _sdk_fetch(self, artifact_path, dest_dir):
         # The SDK's own way back: the task's artifact entry (task.json execution.artifacts,
         # reloaded from the offline session when the task is continued) and get_local_copy().

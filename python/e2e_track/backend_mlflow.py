@@ -32,6 +32,8 @@ class MlflowRun(Run):
         self.run_id = run_id
         self.extra["experiment"] = self.tracker.cfg["experiment"]
 
+    fetch_source = ("backend-api", "mlflow.artifacts.download_artifacts(run_id=...) through the server")
+
     def _sdk_fetch(self, artifact_path, dest_dir):
         return mlflow.artifacts.download_artifacts(run_id=self.run_id, artifact_path=artifact_path,
                                                    dst_path=dest_dir)

@@ -81,14 +81,14 @@ class WandbRun(Run):
         if not self.tracker.cfg.get("offline", True):
             art = self.run.use_artifact(f"{self._artifact_name(artifact_path)}:latest")
             root = art.download(root=os.path.join(dest_dir, "wandb-download"))
-            self.fetched_via = f"wandb use_artifact({art.name}).download()"
+            self.fetch_source = ("backend-api", f"wandb use_artifact({art.name}).download()")
             return os.path.join(root, artifact_path)
         from .wandb_log import staged_copy
 
         work = self.tracker.cfg["work_dir"]
         folders = [os.path.join(work, f) for f in self.extra.get("offlinePaths") or [self.extra["offlinePath"]]]
         path = staged_copy(folders, artifact_path)
-        self.fetched_via = "wandb offline: the staged copy named by the artifact record in the .wandb log"
+        self.fetch_source = ("offline-store", "wandb offline: the staged copy named by the artifact record in the .wandb log")
         return path
 
     @staticmethod

@@ -132,7 +132,9 @@ class Run:
         (one per row), recorded in the manifest as handed to the SDK; TensorBoard mirrors all.
         """
         base = now_ms()
-        prepared = [(int(step), {k: float(v) for k, v in values.items()}, base + i)
+        # Lists, so an SDK path that stamps points itself (no timestamp argument) can put the
+        # time of its own call in the manifest instead of base + i (see _sdk_metrics_batch).
+        prepared = [[int(step), {k: float(v) for k, v in values.items()}, base + i]
                     for i, (step, values) in enumerate(rows)]
         self._sdk_metrics_batch(prepared)
         tb = self._writer()
@@ -151,6 +153,12 @@ class Run:
     def record_params(self, params):
         """Observer path for params an integration logged itself (already stringified)."""
         self.params.update({k: str(v) for k, v in params.items()})
+
+    # How _sdk_fetch gets bytes back, reported by the checkpoint workflow beside the sha256 of
+    # what it received (facts.resume.received.{source, api}): source "backend-api" when an SDK
+    # or server API returned them, "offline-store" when read from the SDK's offline files with
+    # no API between; api names the call. Each backend states its own.
+    fetch_source = ("backend-api", "")
 
     def fetch_artifact(self, artifact_path, dest_dir):
         """Get an artifact this run logged back FROM THE BACKEND (not from the local file that
@@ -230,8 +238,9 @@ class Run:
     def _sdk_fetch(self, artifact_path, dest_dir): raise NotImplementedError
 
     def _sdk_metrics_batch(self, rows):
-        for step, values, ts in rows:  # no batch path: one call per step
-            self._sdk_metrics(values, step, ts)
+        for row in rows:  # no batch path: one call per step, stamped when it is made
+            row[2] = now_ms()
+            self._sdk_metrics(row[1], row[0], row[2])
 
 
 class Tracker:

@@ -10,9 +10,7 @@ import { TIMEOUT_MS, WORKFLOW_SPECS, variantsFor, type WorkflowName } from "../p
 import type { StartedBackend } from "../backends/types.ts";
 import { logTail, runWorkflow, type Progress } from "../runtime/python/workflow.ts";
 import { check, type Check } from "../verify/check.ts";
-import { workflowChecks } from "../verify/workflow-checks.ts";
-import { checkTensorboard } from "../verify/tensorboard-check.ts";
-import { formatError } from "../util/errors.ts";
+import { verifyWorkflow } from "../verify/verify-workflow.ts";
 import { interrupted } from "../runtime/lifecycle.ts";
 import { allChecks, statusOf, type BackendResult, type WorkflowResult } from "./result.ts";
 import type { ScriptSpec } from "../script/spec.ts";
@@ -102,22 +100,8 @@ async function runOneWorkflow(o: ExecuteOptions, s: BackendSession, be: StartedB
   if (!run.manifest) {
     checks.push(check("workflow", "manifest", false, run.manifestError ?? "no manifest", "a manifest", null));
   } else {
-    const points = run.manifest.runs.reduce((n, r) => n + Object.values(r.metrics).reduce((m, p) => m + p.length, 0), 0);
-    checks.push(check("workflow", "logged", run.manifest.runs.length > 0 && points > 0, `${run.manifest.runs.length} run(s), ${points} metric points logged`, ">0 points", points));
-    // The adapter's own idea of the git state must match what the harness made, or a wrong
-    // expectation could agree with a wrong backend.
-    for (const r of run.manifest.runs.filter((r) => r.git)) {
-      const label = run.manifest.runs.length > 1 ? `${r.key}:` : "";
-      const ok = r.git!.commit === run.git.commit && r.git!.dirty === run.git.dirty;
-      checks.push(check("git", `${label}harness`, ok, ok ? "adapter saw the commit the harness made" : "adapter's git facts differ from the repository", run.git, r.git));
-    }
     const v0 = Date.now();
-    try {
-      const v = await be.verify(run.manifest, workDir);
-      checks.push(...v.checks, ...workflowChecks(run.manifest, v.observed), ...(await checkTensorboard(run.manifest, workDir)));
-    } catch (err) {
-      checks.push(check("verify", "read", false, `reading the backend failed: ${formatError(err)}`));
-    }
+    checks.push(...(await verifyWorkflow(be, run.manifest, workDir, run.git)));
     result.verifyMs = Date.now() - v0;
   }
   if (checks.some((c) => c.status === "fail")) {

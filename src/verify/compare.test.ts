@@ -80,3 +80,21 @@ describe("values", () => {
     expect(looseParamEquals("abc", undefined)).toBe(false);
   });
 });
+
+describe("timestamps", () => {
+  const rule = { toleranceMs: 0, rule: "exact" };
+  const withTs = (o: ObservedRun, shift = 0, at = -1): ObservedRun => ({ ...o, metrics: { loss: o.metrics.loss!.map((p, i) => ({ ...p, timestamp: i + 1 + (i === at ? shift : 0) })) } });
+  test("equal timestamps pass; a shifted one fails exactly the timestamps check", () => {
+    const ok = compareRun(run(), withTs(observed()), { timestamps: rule });
+    expect(ok.find((c) => c.name === "timestamps.loss")?.status).toBe("pass");
+    const shifted = compareRun(run(), withTs(observed(), 1, 1), { timestamps: rule }).filter((c) => c.status === "fail");
+    expect(shifted.map((c) => c.name)).toEqual(["timestamps.loss"]);
+    expect(shifted[0]!.message).toContain("exact");
+  });
+  test("a window accepts a self-stamping SDK's own clock; a point without a timestamp fails", () => {
+    const near = compareRun(run(), withTs(observed(), 40, 0), { timestamps: { toleranceMs: 50, rule: "±50 ms" } });
+    expect(near.find((c) => c.name === "timestamps.loss")?.status).toBe("pass");
+    const none = compareRun(run(), observed(), { timestamps: rule });
+    expect(none.find((c) => c.name === "timestamps.loss")?.message).toContain("without a timestamp");
+  });
+});

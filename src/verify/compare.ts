@@ -6,6 +6,7 @@
 import type { ManifestRun, MetricPoint } from "./manifest.ts";
 import type { ObservedPoint, ObservedRun } from "./observed.ts";
 import { check, fail, pass, skip, type Check } from "./check.ts";
+import { compareTimestamps, type TimestampRule, type TimestampsUnavailable } from "./timestamps.ts";
 
 export interface CompareOptions {
   /** Prefix for check names when a workflow has several runs ("trial-1"). */
@@ -20,6 +21,8 @@ export interface CompareOptions {
   nonFiniteNote?: string;
   /** How a stored param is compared with the manifest's str(value); exact by default. */
   paramEquals?: (expected: string, actual: string | undefined) => boolean;
+  /** How this backend keeps metric timestamps (timestamps.ts): a "timestamps" check per metric. */
+  timestamps?: TimestampRule | TimestampsUnavailable;
 }
 
 /** For stores that keep typed values (W&B config): 1e-05 == "1e-05", true == "True". */
@@ -101,7 +104,14 @@ export function compareRun(exp: ManifestRun, obs: ObservedRun, opts: CompareOpti
     const r = compareMetric(k, pts, obs.metrics[k], opts.precision);
     const nonFinite = !r.ok && opts.nonFiniteNote && pts.some((x) => typeof x[1] === "string");
     checks.push(check("metrics", `${p}${k}`, r.ok, nonFinite ? `${r.message} (${opts.nonFiniteNote})` : r.message, r.expected, r.actual));
+    const got = obs.metrics[k];
+    if (opts.timestamps && !("unavailable" in opts.timestamps) && got?.length) {
+      const t = compareTimestamps(pts, got, opts.timestamps);
+      checks.push(check("timestamps", `${p}${k}`, t.ok, t.message, t.expected, t.actual));
+    }
   }
+  if (opts.timestamps && "unavailable" in opts.timestamps && Object.keys(exp.metrics).length)
+    checks.push(skip("timestamps", `${p}read`, `timestamps not compared: ${opts.timestamps.unavailable}`));
   for (const a of exp.artifacts) {
     const got = obs.artifacts[a.path];
     const ok = !!got && got.size === a.size && got.sha256 === a.sha256;

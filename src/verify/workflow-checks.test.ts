@@ -20,11 +20,25 @@ describe("workflow checks", () => {
   });
   test("checkpoint: a dropped step at the resume boundary fails continuity", () => {
     const steps = Array.from({ length: 20 }, (_, i) => i + 1);
-    const m = manifest("checkpoint", { resume: { stopStep: 10, resumeStep: 11, checkpointSha256: "abc", loadedFromBackend: true } }, [run("main", steps)]);
+    const received = { source: "backend-api", api: "x", path: "ckpt.pt", sha256: "abc", size: 1 };
+    const m = manifest("checkpoint", { resume: { stopStep: 10, resumeStep: 11, checkpoint: "ckpt.pt", checkpointSha256: "abc", received } }, [run("main", steps)]);
     const good = workflowChecks(m, { main: obsOf(steps, { artifacts: { "ckpt.pt": { size: 1, sha256: "abc" } } }) });
     expect(failed(good)).toEqual(["visualization.figure"]);
     const bad = workflowChecks(m, { main: obsOf(steps.filter((s) => s !== 11), { artifacts: { "ckpt.pt": { size: 1, sha256: "abc" } } }) });
     expect(failed(bad)).toEqual(["visualization.figure", "resume.continuity:loss"]);
+  });
+  test("checkpoint: loaded-from-backend compares the bytes received with what the backend holds", () => {
+    const steps = [1, 2, 3];
+    const facts = (sha: string) => ({ resume: { stopStep: 1, resumeStep: 2, checkpoint: "ckpt.pt", checkpointSha256: "abc", received: { source: "backend-api", api: "x", path: "ckpt.pt", sha256: sha, size: 1 } } });
+    const held = (sha: string) => ({ main: obsOf(steps, { artifacts: { "ckpt.pt": { size: 1, sha256: sha } } }) });
+    expect(failed(workflowChecks(manifest("checkpoint", facts("abc"), [run("main", steps)]), held("abc")))).toEqual(["visualization.figure"]);
+    // The process received other bytes than the backend holds.
+    expect(failed(workflowChecks(manifest("checkpoint", facts("bad"), [run("main", steps)]), held("abc")))).toEqual(["visualization.figure", "resume.loaded-from-backend"]);
+    // The backend's stored copy was altered: stored and loaded both fail (received != held).
+    expect(failed(workflowChecks(manifest("checkpoint", facts("abc"), [run("main", steps)]), held("zzz")))).toEqual(["visualization.figure", "resume.checkpoint-stored", "resume.loaded-from-backend"]);
+    // No report of what was received is a failure, not a pass.
+    const none = manifest("checkpoint", { resume: { stopStep: 1, resumeStep: 2, checkpoint: "ckpt.pt", checkpointSha256: "abc" } }, [run("main", steps)]);
+    expect(failed(workflowChecks(none, held("abc")))).toEqual(["visualization.figure", "resume.loaded-from-backend"]);
   });
   test("sweep: the best trial is judged from the backend's numbers", () => {
     const m = manifest("sweep", { best: { key: "t1", metric: "val_loss", value: 0.1 } }, [

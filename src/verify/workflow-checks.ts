@@ -58,19 +58,7 @@ export function workflowChecks(manifest: Manifest, observed: Observed): Check[] 
     } else checks.push(check("sweep", "best-trial", false, "the workflow reported no best trial", "facts.best", null));
   }
 
-  if (manifest.workflow === "checkpoint") {
-    const resume = facts.resume as { stopStep: number; resumeStep: number; checkpointSha256: string; loadedFromBackend: boolean } | undefined;
-    const main = manifest.runs[0]!;
-    if (!resume) checks.push(check("resume", "facts", false, "the workflow reported no resume", "facts.resume", null));
-    else {
-      const last = Math.max(...Object.values(main.metrics).flatMap((p) => p.map((x) => x[0])));
-      checks.push(...continuity("resume", main, observed[main.key], 1, last));
-      checks.push(check("resume", "boundary", resume.resumeStep === resume.stopStep + 1, `stopped after ${resume.stopStep}, resumed at ${resume.resumeStep}`, resume.stopStep + 1, resume.resumeStep));
-      const stored = Object.values(observed[main.key]?.artifacts ?? {}).some((a) => a.sha256 === resume.checkpointSha256);
-      checks.push(check("resume", "checkpoint-stored", stored, stored ? "the checkpoint resumed from is stored in the backend" : "checkpoint not found among stored artifacts", resume.checkpointSha256, stored));
-      checks.push(check("resume", "loaded-from-backend", resume.loadedFromBackend === true, resume.loadedFromBackend ? "the new process loaded the checkpoint it got back from the backend" : "the checkpoint was not loaded from the backend", true, resume.loadedFromBackend));
-    }
-  }
+  if (manifest.workflow === "checkpoint") checks.push(...resumeChecks(manifest, facts.resume as ResumeFacts | undefined, observed));
 
   if (manifest.workflow === "ddp") {
     const ddp = facts.ddp as { worldSize: number; loggingRanks: number[] } | undefined;
@@ -98,5 +86,50 @@ export function workflowChecks(manifest: Manifest, observed: Observed): Check[] 
     const got = manifest.runs.reduce((n, r) => n + Object.values(observed[r.key]?.metrics ?? {}).reduce((m, p) => m + p.length, 0), 0);
     checks.push(check("scale", "points", got === expected && expected > 0, `${got} of ${expected} points stored`, expected, got));
   }
+  return checks;
+}
+
+/**
+ * What the checkpoint workflow reports (python/workflows/checkpoint.py), as facts.resume:
+ * - checkpoint, checkpointSha256: the artifact path phase 1 logged and the sha256 of the bytes it
+ *   handed the SDK (also in the manifest's artifacts);
+ * - received: what phase 2, a new process, got back from the backend (Run.fetch_artifact):
+ *   source "backend-api" (an SDK or server API returned the bytes: MLflow download_artifacts,
+ *   ClearML get_local_copy, W&B use_artifact(...).download()) or "offline-store" (read from the
+ *   SDK's offline files with no API between); api names the call; sha256 and size of the bytes.
+ * The verdict is taken here, against what the backend holds as read by its reader: the reader
+ * must expose the stored checkpoint as ObservedRun.artifacts[checkpoint] (for W&B Artifacts: the
+ * artifact manifest entry's bytes under that same path). A backend helper changing how a
+ * checkpoint is stored or fetched keeps this shape and sets Run.fetch_source in its adapter.
+ */
+export interface ResumeFacts {
+  stopStep: number;
+  resumeStep?: number;
+  checkpoint: string;
+  checkpointSha256: string;
+  received?: { source: "backend-api" | "offline-store"; api: string; path: string; sha256: string; size: number };
+}
+
+function resumeChecks(manifest: Manifest, resume: ResumeFacts | undefined, observed: Observed): Check[] {
+  const main = manifest.runs[0]!;
+  if (!resume) return [check("resume", "facts", false, "the workflow reported no resume", "facts.resume", null)];
+  const checks: Check[] = [];
+  const last = Math.max(...Object.values(main.metrics).flatMap((p) => p.map((x) => x[0])));
+  checks.push(...continuity("resume", main, observed[main.key], 1, last));
+  checks.push(check("resume", "boundary", resume.resumeStep === resume.stopStep + 1, `stopped after ${resume.stopStep}, resumed at ${resume.resumeStep}`, resume.stopStep + 1, resume.resumeStep));
+  const held = observed[main.key]?.artifacts[resume.checkpoint];
+  const stored = held?.sha256 === resume.checkpointSha256;
+  checks.push(check("resume", "checkpoint-stored", stored,
+    !held ? `${resume.checkpoint} is not among the stored artifacts` : stored ? `${resume.checkpoint} is stored byte for byte (${held.size} bytes)` : `${resume.checkpoint} is stored with other bytes than were logged`,
+    resume.checkpointSha256, held?.sha256 ?? null));
+  const got = resume.received;
+  const ok = !!got && !!held && got.sha256 === held.sha256 && got.size === held.size && got.sha256 === resume.checkpointSha256;
+  const how = got ? `${got.source}${got.api ? `: ${got.api}` : ""}` : "";
+  checks.push(check("resume", "loaded-from-backend", ok,
+    !got ? "the new process reported no bytes received from the backend"
+      : !held ? `the new process received ${got.size} bytes (${how}), but the backend holds no ${resume.checkpoint} to compare them with`
+      : ok ? `the new process received ${got.size} bytes identical to what the backend holds (${how})`
+      : `the bytes the new process received (${how}) differ from what the backend holds`,
+    held ? { sha256: held.sha256, size: held.size } : null, got ? { sha256: got.sha256, size: got.size, source: got.source } : null));
   return checks;
 }

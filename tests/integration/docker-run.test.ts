@@ -9,13 +9,28 @@ import { dockerTestEnv, LOCAL_IMAGES, type DockerTestEnv } from "../../src/runti
 import { LABEL } from "../../src/runtime/docker/session.ts";
 import { e2eCommand, runE2E, setupPython } from "../helpers.ts";
 
-let env: DockerTestEnv = {};
 const images = { E2E_MLFLOW_IMAGE: LOCAL_IMAGES.mlflow, E2E_POSTGRES_IMAGE: LOCAL_IMAGES.postgres };
 
-beforeAll(async () => {
+// Probed when the file loads, so a test that cannot run is reported as skipped (test.skipIf),
+// never as a pass; with E2E_REQUIRE_DOCKER=1 (CI) a missing engine or image is a failing test.
+let env: DockerTestEnv;
+let required: string | undefined;
+try {
   env = await dockerTestEnv();
+} catch (err) {
+  required = (err as Error).message;
+  env = { skip: required };
+}
+const dockerTest = test.skipIf(!!env.skip);
+if (env.skip) console.warn(`docker-run tests skipped: ${env.skip}`);
+
+beforeAll(() => {
   if (!env.skip) setupPython();
 }, 1_200_000);
+
+if (required) test("Docker is required here (E2E_REQUIRE_DOCKER=1)", () => {
+  throw new Error(required);
+});
 
 /** Every container, network and volume any e2e session labelled. */
 async function leftovers(): Promise<string[]> {
@@ -38,8 +53,7 @@ const spawnE2E = (args: string[]) => {
 };
 
 describe("docker mode (real engine, local images)", () => {
-  test("run --mode docker --backend mlflow passes every check and leaves nothing", async () => {
-    if (env.skip) return console.warn(`skipped: ${env.skip}`);
+  dockerTest("run --mode docker --backend mlflow passes every check and leaves nothing", async () => {
     await runE2E(["down", "--all"], { env: images });
     const r = await runE2E(["run", "--mode", "docker", "--backend", "mlflow", "--json"], { env: images });
     const doc = JSON.parse(r.stdout);
@@ -50,8 +64,7 @@ describe("docker mode (real engine, local images)", () => {
     expect(await leftovers()).toEqual([]);
   }, 900_000);
 
-  test("Ctrl-C during start-up leaves nothing", async () => {
-    if (env.skip) return console.warn(`skipped: ${env.skip}`);
+  dockerTest("Ctrl-C during start-up leaves nothing", async () => {
     const p = spawnE2E(["run", "--mode", "docker", "--backend", "mlflow"]);
     await p.waitFor(/postgres: started/);
     p.child.kill("SIGINT");
@@ -59,8 +72,7 @@ describe("docker mode (real engine, local images)", () => {
     expect(await leftovers()).toEqual([]);
   }, 600_000);
 
-  test("a killed run's stack is reaped by the next run", async () => {
-    if (env.skip) return console.warn(`skipped: ${env.skip}`);
+  dockerTest("a killed run's stack is reaped by the next run", async () => {
     const p = spawnE2E(["run", "--mode", "docker", "--backend", "mlflow"]);
     await p.waitFor(/mlflow: started/);
     p.child.kill("SIGKILL");
@@ -72,8 +84,7 @@ describe("docker mode (real engine, local images)", () => {
     expect(await leftovers()).toEqual([]);
   }, 900_000);
 
-  test("a compose override outside the supported subset is refused with the key named", async () => {
-    if (env.skip) return console.warn(`skipped: ${env.skip}`);
+  dockerTest("a compose override outside the supported subset is refused with the key named", async () => {
     const { mkdtemp, cp, writeFile, readFile, rm } = await import("node:fs/promises");
     const dir = await mkdtemp("/tmp/e2e-assets-test-");
     const [cmd, ...pre] = e2eCommand();

@@ -153,6 +153,15 @@ export function mergeRecords(records: ProcessRecord[], unreadable: string[] = []
   // Check labels: the run's name, made unique with its id when two runs share one.
   const names = runs.map((r) => r.name);
   for (const r of runs) r.key = names.filter((n) => n === r.name).length > 1 ? `${r.name}@${r.runId.slice(0, 8)}` : r.name;
+  // A LoggedModel no run created or named as an output (log_model outside a run) has no run to
+  // be verified with: say so rather than drop it.
+  const orphans = [...models.values()].filter((m) => !runs.some((r) => r.sdk === m.sdk && (r.runId === m.sourceRunId || r.outputs?.some((o) => o.modelId === m.modelId))));
+  for (const m of orphans) {
+    const u = { sdk: m.sdk, call: "log_model", what: "a logged model outside any run (no source run, no run output): only models a run created are verified" };
+    const k = `${u.sdk}\0${u.call}\0${u.what}`;
+    const prev = unverified.get(k);
+    unverified.set(k, { ...u, count: (prev?.count ?? 0) + 1 });
+  }
   return { processes: records, runs, models: [...models.values()], unverified: [...unverified.values()], errors, unreadable, calls };
 }
 

@@ -125,8 +125,15 @@ describe("MLflow 3 logged models, media and dataset inputs through --script", ()
     const inputs = db.query("DELETE FROM inputs WHERE destination_id = ? AND source_type = 'DATASET'").run(r.runId);
     const param = db.query("DELETE FROM logged_model_params WHERE model_id = ? AND param_key = 'hidden'").run(modelId);
     db.close();
+    // The model's link to the run (the run's output row) and its linked metric dropped.
+    const db2 = new Database(join(serverDir(), "mlflow.db"));
+    const output = db2.query("DELETE FROM inputs WHERE source_id = ? AND destination_id = ? AND source_type = 'RUN_OUTPUT'").run(r.runId, modelId);
+    const metric = db2.query("DELETE FROM logged_model_metrics WHERE model_id = ? AND metric_name = 'loss'").run(modelId);
+    db2.close();
     expect(inputs.changes).toBe(1);
     expect(param.changes).toBe(1);
+    expect(output.changes).toBe(1);
+    expect(metric.changes).toBe(1);
     // A byte flipped in the model's weights; a model file deleted; a byte flipped in the stored image.
     const arts = join(serverDir(), "mlartifacts");
     const exp = readdirSync(arts).find((e) => readdirSync(join(arts, e)).includes(r.runId))!;
@@ -143,12 +150,33 @@ describe("MLflow 3 logged models, media and dataset inputs through --script", ()
     flip(join(images, png));
     const again = await verifyScriptRun(ran.be, run, ran.backendDir);
     expect(failed(again)).toEqual([
-      `artifacts.images/${png}`, "inputs.synthetic:training", "models.model:file:data/model.pt2", "models.model:file:input_example.json", "models.model:param:hidden", "script.arrived",
+      `artifacts.images/${png}`, "inputs.synthetic:training", "models.model:file:data/model.pt2", "models.model:file:input_example.json",
+      "models.model:metric:loss", "models.model:param:hidden", "models.model:run-link", "script.arrived",
     ].sort());
     expect(named(again, "models.model:file:data/model.pt2")!.message).toBe("sha256 differs");
     expect(named(again, "models.model:file:input_example.json")!.message).toContain("is missing");
     expect(named(again, "inputs.synthetic:training")!.message).toContain("is not among the run's inputs");
+    expect(named(again, "models.model:run-link")!.message).toContain("does not list it in outputs.model_outputs");
     expect(named(again, "script.arrived")!.message).toMatch(/not everything arrived: .*models \d+\/\d+.*media 2\/3, datasets 0\/1/);
+  }, 300_000);
+
+  test("a model saved the older way (save_model, then log_artifacts to the run) is checked file by file as run artifacts", async () => {
+    const { run, result } = await runUserScript(`
+import mlflow, mlflow.pytorch, tempfile, os, torch
+model, example = torch.nn.Linear(3, 1), torch.randn(2, 3).numpy()
+with mlflow.start_run(run_name="old-style"):
+    d = os.path.join(tempfile.mkdtemp(), "model")
+    mlflow.pytorch.save_model(model, d, input_example=example)
+    mlflow.log_artifacts(d, artifact_path="model")
+# A model logged outside any run: seen, and said to be unverified.
+mlflow.pytorch.log_model(model, name="loose", input_example=example)
+`);
+    expect(run.exitCode).toBe(0);
+    expect(failed(result)).toEqual([]);
+    const files = names(result, "artifacts.model/");
+    expect(files).toContain("artifacts.model/MLmodel");
+    expect(files.some((f) => f.startsWith("artifacts.model/data/"))).toBe(true);
+    expect(names(result, "script.unverified")).toEqual(["script.unverified:log_model"]);
   }, 300_000);
 
   test("the same point logged twice is stored once; two values at one step are both kept", async () => {

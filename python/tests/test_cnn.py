@@ -3,6 +3,7 @@ import glob
 import hashlib
 import json
 import os
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
@@ -133,10 +134,17 @@ def test_clearml(make_work):
         assert task["script"]["version_num"] == work.commit and task["script"]["branch"] == "main"
         assert {k: v["value"] for k, v in task["hyperparams"]["General"].items()} == run["params"]
         assert {k: v["value"] for k, v in task["hyperparams"]["properties"].items()} == run["tags"]
-        scalars = sorted((e["metric"], e["iter"], e["value"]) for e in events
-                         if e["type"] == "training_stats_scalar")
-        assert all(e["metric"] == e["variant"] for e in events if "variant" in e)
+        # The adapter's reports (title = series = key) and, apart from them, ClearML's TensorBoard
+        # capture of the mirrored event files (title "Scalars", series = tag).
+        assert run["tensorboardCapture"] == {"bareTagTitle": "Scalars"}
+        own = [e for e in events if e["type"] == "training_stats_scalar" and e["metric"] != "Scalars"]
+        captured = [e for e in events if e["type"] == "training_stats_scalar" and e["metric"] == "Scalars"]
+        scalars = sorted((e["metric"], e["iter"], e["value"]) for e in own)
+        assert all(e["metric"] == e["variant"] for e in own)
         assert scalars == manifest_points(run)
+        f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]  # noqa: E731
+        assert sorted((e["variant"], e["iter"], f32(e["value"])) for e in captured) == \
+            [(k, s, f32(v)) for k, s, v in manifest_points(run)]
         offline_folder = task["offline_folder"]
         arts = {a["key"]: a for a in task["execution"]["artifacts"]}
         for art in run["artifacts"]:

@@ -106,8 +106,12 @@ def clearml_session(root, run):
                   for e in json.loads(line)]
         names = set(z.namelist())
         data = {n: z.read(n) for n in names if n.startswith("data/")}
+    # ClearML's TensorBoard capture of the mirrored scalars sits beside the adapter's own reports,
+    # under the title the manifest names (tags without "/" -> "Scalars"); checked in TypeScript.
+    captured = (run.get("tensorboardCapture") or {}).get("bareTagTitle")
     points = sorted(((e["metric"] if e["variant"] == e["metric"] else f"{e['metric']}/{e['variant']}"),
-                     e["iter"], e["value"]) for e in events if e["type"] == "training_stats_scalar")
+                     e["iter"], e["value"]) for e in events
+                    if e["type"] == "training_stats_scalar" and not (captured and e["metric"] == captured))
     return task, points, data
 
 

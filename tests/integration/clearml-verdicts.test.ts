@@ -293,6 +293,39 @@ files[name] = out.getvalue()`],
       expect(failedNames(got)).toEqual([name]);
     });
 
+  test("OutputModel.update_weights where the SDK can store it offline: the entry and the weights; each planted fault fails its check", async () => {
+    const dir = join(root, "model-stored");
+    const proj = join(dir, "project");
+    mkdirSync(proj, { recursive: true });
+    // The one line a user would add to get past clearml 2.1.12's offline bug: the SDK then stores
+    // the model the way its offline code means to (offline_output_models + models/<file>).
+    writeFileSync(join(proj, "train.py"), `
+import torch
+from clearml import OutputModel, Task
+task = Task.init(project_name="examples", task_name="model")
+model = torch.nn.Linear(4, 2)
+torch.save(model.state_dict(), "model.pt")
+output_model = OutputModel(task=task, name="linear", framework="PyTorch")
+output_model._get_base_model().locked = False  # clearml 2.1.12 offline: its stand-in model lacks 'locked'
+output_model.update_weights(weights_filename="model.pt")
+task.close()
+`);
+    const run = await runScript({ spec: parseScript("train.py", [], proj), python, assetRoot: repoRoot, workDir: join(dir, "work"), env: be.workflowEnv(), timeoutMs: 300_000 });
+    const result = await verifyScriptRun(be, run, backendDir);
+    expect(failedNames(result.checks)).toEqual([]);
+    expect(result.checks.find((c) => c.name === "models.linear")?.status).toBe("pass");
+    expect(result.checks.find((c) => c.name === "models.linear:weights")?.status).toBe("pass");
+    const { manifestFor } = await import("../../src/script/records.ts");
+    const m = manifestFor(run.merged, "clearml");
+    const stored = m.runs[0]!.offlinePath!;
+    const flipped = plant(stored, `
+b = bytearray(files["models/model.pt"]); b[len(b) // 2] ^= 0xFF; files["models/model.pt"] = bytes(b)`);
+    expect(failedNames(await verifyWith(be, m, backendDir, flipped))).toEqual(["models.linear:weights"]);
+    const dropped = plant(stored, `
+t = json.loads(files["task.json"]); t["offline_output_models"] = []; files["task.json"] = json.dumps(t).encode()`);
+    expect(failedNames(await verifyWith(be, m, backendDir, dropped))).toEqual(["models.linear"]);
+  }, 400_000);
+
   test("OutputModel.update_weights offline: clearml 2.1.12's own failure is named as the SDK's", async () => {
     const dir = join(root, "model");
     const proj = join(dir, "project");
@@ -315,4 +348,21 @@ task.close()
     expect(model.message).toContain("'DummyModel' object has no attribute 'locked'");
     expect(result.checks.find((c) => c.name === "script.exit")!.status).toBe("fail");
   }, 400_000);
+});
+
+describe("e2e run --script --backend clearml (the compiled command, as a user runs it)", () => {
+  test("a script using every ClearML kind exits 0 with each kind verified and nothing unverified", async () => {
+    const { runE2E } = await import("../helpers.ts");
+    const proj = join(root, "cli");
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(join(proj, "train.py"), SCRIPT);
+    const r = await runE2E(["run", "--script", "train.py", "--backend", "clearml", "--python", python, "--json"], { cwd: proj, timeoutMs: 400_000 });
+    const doc = JSON.parse(r.stdout);
+    const checks = doc.backends[0].workflows[0].checks as Check[];
+    expect(failedNames(checks)).toEqual([]);
+    expect(r.code).toBe(0);
+    for (const g of ["summaries", "text", "configuration", "media", "objects", "metrics"])
+      expect(checks.filter((c) => c.group === g && c.status === "pass").length).toBeGreaterThan(0);
+    expect(checks.filter((c) => c.name.startsWith("script.unverified:"))).toEqual([]);
+  }, 500_000);
 });

@@ -189,8 +189,9 @@ async function runChecks(run: ManifestRun, exp: ClearmlExpectations, s: Session,
       return;
     }
     const entry = offlineModels.find((x) => typeof x?.weights?.weights_filename === "string" && x.weights.weights_filename.replace(/\\/g, "/").endsWith(`/models/${m.file}`));
+    const sameName = !m.name || entry?.init?.name === m.name;
     checks.push(entry
-      ? check("models", name, true, `model entry ${entry.init?.name ?? ""} in task.json offline_output_models`, m.name, entry.init?.name)
+      ? check("models", name, sameName, sameName ? `model entry "${entry.init?.name ?? ""}" (${entry.init?.framework ?? "no framework"}) in task.json offline_output_models` : `the model entry for ${m.file} is named "${entry.init?.name}"`, m.name, entry.init?.name)
       : check("models", name, false, `no offline_output_models entry for ${m.file}`, m.file, null));
   });
   for (const [i, m] of exp.models.entries()) {

@@ -123,7 +123,7 @@ describe("ClearML workflow (cnn): the session holds the points, and ClearML's Te
     pts.forEach((p, i) => expect(Math.abs(p.timestamp! - logged[i]!)).toBeLessThan(5_000));
   });
 
-  test("a shifted timestamp is exposed as read (for the timestamp comparison)", async () => {
+  test("a shifted timestamp is read as stored and fails timestamps.loss only", async () => {
     const planted = plant(zip, `
 b = events("metrics.jsonl")
 for batch in b:
@@ -134,6 +134,9 @@ put_events("metrics.jsonl", b)`);
     const before = (await readClearmlSession(zip)).metrics.loss!.find((p) => p.step === 3)!.timestamp!;
     const after = (await readClearmlSession(planted)).metrics.loss!.find((p) => p.step === 3)!.timestamp!;
     expect(after - before).toBe(3_600_000);
+    const checks = await verifyWith(be, manifest, workDir, planted);
+    expect(failedNames(checks)).toEqual(["timestamps.loss"]);
+    expect(checks.find((c) => c.name === "timestamps.loss")!.message).toContain("ms");
   });
 
   test("a dropped scalar event fails metrics.loss only", async () => {

@@ -38,7 +38,7 @@ export async function cli(rawArgs: string[]): Promise<number> {
     }
     if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
       process.stdout.write(`${VERSION}\n`);
-      return 0;
+      return ExitCode.ok;
     }
     // citty drops a subcommand's return value, so resolve the leaf command here and run it
     // directly: its returned number is the exit code.

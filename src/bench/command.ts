@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { assetRoot } from "../assets/bundle.ts";
 import { ensurePython } from "../runtime/python/env.ts";
 import { interrupted, onTeardown } from "../runtime/lifecycle.ts";
-import { E2EError, ExitCode, formatError } from "../util/errors.ts";
+import { E2EError, ExitCode, formatError, verdictExitCode } from "../util/errors.ts";
 import { makeWorkDir, writeFileAtomic } from "../util/fs.ts";
 import { log, scrub } from "../util/log.ts";
 import { VERSION } from "../version.ts";
-import { printJson } from "../cli/_shared.ts";
+import { printJson } from "../util/output.ts";
 import { compare, describeRegressions, loadBaseline } from "./baseline.ts";
 import { benchEnvironment, type ServerInfo } from "./environment.ts";
 import type { Figure } from "./figure.ts";
@@ -150,7 +150,7 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   if (a.json) printJson(JSON.parse(scrub(JSON.stringify(r))));
   if (r.comparison?.regressions.length) throw new E2EError(describeRegressions(r.comparison), `compare with ${plan.baseline}; a noisy machine may need a larger --max-regression`, ExitCode.checksFailed);
   if (r.comparison) log.success(`baseline: ${r.comparison.compared} figures compared, none regressed beyond ${(plan.maxRegression * 100).toFixed(0)}%`);
-  return r.errors.length ? ExitCode.backend : ExitCode.ok;
+  return verdictExitCode({ errors: r.errors.map(() => ExitCode.backend) });
 }
 
 function describe(f: Figure): string {

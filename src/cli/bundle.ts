@@ -1,10 +1,7 @@
 import { defineCommand } from "citty";
+import { bundleCreateCommand, bundleInstallCommand } from "../commands/bundle.ts";
 import { COMMANDS } from "./meta.ts";
-import { jsonArgs, printJson, pythonArgs } from "./_shared.ts";
-import { createBundle } from "../bundle/create.ts";
-import { installBundle } from "../bundle/install.ts";
-import { parseStacks } from "../bundle/images.ts";
-import { log } from "../util/log.ts";
+import { jsonArgs, pythonArgs } from "./_shared.ts";
 
 const create = defineCommand({
   meta: { name: "create", description: "Make an offline bundle: the executable, a wheelhouse, optionally Docker images, with checksums" },
@@ -17,22 +14,8 @@ const create = defineCommand({
     assets: pythonArgs.assets,
     ...jsonArgs,
   },
-  async run({ args }) {
-    const started = Date.now();
-    const m = await createBundle({
-      dir: args.dir,
-      platform: args.platform,
-      pythonVersion: args["python-version"],
-      stacks: args.images ? parseStacks(args.images) : undefined,
-      executable: args.executable,
-      assets: args.assets,
-      onProgress: (l) => log.info(l),
-    });
-    const bytes = m.files.reduce((n, f) => n + f.size, 0);
-    if (args.json) printJson(m);
-    else log.success(`bundle ${args.dir}: ${m.files.length} files, ${(bytes / 2 ** 20).toFixed(0)} MiB, in ${((Date.now() - started) / 1000).toFixed(0)} s; install it with \`e2e bundle install DIR\``);
-    return 0;
-  },
+  run: ({ args }) =>
+    bundleCreateCommand({ dir: args.dir, platform: args.platform, pythonVersion: args["python-version"], images: args.images, executable: args.executable, assets: args.assets, json: args.json }),
 });
 
 const install = defineCommand({
@@ -42,12 +25,7 @@ const install = defineCommand({
     assets: pythonArgs.assets,
     ...jsonArgs,
   },
-  async run({ args }) {
-    const r = await installBundle(args.dir, { assets: args.assets, onProgress: (l) => log.info(l) });
-    if (args.json) printJson({ python: r.env.python, info: r.env.info, images: r.images });
-    else log.success(`bundle installed: Python ${r.env.info.python} at ${r.env.python}, torch ${r.env.info.torch?.version}${r.images.length ? `; images ${r.images.join(", ")}` : ""}`);
-    return 0;
-  },
+  run: ({ args }) => bundleInstallCommand({ dir: args.dir, assets: args.assets, json: args.json }),
 });
 
 export default defineCommand({

@@ -1,9 +1,7 @@
 import { defineCommand } from "citty";
+import { imagesLoadCommand, imagesSaveCommand } from "../commands/images.ts";
 import { COMMANDS } from "./meta.ts";
-import { resolve } from "node:path";
-import { loadTarball, parseStacks, saveStacks } from "../bundle/images.ts";
-import { jsonArgs, printJson } from "./_shared.ts";
-import { log } from "../util/log.ts";
+import { jsonArgs } from "./_shared.ts";
 
 const save = defineCommand({
   meta: { name: "save", description: "Save the Docker images of stacks to one tarball (docker save)" },
@@ -12,12 +10,7 @@ const save = defineCommand({
     stack: { type: "string", description: "Stacks whose images to save: mlflow,clearml,wandb or all", default: "mlflow", valueHint: "STACKS" },
     ...jsonArgs,
   },
-  async run({ args }) {
-    const r = await saveStacks(resolve(args.file), parseStacks(args.stack));
-    if (args.json) printJson({ file: resolve(args.file), ...r });
-    else log.success(`saved ${r.images.join(", ")} to ${args.file} (${(r.bytes / 2 ** 20).toFixed(0)} MiB)`);
-    return 0;
-  },
+  run: ({ args }) => imagesSaveCommand({ file: args.file, stack: args.stack, json: args.json }),
 });
 
 const load = defineCommand({
@@ -26,12 +19,7 @@ const load = defineCommand({
     file: { type: "positional", required: true, description: "Tarball to read", valueHint: "FILE" },
     ...jsonArgs,
   },
-  async run({ args }) {
-    const images = await loadTarball(resolve(args.file));
-    if (args.json) printJson({ images });
-    else log.success(`loaded ${images.join(", ") || "(no tagged images)"}`);
-    return 0;
-  },
+  run: ({ args }) => imagesLoadCommand({ file: args.file, json: args.json }),
 });
 
 export default defineCommand({

@@ -1,17 +1,14 @@
 import { defineCommand } from "citty";
 import { COMMANDS } from "./meta.ts";
 import { jsonArgs, pythonArgs } from "./_shared.ts";
-import { runCommand } from "../run/command.ts";
-import { BACKENDS } from "../backends/registry.ts";
-
-const modesHelp = BACKENDS.map((b) => `${b.name} ${b.modes.map((m) => (m === b.defaultMode ? `${m}*` : m)).join("|")}`).join("; ");
+import { RUN_HELP, runCommand } from "../run/command.ts";
 
 export default defineCommand({
   meta: COMMANDS.run,
   args: {
-    backend: { type: "string", description: `Backends, comma-separated: ${BACKENDS.map((b) => b.name).join(", ")}, all (default: all)`, alias: "b" },
+    backend: { type: "string", description: `Backends, comma-separated: ${RUN_HELP.backends}, all (default: all)`, alias: "b" },
     workflow: { type: "string", description: "Workflows, comma-separated: cnn, lightning, ddp, sweep, checkpoint, scale, all (default: cnn; all with --profile full)", alias: "w" },
-    mode: { type: "string", description: `How to reach every chosen backend (* = default): ${modesHelp}; one a chosen backend lacks is exit 2` },
+    mode: { type: "string", description: `How to reach every chosen backend (* = default): ${RUN_HELP.modes}; one a chosen backend lacks is exit 2` },
     url: { type: "string", description: "Verify an existing server at this URL (one backend): MLflow, W&B, or ClearML's API server" },
     "api-key-file": { type: "string", description: "With --url: file holding the W&B API key or the ClearML access/secret key (else from env WANDB_API_KEY, CLEARML_API_ACCESS_KEY/CLEARML_API_SECRET_KEY)", valueHint: "FILE" },
     profile: { type: "string", description: "quick (default; cnn) | full (every workflow, larger sizes, clean and dirty git)" },

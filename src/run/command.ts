@@ -14,6 +14,13 @@ import { hostEnvironment } from "./environment.ts";
 import { Reporters } from "../report/reporter.ts";
 import { runReporters } from "../report/run-reporters.ts";
 import { parseScript, scriptBackends } from "../script/spec.ts";
+import { BACKENDS } from "../backends/registry.ts";
+
+/** For --help, from the backend descriptors: names, and each one's modes (* the default). */
+export const RUN_HELP = {
+  backends: BACKENDS.map((b) => b.name).join(", "),
+  modes: BACKENDS.map((b) => `${b.name} ${b.modes.map((m) => (m === b.defaultMode ? `${m}*` : m)).join("|")}`).join("; "),
+};
 
 export interface RunCommandArgs extends RunArgs {
   report?: string;

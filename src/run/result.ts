@@ -4,7 +4,7 @@ import type { BackendName } from "../verify/manifest.ts";
 import type { Mode } from "../backends/types.ts";
 import type { Plan } from "../plan/plan.ts";
 import type { ReporterFailure } from "../report/reporter.ts";
-import { ExitCode } from "../util/errors.ts";
+import { ExitCode, verdictExitCode } from "../util/errors.ts";
 
 export const RUN_RESULT_SCHEMA = "e2e/run-result/v1";
 
@@ -78,10 +78,7 @@ export function statusOf(checks: Check[], errored = false): "passed" | "failed" 
  * verdict; else any failed check 1; else a backend that could not be started or read 4; else 0.
  */
 export function runVerdict(backends: BackendResult[], summary: RunResult["summary"], signal?: string): { status: RunResult["status"]; exitCode: number } {
-  if (signal) return { status: "interrupted", exitCode: ExitCode.interrupted };
-  const status = backends.some((b) => b.status === "error") ? "error" : summary.failed ? "failed" : "passed";
-  const kinds = backends.map((b) => b.error?.exitCode).filter((c): c is number => c === ExitCode.usage || c === ExitCode.environment);
-  if (kinds.length) return { status, exitCode: Math.min(...kinds) };
-  const exitCode = status === "passed" ? ExitCode.ok : status === "error" && !summary.failed ? ExitCode.backend : ExitCode.checksFailed;
-  return { status, exitCode };
+  const status = signal ? "interrupted" : backends.some((b) => b.status === "error") ? "error" : summary.failed ? "failed" : "passed";
+  const errors = backends.flatMap((b) => (b.status === "error" ? [b.error?.exitCode ?? ExitCode.backend] : []));
+  return { status, exitCode: verdictExitCode({ signal, failed: summary.failed > 0, errors }) };
 }

@@ -4,6 +4,7 @@
  * it short: it only says that cleanup is still going on.
  */
 import { log as consola } from "../util/log.ts";
+import { signalExitCode } from "../util/errors.ts";
 
 type Teardown = { name: string; fn: () => Promise<void> | void };
 
@@ -52,8 +53,7 @@ let installed = false;
 export function installSignalHandlers(exit: (code: number) => never = process.exit): void {
   if (installed) return;
   installed = true;
-  const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-  for (const signal of Object.keys(codes)) {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.on(signal, () => {
       if (interruptedBy) {
         consola.warn(`${signal} again: still cleaning up, please wait`);
@@ -62,7 +62,7 @@ export function installSignalHandlers(exit: (code: number) => never = process.ex
       interruptedBy = signal;
       consola.warn(`${signal}: stopping and cleaning up`);
       for (const fn of interruptListeners) fn(signal);
-      void runTeardowns().finally(() => exit(codes[signal]!));
+      void runTeardowns().finally(() => exit(signalExitCode(signal)));
     });
   }
 }

@@ -2,6 +2,8 @@
  * Errors the user can act on. Thrown anywhere; turned into a one-line message and an exit code
  * in one place (src/main.ts). The stack is printed only with E2E_DEBUG=1.
  */
+import { constants as osConstants } from "node:os";
+
 export const ExitCode = {
   ok: 0,
   /** Every step ran, but at least one check failed. */
@@ -16,6 +18,26 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** 128 + the signal's number, as shells report a process ended by it: SIGINT 130, SIGTERM 143, SIGHUP 129. */
+export function signalExitCode(signal: string): number {
+  const n = (osConstants.signals as Record<string, number | undefined>)[signal];
+  return n ? 128 + n : ExitCode.interrupted;
+}
+
+/**
+ * README's exit-code table for a command that ran to its end, in one function: interrupted 130;
+ * an error of bad input (2) or of the environment (3) first; then any failed check 1; then an
+ * error of the stack under test 4; else 0. `errors` holds each recorded error's exit code.
+ */
+export function verdictExitCode(o: { signal?: string; failed?: boolean; errors?: number[] }): number {
+  if (o.signal) return signalExitCode(o.signal);
+  const errors = o.errors ?? [];
+  const input = errors.filter((c) => c === ExitCode.usage || c === ExitCode.environment);
+  if (input.length) return Math.min(...input);
+  if (o.failed) return ExitCode.checksFailed;
+  return errors.length ? ExitCode.backend : ExitCode.ok;
+}
 
 export class E2EError extends Error {
   constructor(

@@ -196,15 +196,20 @@ describe(`interrupts and disposal${suffix}`, () => {
       import { parseCompose } from ${JSON.stringify(join(import.meta.dir, "compose.ts"))};
       import { up } from ${JSON.stringify(join(import.meta.dir, "stack.ts"))};
       import { findEngine } from ${JSON.stringify(join(import.meta.dir, "engine.ts"))};
-      import { whileInterruptible } from ${JSON.stringify(join(import.meta.dir, "interrupt.ts"))};
+      import { installSignalHandlers, onInterrupt } from ${JSON.stringify(join(import.meta.dir, "..", "lifecycle.ts"))};
+      import { InterruptedError, signalExitCode } from ${JSON.stringify(join(import.meta.dir, "..", "..", "util", "errors.ts"))};
       const stack = parseCompose(${JSON.stringify(`services:\n  db:\n    image: ${LOCAL_IMAGES.postgres}\n    environment: {POSTGRES_PASSWORD: x}\n    volumes: ["d:/var/lib/postgresql/data"]\n    healthcheck:\n      test: ["CMD", "false"]\n      interval: 1s\n      retries: 100\nvolumes:\n  d:\n`)}, { file: "child.yml", env: {} });
       const session = { id: ${JSON.stringify(s.id)}, pid: process.pid, host: ${JSON.stringify(s.host)} };
       const engine = await findEngine();
       try {
-        await whileInterruptible((signal) => up(engine, stack, { session, signal, reap: false, onProgress: (l) => console.log(l) }));
+        // e2e's own path (lifecycle.ts): the signal aborts the start-up; this child exits itself once up() has cleaned up.
+        installSignalHandlers((() => {}) as never);
+        const ac = new AbortController();
+        onInterrupt((sig) => ac.abort(new InterruptedError(sig)));
+        await up(engine, stack, { session, signal: ac.signal, reap: false, onProgress: (l) => console.log(l) });
       } catch (e) {
         console.log("FAILED " + e.message);
-        process.exit(130);
+        process.exit(signalExitCode("SIGINT"));
       }
     `;
     const child = Bun.spawn([process.execPath, "-e", code], { stdout: "pipe", stderr: "inherit" });

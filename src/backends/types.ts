@@ -1,5 +1,6 @@
 import type { Check } from "../verify/check.ts";
 import type { Verification } from "../verify/verify-runs.ts";
+import type { Census } from "../verify/census.ts";
 export type { Verification };
 import type { BackendName, Manifest } from "../verify/manifest.ts";
 import type { WorkflowConfig } from "../runtime/python/workflow.ts";
@@ -32,6 +33,8 @@ export interface StartedBackend {
   workflowEnv(): Record<string, string>;
   /** Read the backend independently and compare with the manifest. */
   verify(manifest: Manifest, workDir: string): Promise<Verification>;
+  /** The runs a workflow created, listed in the backend (src/verify/census.ts), where it can. */
+  census?: Census;
   /** Experiment lifecycle (create, find, delete, confirm gone), where the backend supports it. */
   lifecycle?(): Promise<Check[]>;
   stop(): Promise<void>;

@@ -38,6 +38,8 @@ export interface TimestampVerdict {
   actual: unknown;
 }
 
+const ms = (x: number) => +x.toFixed(3);
+
 /** Compare the timestamp of every paired point; unpaired points are the metric check's business. */
 export function compareTimestamps(expected: MetricPoint[], observed: ObservedPoint[], rule: TimestampRule): TimestampVerdict {
   const byStep = new Map<number, ObservedPoint[]>();
@@ -63,12 +65,12 @@ export function compareTimestamps(expected: MetricPoint[], observed: ObservedPoi
   const parts: string[] = [];
   if (!paired) parts.push("no point to pair");
   if (none) parts.push(`${none} point(s) without a timestamp`);
-  if (off.length) parts.push(`${off.length} point(s) off, first at step ${off[0]!.step} by ${off[0]!.actual - off[0]!.expected} ms`);
-  const message = ok ? `${paired} timestamps, max |Δ| ${maxDelta} ms (${rule.rule})` : `${parts.join("; ")} (${rule.rule})`;
+  if (off.length) parts.push(`${off.length} point(s) off, first at step ${off[0]!.step} by ${ms(off[0]!.actual - off[0]!.expected)} ms`);
+  const message = ok ? `${paired} timestamps, max |Δ| ${ms(maxDelta)} ms (${rule.rule})` : `${parts.join("; ")} (${rule.rule})`;
   return {
     ok,
     message,
     expected: { points: paired, toleranceMs: rule.toleranceMs, ...(off[0] ? { first: off[0].expected } : {}) },
-    actual: { maxDeltaMs: maxDelta, ...(off[0] ? { first: off[0].actual, off: off.length } : {}), ...(none ? { withoutTimestamp: none } : {}) },
+    actual: { maxDeltaMs: ms(maxDelta), ...(off[0] ? { first: off[0].actual, off: off.length } : {}), ...(none ? { withoutTimestamp: none } : {}) },
   };
 }

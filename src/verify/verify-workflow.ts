@@ -9,9 +9,12 @@ import { check, type Check } from "./check.ts";
 import { workflowChecks } from "./workflow-checks.ts";
 import { checkTensorboard } from "./tensorboard-check.ts";
 import { formatError } from "../util/errors.ts";
+import { ddpRunChecks, type Census } from "./census.ts";
 
 export interface VerifiableBackend {
   verify(manifest: Manifest, workDir: string): Promise<Verification>;
+  /** Lists the runs a workflow created, from the backend (census.ts); absent where it cannot. */
+  census?: Census;
 }
 
 /** The commit and dirty state the harness made the workflow's repository with. */
@@ -38,7 +41,7 @@ export async function verifyWorkflow(be: VerifiableBackend, manifest: Manifest, 
   }
   try {
     const v = await be.verify(manifest, workDir);
-    checks.push(...v.checks, ...workflowChecks(manifest, v.observed), ...(await checkTensorboard(manifest, workDir)));
+    checks.push(...v.checks, ...workflowChecks(manifest, v.observed), ...(await ddpRunChecks(manifest, workDir, be.census)), ...(await checkTensorboard(manifest, workDir)));
   } catch (err) {
     checks.push(check("verify", "read", false, `reading the backend failed: ${formatError(err)}`));
   }

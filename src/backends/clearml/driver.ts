@@ -7,6 +7,7 @@
 import type { BackendContext, BackendDriver, StartedBackend } from "../types.ts";
 import { usageError } from "../../util/errors.ts";
 import { verifyOffline } from "../offline.ts";
+import { offlineCensus } from "../../verify/census.ts";
 import { check, skip } from "../../verify/check.ts";
 import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
@@ -39,6 +40,7 @@ export const clearmlDriver: BackendDriver = {
         v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, "offline")));
         return v;
       },
+      census: offlineCensus("ClearML offline sessions", /^offline-.*\.zip$/, (e) => e.replace(/\.zip$/, "")),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
     };

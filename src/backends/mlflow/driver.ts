@@ -3,6 +3,7 @@ import type { BackendDriver, StartedBackend } from "../types.ts";
 import { verifyRuns, type Verification } from "../../verify/verify-runs.ts";
 import type { Manifest } from "../../verify/manifest.ts";
 import { check, type Check } from "../../verify/check.ts";
+import type { RunCensus } from "../../verify/census.ts";
 import { backendError, usageError } from "../../util/errors.ts";
 import { MlflowClient } from "./client.ts";
 import { startNativeMlflow } from "./native.ts";
@@ -71,6 +72,7 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
     workflowConfig: () => ({ tracking_uri: url, offline: false }),
     workflowEnv: () => ({ MLFLOW_TRACKING_URI: url }),
     verify: (manifest) => verifyMlflow(client, manifest),
+    census: (manifest) => mlflowCensus(client, manifest),
     lifecycle: () => mlflowLifecycle(client),
     httpRetries: () => client.retries,
     stop,
@@ -109,4 +111,14 @@ async function mlflowLifecycle(client: MlflowClient): Promise<Check[]> {
   const after = await client.getExperimentByName(name);
   checks.push(check("lifecycle", "delete", !after || after.lifecycle_stage === "deleted", after ? `lifecycle_stage=${after.lifecycle_stage}` : "gone", "deleted", after?.lifecycle_stage ?? "gone"));
   return checks;
+}
+
+/** Runs in the manifest run's experiment that carry its run name (a rank's own run would). */
+async function mlflowCensus(client: MlflowClient, manifest: Manifest): Promise<RunCensus> {
+  const main = manifest.runs[0];
+  if (!main) throw new Error("the manifest has no run");
+  const { info } = await client.getRun(main.runId);
+  const name = info.run_name ?? main.name;
+  const runs = await client.searchRuns([info.experiment_id], `attributes.run_name = '${name.replace(/'/g, "\\'")}'`);
+  return { where: `runs/search for run name ${name} in experiment ${info.experiment_id}`, ids: runs.map((r) => r.info.run_id) };
 }

@@ -8,6 +8,7 @@
 import type { BackendContext, BackendDriver, StartedBackend } from "../types.ts";
 import { usageError } from "../../util/errors.ts";
 import { verifyOffline } from "../offline.ts";
+import { offlineCensus } from "../../verify/census.ts";
 import { looseParamEquals } from "../../verify/compare.ts";
 import { check, skip } from "../../verify/check.ts";
 import { assertSdk } from "../deployment/sdk.ts";
@@ -39,6 +40,7 @@ export const wandbDriver: BackendDriver = {
       workflowEnv: () => ({ WANDB_MODE: "offline", WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir }),
       verify: (manifest, workDir) =>
         verifyOffline(manifest, workDir, (dir, run) => readResumable(dir, run, workDir), COMPARE, groupRelation),
+      census: offlineCensus("W&B offline run folders", /^offline-run-/, (e) => e.slice(e.lastIndexOf("-") + 1)),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
     };

@@ -9,7 +9,7 @@ import { isAbsolute, join } from "node:path";
 import type { Manifest } from "./manifest.ts";
 import { check, type Check } from "./check.ts";
 import { compareMetric } from "./compare.ts";
-import { readEventFiles } from "./tensorboard.ts";
+import { readEventFiles, type ScalarPoint } from "./tensorboard.ts";
 import { formatError } from "../util/errors.ts";
 
 export async function checkTensorboard(manifest: Manifest, workDir: string, keys?: (run: Manifest["runs"][number]) => string[]): Promise<Check[]> {
@@ -29,12 +29,29 @@ export async function checkTensorboard(manifest: Manifest, workDir: string, keys
       checks.push(check("tensorboard", `${label}files`, false, `event files unreadable: ${formatError(err)}`, "valid records", null));
       continue;
     }
-    for (const key of keys ? keys(run) : Object.keys(run.metrics)) {
-      const pts = run.metrics[key];
-      if (!pts) continue;
-      const r = compareMetric(key, pts, events[key]?.map((e) => ({ step: e.step, value: e.value })), "float32");
-      checks.push(check("tensorboard", `${label}${key}`, r.ok, r.message, r.expected, r.actual));
-    }
+    checks.push(...compareTensorboardRun(run, events, (key) => `${label}${key}`, keys));
+  }
+  return checks;
+}
+
+/**
+ * A run's manifest metrics against TensorBoard scalars (float32), one "tensorboard" check per key.
+ * Shared by the local parse here and the backends' stored copies (MLflow's tensorboard/ artifacts),
+ * so both judge the event files by one rule.
+ */
+export function compareTensorboardRun(
+  run: Manifest["runs"][number],
+  events: Record<string, ScalarPoint[]>,
+  name: (key: string) => string,
+  keys?: (run: Manifest["runs"][number]) => string[],
+  note = "",
+): Check[] {
+  const checks: Check[] = [];
+  for (const key of keys ? keys(run) : Object.keys(run.metrics)) {
+    const pts = run.metrics[key];
+    if (!pts) continue;
+    const r = compareMetric(key, pts, events[key]?.map((e) => ({ step: e.step, value: e.value })), "float32");
+    checks.push(check("tensorboard", name(key), r.ok, `${r.message}${note}`, r.expected, r.actual));
   }
   return checks;
 }

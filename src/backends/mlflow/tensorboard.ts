@@ -8,7 +8,7 @@
  */
 import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
 import { check, type Check } from "../../verify/check.ts";
-import { compareMetric } from "../../verify/compare.ts";
+import { compareTensorboardRun } from "../../verify/tensorboard-check.ts";
 import { parseEventFile, type ScalarPoint } from "../../verify/tensorboard.ts";
 import { formatError } from "../../util/errors.ts";
 import type { MlflowClient } from "./client.ts";
@@ -40,10 +40,7 @@ export async function tensorboardFromServer(client: MlflowClient, manifest: Mani
       continue;
     }
     checks.push(check("tensorboard", name("files"), true, "event files downloaded from the MLflow server parse (both CRCs of every record)"));
-    for (const [key, pts] of Object.entries(run.metrics)) {
-      const r = compareMetric(key, pts, scalars[key]?.map((e) => ({ step: e.step, value: e.value })), "float32");
-      checks.push(check("tensorboard", name(key), r.ok, `${r.message} (event files as stored on the MLflow server)`, r.expected, r.actual));
-    }
+    checks.push(...compareTensorboardRun(run, scalars, name, undefined, " (event files as stored on the MLflow server)"));
   }
   return checks;
 }

@@ -14,10 +14,17 @@ export interface BackendDescriptor {
   /** The modes `e2e run --mode` accepts for it; the first is not necessarily the default. */
   modes: readonly Mode[];
   defaultMode: Mode;
-  /** What `--mode url` needs: variables read from the environment, and what --api-key-file holds. */
-  credentials: { env: readonly string[]; file?: string };
-  /** The Python module of its SDK (`import mlflow`), and source patterns that show a script logs through it. */
-  sdk: { module: string; detect: readonly RegExp[] };
+  /**
+   * What `--mode url` reads: the secrets' environment variables (they win when set), what
+   * --api-key-file holds, and the variable that names such a file instead of the flag.
+   */
+  credentials: { env: readonly string[]; file?: string; fileEnv?: string };
+  /**
+   * Its SDK: the Python module (`import mlflow`); source patterns that show a script logs through
+   * it; the version python/requirements.txt pins (a test keeps the two equal); the oldest release
+   * whose formats the readers know and the first major not yet seen (outside: refused, exit 3).
+   */
+  sdk: { module: string; detect: readonly RegExp[]; pinned: string; supported: { min: string; belowMajor: number } };
   /** Its embedded compose stack (assets/compose/<stack>.yml) for `e2e up`, if any. */
   composeStack?: string;
   load(): Promise<BackendDriver>;

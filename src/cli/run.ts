@@ -10,7 +10,7 @@ export default defineCommand({
     workflow: { type: "string", description: "Workflows, comma-separated: cnn, lightning, ddp, sweep, checkpoint, scale, all (default: cnn; all with --profile full)", alias: "w" },
     mode: { type: "string", description: `How to reach every chosen backend (* = default): ${RUN_HELP.modes}; one a chosen backend lacks is exit 2` },
     url: { type: "string", description: "Verify an existing server at this URL (one backend): MLflow, W&B, or ClearML's API server" },
-    "api-key-file": { type: "string", description: "With --url: file holding the W&B API key or the ClearML access/secret key (else from env WANDB_API_KEY, CLEARML_API_ACCESS_KEY/CLEARML_API_SECRET_KEY)", valueHint: "FILE" },
+    "api-key-file": { type: "string", description: `With --url: a file holding the secret (never argv). ${RUN_HELP.credentials}`, valueHint: "FILE" },
     profile: { type: "string", description: "quick (default; cnn) | full (every workflow, larger sizes, clean and dirty git)" },
     timeout: { type: "string", description: "Deadline for each workflow process, or for the --script, in seconds (workflows: 300 quick, 1800 full; a script: none)" },
     size: { type: "string", description: "Override workflow sizes, e.g. --size points=1000000,steps=50" },

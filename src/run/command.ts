@@ -20,6 +20,10 @@ import { BACKENDS } from "../backends/registry.ts";
 export const RUN_HELP = {
   backends: BACKENDS.map((b) => b.name).join(", "),
   modes: BACKENDS.map((b) => `${b.name} ${b.modes.map((m) => (m === b.defaultMode ? `${m}*` : m)).join("|")}`).join("; "),
+  /** What --api-key-file holds per backend, and the environment read otherwise. */
+  credentials: BACKENDS.filter((b) => b.credentials.file)
+    .map((b) => `${b.title}: ${b.credentials.file}, read when ${b.credentials.env.join(" and ")} ${b.credentials.env.length > 1 ? "are" : "is"} not set (or name it in ${b.credentials.fileEnv})`)
+    .join("; "),
 };
 
 export interface RunCommandArgs extends RunArgs {

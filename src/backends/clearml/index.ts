@@ -7,10 +7,11 @@ export const clearml: BackendDescriptor = {
   modes: ["offline", "url"],
   defaultMode: "offline",
   credentials: {
-    env: ["CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY", "E2E_CLEARML_CREDENTIALS_FILE"],
-    file: "ClearML keys (KEY=value lines, a clearml.conf, or ACCESS:SECRET)",
+    env: ["CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY"],
+    file: "the access and secret key (KEY=value lines, a clearml.conf, or ACCESS:SECRET)",
+    fileEnv: "E2E_CLEARML_CREDENTIALS_FILE",
   },
-  sdk: { module: "clearml", detect: [imports("clearml")] },
+  sdk: { module: "clearml", detect: [imports("clearml")], pinned: "2.1.12", supported: { min: "1.14.0", belowMajor: 3 } },
   composeStack: "clearml",
   load: () => import("./driver.ts").then((m) => m.clearmlDriver),
 };

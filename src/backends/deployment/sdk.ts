@@ -6,19 +6,10 @@
 import type { PythonEnv } from "../../runtime/python/env.ts";
 import type { BackendName } from "../../verify/manifest.ts";
 import { envError } from "../../util/errors.ts";
+import { BACKENDS, descriptorOf } from "../registry.ts";
 
-/** What python/requirements.txt pins (a test keeps the two equal). */
-export const PINNED: Record<BackendName, string> = { mlflow: "3.17.2", wandb: "0.31.0", clearml: "2.1.12" };
-
-/**
- * Oldest release whose on-disk and API formats the readers are known to handle, and the first
- * major release not yet seen. Versions outside are refused rather than half-verified.
- */
-export const SUPPORTED: Record<BackendName, { min: string; belowMajor: number }> = {
-  mlflow: { min: "2.9.0", belowMajor: 4 },
-  wandb: { min: "0.17.0", belowMajor: 1 },
-  clearml: { min: "1.14.0", belowMajor: 3 },
-};
+/** What python/requirements.txt pins, from the backend descriptors (a test keeps the two equal). */
+export const PINNED = Object.fromEntries(BACKENDS.map((b) => [b.name, b.sdk.pinned])) as Record<BackendName, string>;
 
 export function parseVersion(v: string): number[] {
   return (/^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(v.trim()) ?? []).slice(1).map((x) => Number(x ?? 0));
@@ -37,7 +28,7 @@ export function assertSdk(name: BackendName, python: Pick<PythonEnv, "python" | 
   if (!v) throw envError(`the ${name} SDK is not importable by ${python.python}`, fix);
   const parsed = parseVersion(v);
   if (!parsed.length) return v; // "?" from an odd build: let the workflow show what happens
-  const s = SUPPORTED[name];
+  const s = descriptorOf(name).sdk.supported;
   if (compareVersions(v, s.min) < 0 || parsed[0]! >= s.belowMajor)
     throw envError(`${name} ${v} is not supported (e2e reads what ${name} >= ${s.min}, < ${s.belowMajor} writes; tested with ${PINNED[name]})`, fix);
   return v;

@@ -6,7 +6,7 @@ export const mlflow: BackendDescriptor = {
   modes: ["native", "docker", "url"],
   defaultMode: "native",
   credentials: { env: ["MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"] },
-  sdk: { module: "mlflow", detect: [imports("mlflow"), /\bMLFlowLogger\b/] },
+  sdk: { module: "mlflow", detect: [imports("mlflow"), /\bMLFlowLogger\b/], pinned: "3.17.2", supported: { min: "2.9.0", belowMajor: 4 } },
   composeStack: "mlflow",
   load: () => import("./driver.ts").then((m) => m.mlflowDriver),
 };

@@ -6,8 +6,8 @@ export const wandb: BackendDescriptor = {
   // Docker mode needs W&B Server's license and image, which this build cannot start: `e2e up` only.
   modes: ["offline", "url"],
   defaultMode: "offline",
-  credentials: { env: ["WANDB_API_KEY", "E2E_WANDB_API_KEY_FILE"], file: "the W&B API key (bare, or a .netrc entry)" },
-  sdk: { module: "wandb", detect: [imports("wandb"), /\bWandbLogger\b/] },
+  credentials: { env: ["WANDB_API_KEY"], file: "the API key (bare, or a .netrc entry)", fileEnv: "E2E_WANDB_API_KEY_FILE" },
+  sdk: { module: "wandb", detect: [imports("wandb"), /\bWandbLogger\b/], pinned: "0.31.0", supported: { min: "0.17.0", belowMajor: 1 } },
   composeStack: "wandb",
   load: () => import("./driver.ts").then((m) => m.wandbDriver),
 };

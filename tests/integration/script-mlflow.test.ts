@@ -103,7 +103,7 @@ describe("MLflow 3 logged models, media and dataset inputs through --script", ()
     expect(named(result, "metrics.loss")!.message).toContain("MLflow stores identical (key, step, timestamp, value) points once");
     expect(named(result, "metrics.loss")!.message).toContain("all 15 points match");
     // The LoggedModel: entry, link to the run, params, the metric linked to it, every file by bytes.
-    for (const c of ["models.model:exists", "models.model:run-link", "models.model:param:lr", "models.model:metric:loss", "models.model:file:MLmodel", "models.model:file:data/model.pt2", "models.model:file:requirements.txt", "models.model:file:input_example.json"])
+    for (const c of ["models.model:exists", "models.model:search", "models.model:run-link", "models.model:param:lr", "models.model:metric:loss", "models.model:file:MLmodel", "models.model:file:data/model.pt2", "models.model:file:requirements.txt", "models.model:file:input_example.json"])
       expect(named(result, c)?.status).toBe("pass");
     expect(named(result, "models.model:run-link")!.message).toContain("as an output at step 0");
     expect(names(result, "inputs.")).toEqual(["inputs.synthetic:training"]);

@@ -187,6 +187,21 @@ export class MlflowClient {
     return r.model;
   }
 
+  /** Every LoggedModel of the experiments (optionally filtered, e.g. by source_run_id), paged. */
+  async searchLoggedModels(experimentIds: string[], filter = ""): Promise<MlflowLoggedModel[]> {
+    const out: MlflowLoggedModel[] = [];
+    let page_token: string | undefined;
+    do {
+      // A read although it is a POST: safe to retry.
+      const r = await this.api<{ models?: MlflowLoggedModel[]; next_page_token?: string }>("/api/2.0/mlflow/logged-models/search", {
+        method: "POST", body: { experiment_ids: experimentIds, filter: filter || undefined, max_results: 100, page_token },
+      });
+      out.push(...(r.models ?? []));
+      page_token = r.next_page_token || undefined;
+    } while (page_token);
+    return out;
+  }
+
   /** Every file of a LoggedModel's artifacts, recursively (logged-models/{id}/artifacts/directories). */
   async listLoggedModelArtifacts(modelId: string, path = ""): Promise<{ path: string; file_size: number }[]> {
     const r = await this.api<{ files?: { path: string; is_dir: boolean; file_size?: number }[] }>(

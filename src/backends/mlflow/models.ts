@@ -22,6 +22,8 @@ export interface ObservedModel {
 
 export interface MlflowExtra {
   models: Record<string, ObservedModel>;
+  /** Model ids `logged-models/search` finds with this run as their source, or why it could not search. */
+  searched: string[] | { error: string };
   modelOutputs: { model_id: string; step: number }[];
   datasets: (ManifestDataset & { tags: Record<string, string> })[];
 }
@@ -44,8 +46,16 @@ export async function readModelsAndInputs(client: MlflowClient, exp: ManifestRun
       o.error = formatError(err);
     }
   }
+  let searched: MlflowExtra["searched"] = [];
+  if (exp.models?.length)
+    try {
+      searched = (await client.searchLoggedModels([run.info.experiment_id], `source_run_id = '${exp.runId}'`)).map((m) => m.info.model_id);
+    } catch (err) {
+      searched = { error: formatError(err) };
+    }
   return {
     models,
+    searched,
     modelOutputs: (run.outputs?.model_outputs ?? []).map((x) => ({ model_id: x.model_id, step: Number(x.step ?? 0) })),
     datasets: (run.inputs?.dataset_inputs ?? []).map(({ dataset: d, tags }) => {
       const t = Object.fromEntries((tags ?? []).map((x) => [x.key, x.value]));
@@ -73,6 +83,14 @@ export function modelChecks(exp: ManifestRun, obs: ObservedRun, prefix: string):
     checks.push(check("models", `${n}:exists`, info.model_id === m.modelId && statusOk,
       statusOk ? `logged model ${m.modelId} (${info.name}) is ${status}` : `logged model ${m.modelId} is ${status}, the SDK finalized it ${m.status}`,
       { modelId: m.modelId, status: m.status }, { modelId: info.model_id, status }));
+    // Found by search too (the experiment's model listing, filtered by its source run).
+    if (m.sourceRunId === exp.runId) {
+      const s = extra!.searched;
+      const found = Array.isArray(s) && s.includes(m.modelId);
+      checks.push(check("models", `${n}:search`, found,
+        found ? `logged-models/search finds it among run ${exp.runId}'s models` : Array.isArray(s) ? `logged-models/search with source_run_id = '${exp.runId}' does not return it` : `logged-models/search failed: ${s.error}`,
+        m.modelId, Array.isArray(s) ? s : null));
+    }
     // The link: the model names its source run, and the run lists the model among its outputs.
     const linkProblems: string[] = [];
     if (m.sourceRunId && info.source_run_id !== m.sourceRunId) linkProblems.push(`source_run_id ${info.source_run_id ?? "absent"}, expected ${m.sourceRunId}`);

@@ -13,6 +13,15 @@ verifier counts a file only with both (src/backends/wandb/stored.ts), so a run.s
 nothing fails the artifact check. Checkpoints (kind model) go through W&B Artifacts as W&B's
 docs store models: wandb.Artifact(<run id>-<path>, type="model").add_file(path, name=<path>)
 and run.log_artifact; W&B stages a copy and writes the artifact record with its manifest.
+
+TensorBoard: W&B's own capture (what sync_tensorboard / wandb.tensorboard.patch(root_logdir=)
+do) is attached to each run whose event files the adapter writes: when the run's
+SummaryWriter is created, the run gets W&B's tensorboard callback for that log dir with
+root_logdir = cfg tensorboard_dir, exactly the call W&B's patch makes. It is made on this run
+rather than through the global patch, which notifies `wandb.run` (the latest run, wrong for
+a parent whose children ran in between). W&B's core then reads the event files into history
+rows (keys "<run key>/<tag>", step in `global_step`, `_timestamp` the event wall time) and
+links the files into files/<run key>/ with a `files` record each.
 """
 import os
 import re
@@ -95,6 +104,16 @@ class WandbRun(Run):
     def _wandb_tags(tags):
         # W&B tags are plain strings (at most 64 characters each): key=value.
         return [f"{k}={v}" for k, v in tags.items()]
+
+    def capture_tensorboard(self, log_dir):
+        """Attach W&B's TensorBoard capture to log_dir for this run (what W&B's patch does)."""
+        root = self.tracker.cfg["tensorboard_dir"]
+        self.run._tensorboard_callback(log_dir, save=True, root_logdir=root)
+
+    def _writer(self):
+        if self._tb is None:
+            self.capture_tensorboard(self._tb_dir)
+        return super()._writer()
 
     def _sdk_params(self, params):
         self.run.config.update(params)  # raw values; the .wandb config record holds their JSON

@@ -111,6 +111,7 @@ def lightning_loggers(tracker, key, name, tags=None):
         holder["run"] = run
         tb = _tensorboard_logger(tracker, key)
         _point_tb_dir(run, tb)
+        run.capture_tensorboard(tb.log_dir)  # W&B's own capture of what TensorBoardLogger writes
         return run, [logger, tb]
 
     if backend == "clearml":

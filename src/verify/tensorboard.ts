@@ -99,7 +99,7 @@ function tensorScalar(t: ProtoMessage): number | undefined {
   return undefined;
 }
 
-async function findEventFiles(dir: string): Promise<string[]> {
+export async function findEventFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {

@@ -4,7 +4,9 @@
  * Artifact); then the backend's data, never the manifest, is altered and exactly the check that
  * reads it must fail: run.save made a no-op (a sitecustomize on PYTHONPATH), a `files` record
  * dropped from the .wandb log, a byte flipped in files/, a manifest entry dropped from the
- * artifact record, a byte flipped in W&B's staged copy, a digest changed in the record.
+ * artifact record, a byte flipped in W&B's staged copy, a digest changed in the record; and for
+ * W&B's TensorBoard capture: a captured point dropped from its history, the event file's
+ * `files` record dropped.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -117,6 +119,8 @@ describe("W&B stored files and artifacts, judged from W&B's records", () => {
   test("unaltered: every check passes; the checkpoint is a W&B Artifact, the rest files records", async () => {
     const checks = await verify(run.work, run.manifest);
     expect(failing(checks)).toEqual([]);
+    expect(checks.filter((c) => c.name.startsWith("tensorboard.wandb-capture:") && c.status === "pass").map((c) => c.name).sort())
+      .toEqual(["tensorboard.wandb-capture:event-files", "tensorboard.wandb-capture:loss"]);
     expect(checks.filter((c) => c.group === "artifacts").map((c) => c.name).sort()).toEqual(
       ["artifacts.checkpoints/model.pt", "artifacts.notes/notes.txt", "artifacts.plots/fig.png"]);
     const rec = parseWandbRecords(new Uint8Array(readFileSync(run.log)));
@@ -175,5 +179,26 @@ describe("W&B stored files and artifacts, judged from W&B's records", () => {
         kind === 8 ? editMessage(p, [8, 12, 4], (fs) => fs.map((f) => (f.no === 2 ? { ...f, bytes: new TextEncoder().encode("AAAAAAAAAAAAAAAAAAAAAA==") } : f))) : p);
     });
     expect(failing(checks)).toEqual(["artifacts.checkpoints/model.pt"]);
+  }, 120_000);
+
+  test("a point removed from W&B's TensorBoard capture: only the capture check of that tag fails", async () => {
+    const checks = await mutated(run, [run.log], () => {
+      let seen = 0;
+      const n = rewriteWandbLog(run.log, (p, kind) => {
+        if (kind !== 2 || !new TextDecoder("latin1").decode(p).includes("main/loss")) return p;
+        return ++seen === 2 ? null : p;
+      });
+      expect(n).toBe(1);
+    });
+    expect(failing(checks)).toEqual(["tensorboard.wandb-capture:loss"]);
+    expect(checks.find((c) => c.name === "tensorboard.wandb-capture:loss")!.message).toContain("missing steps 2");
+  }, 120_000);
+
+  test("the event file's files record dropped: only the capture's event-files check fails", async () => {
+    const checks = await mutated(run, [run.log], () => {
+      const n = rewriteWandbLog(run.log, (p, kind) => (kind === 6 && new TextDecoder("latin1").decode(p).includes("tfevents") ? null : p));
+      expect(n).toBe(1);
+    });
+    expect(failing(checks)).toEqual(["tensorboard.wandb-capture:event-files"]);
   }, 120_000);
 });

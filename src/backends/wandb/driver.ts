@@ -14,6 +14,7 @@ import { check, skip } from "../../verify/check.ts";
 import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
 import { readWandbRun } from "./reader.ts";
+import { mergeCaptures, wandbTensorboardChecks, type TbCapture } from "./tensorboard-capture.ts";
 import type { ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { isAbsolute, join } from "node:path";
@@ -38,8 +39,11 @@ export const wandbDriver: BackendDriver = {
       mode: "offline",
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ WANDB_MODE: "offline", WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir }),
-      verify: (manifest, workDir) =>
-        verifyOffline(manifest, workDir, (dir, run) => readResumable(dir, run, workDir), COMPARE, groupRelation),
+      verify: async (manifest, workDir) => {
+        const v = await verifyOffline(manifest, workDir, (dir, run) => readResumable(dir, run, workDir), COMPARE, groupRelation);
+        v.checks.push(...(await wandbTensorboardChecks(manifest, v.observed, workDir)));
+        return v;
+      },
       census: offlineCensus("W&B offline run folders", /^offline-run-/, (e) => e.slice(e.lastIndexOf("-") + 1)),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
       stop: async () => {},
@@ -88,6 +92,10 @@ async function readResumable(dir: string, run: ManifestRun, workDir: string): Pr
   const parts = await Promise.all(paths.map((p) => readWandbRun(p, { stepKey: run.stepKey })));
   const [first, ...later] = parts;
   const merged: ObservedRun = { ...first!, params: { ...first!.params }, tags: { ...first!.tags }, metrics: { ...first!.metrics }, artifacts: { ...first!.artifacts } };
+  if (later.length) {
+    merged.extra = { ...merged.extra, tensorboardCapture: mergeCaptures(parts.map((p) => p.extra?.tensorboardCapture as TbCapture | undefined)) };
+    merged.extra.unreadable = Object.assign({}, ...parts.map((p) => p.extra?.unreadable ?? {}));
+  }
   for (const part of later) {
     if (part.runId !== merged.runId) throw new Error(`resumed folder ${part.runId} is not run ${merged.runId}`);
     Object.assign(merged.params, part.params);

@@ -29,6 +29,7 @@ import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { readWandbRecords, type WandbItem } from "./records.ts";
 import { storedFiles } from "./stored.ts";
+import { splitCapturedRows } from "./tensorboard-capture.ts";
 
 export { isSdkFile } from "./stored.ts";
 
@@ -78,10 +79,12 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
   }
 
   // metrics from history
-  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(
+  // (rows W&B's TensorBoard capture wrote are kept apart: tensorboard-capture.ts)
+  const { own, capture } = splitCapturedRows(
     rec.history.map((row) => ({ values: new Map(row.items.map((it) => [it.path.join("."), parseJson(it.valueJson)])), step: row.step })),
-    stepKey,
+    rec.tensorboard,
   );
+  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(own, stepKey);
 
   // summary (final state)
   const summary: Record<string, unknown> = {};
@@ -154,7 +157,7 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
       artifactSource,
       wandbArtifacts: stored.artifacts,
       useArtifacts: rec.useArtifacts,
-      tensorboardRecords: rec.tensorboard,
+      tensorboardCapture: capture,
       recordCounts: rec.counts,
     },
   };

@@ -1,0 +1,123 @@
+/**
+ * W&B's own TensorBoard capture (sync_tensorboard / wandb.tensorboard.patch(root_logdir=)),
+ * judged from what W&B recorded (wandb 0.31.0, its Go core): a `tbrecord` names each log dir
+ * and the root; the core reads the event files into history rows whose keys are
+ * "<namespace>/<tag>" (namespace = log dir relative to the root), with the event's step in
+ * `global_step` and its wall time in `_timestamp`, values as float32 (shortest repr); and it
+ * links every event file into files/<namespace>/<file> with a `files` record (policy END).
+ *
+ * Two checks per run, named apart from the direct parse of the event files
+ * (src/verify/tensorboard-check.ts, "tensorboard.<key>"):
+ * - tensorboard.wandb-capture:<tag>: W&B's captured history against the event files, point for
+ *   point at float32;
+ * - tensorboard.wandb-capture:event-files: each event file byte for byte (sha256) among the
+ *   files W&B recorded and holds.
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { basename, isAbsolute, join, relative } from "node:path";
+import type { Manifest } from "../../verify/manifest.ts";
+import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
+import { check, skip, type Check } from "../../verify/check.ts";
+import { compareMetric } from "../../verify/compare.ts";
+import { findEventFiles, readEventFiles } from "../../verify/tensorboard.ts";
+import type { WandbTbRecord } from "./records.ts";
+import { formatError } from "../../util/errors.ts";
+
+export type Row = { values: Map<string, unknown>; step?: number };
+
+/** namespace -> tag -> the points W&B captured; `dirs` = the tbrecords' log dirs. */
+export interface TbCapture {
+  dirs: { logDir: string; namespace: string }[];
+  points: Record<string, Record<string, ObservedPoint[]>>;
+}
+
+const namespaceOf = (r: WandbTbRecord) => (r.rootDir ? relative(r.rootDir, r.logDir).split("\\").join("/") : "");
+
+/**
+ * Splits W&B history rows into the run's own rows and the rows W&B's TensorBoard capture wrote
+ * (a `global_step` item and keys under a captured namespace).
+ */
+export function splitCapturedRows(rows: Row[], tb: WandbTbRecord[]): { own: Row[]; capture: TbCapture } {
+  const spaces = [...new Set(tb.map(namespaceOf).filter((n) => n !== "" && !n.startsWith("..")))];
+  const capture: TbCapture = { dirs: tb.map((r) => ({ logDir: r.logDir, namespace: namespaceOf(r) })), points: {} };
+  if (!spaces.length) return { own: rows, capture };
+  const own: Row[] = [];
+  for (const row of rows) {
+    const keys = [...row.values.keys()].filter((k) => !k.startsWith("_") && k !== "global_step");
+    const step = row.values.get("global_step");
+    const ns = (k: string) => spaces.find((s) => k.startsWith(`${s}/`));
+    if (typeof step !== "number" || !keys.some(ns)) {
+      own.push(row);
+      continue;
+    }
+    // Other keys in a captured row are step metrics W&B copies in by define_metric's step_sync
+    // (WandbLogger's "trainer/global_step"), not points of the capture or of the run.
+    const ts = row.values.get("_timestamp");
+    for (const k of keys.filter(ns)) {
+      const space = ns(k)!;
+      const v = row.values.get(k);
+      const point: ObservedPoint = { step, value: typeof v === "number" ? v : String(v) };
+      if (typeof ts === "number") point.timestamp = ts * 1000;
+      ((capture.points[space] ??= {})[k.slice(space.length + 1)] ??= []).push(point);
+    }
+  }
+  return { own, capture };
+}
+
+/** Merges the captures of a resumed run's folders (points in folder order). */
+export function mergeCaptures(parts: (TbCapture | undefined)[]): TbCapture {
+  const out: TbCapture = { dirs: [], points: {} };
+  for (const p of parts) {
+    if (!p) continue;
+    out.dirs.push(...p.dirs);
+    for (const [ns, tags] of Object.entries(p.points))
+      for (const [tag, pts] of Object.entries(tags)) ((out.points[ns] ??= {})[tag] ??= []).push(...pts);
+  }
+  return out;
+}
+
+export async function wandbTensorboardChecks(manifest: Manifest, observed: Record<string, ObservedRun>, workDir: string): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const run of manifest.runs) {
+    if (!run.tensorboardDir) continue;
+    const label = manifest.runs.length > 1 ? `${run.key}:` : "";
+    const name = (n: string) => `wandb-capture:${label}${n}`;
+    const obs = observed[run.key];
+    if (!obs) continue; // the run check already failed
+    const dir = isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir);
+    const capture = obs.extra?.tensorboardCapture as TbCapture | undefined;
+    const attached = capture?.dirs.find((d) => d.logDir === dir);
+    if (!attached) {
+      checks.push(skip("tensorboard", name("history"), `W&B's TensorBoard capture was not attached to ${dir} in this run's .wandb log (no tbrecord; Lightning's TensorBoardLogger runs are not captured)`));
+      continue;
+    }
+    const ns = attached.namespace;
+    const got = capture!.points[ns] ?? {};
+    if (!existsSync(dir)) continue; // the direct parse reports the missing files
+    let events: Awaited<ReturnType<typeof readEventFiles>>;
+    try {
+      events = await readEventFiles(dir);
+    } catch (err) {
+      checks.push(check("tensorboard", name("history"), false, `event files unreadable: ${formatError(err)}`, "valid records", null));
+      continue;
+    }
+    for (const [tag, pts] of Object.entries(events)) {
+      const r = compareMetric(tag, pts.map((p) => [p.step, p.value, p.wallTime * 1000]), got[tag], "float32");
+      checks.push(check("tensorboard", name(tag), r.ok, `W&B's captured history vs the event files (float32): ${r.message}`, r.expected, r.actual));
+    }
+    // The event files themselves, among what W&B recorded and holds (files/<namespace>/<file>).
+    const missing: string[] = [];
+    const files = await findEventFiles(dir);
+    for (const f of files) {
+      const rel = `${ns}/${relative(dir, f).split("\\").join("/")}`;
+      const sha = createHash("sha256").update(await readFile(f)).digest("hex");
+      if (obs.artifacts[rel]?.sha256 !== sha) missing.push(basename(f));
+    }
+    checks.push(check("tensorboard", name("event-files"), files.length > 0 && !missing.length,
+      missing.length ? `not stored by W&B byte for byte (files record + files/${ns}/): ${missing.join(", ")}` : `${files.length} event file(s) stored by W&B byte for byte`,
+      files.length, files.length - missing.length));
+  }
+  return checks;
+}

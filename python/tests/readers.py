@@ -40,6 +40,12 @@ def wandb_records(path):
             buf = b""
 
 
+def is_tensorboard_row(row):
+    """A row W&B's TensorBoard capture wrote (event step in `global_step`, keys "<run key>/<tag>"),
+    not one the adapter logged."""
+    return "global_step" in row
+
+
 def wandb_history(records):
     """(key, step, value) per metric item, step being the logged `step` key of its row."""
     points = []
@@ -47,6 +53,8 @@ def wandb_history(records):
         if r.WhichOneof("record_type") != "history":
             continue
         row = {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in r.history.item}
+        if is_tensorboard_row(row):
+            continue
         for k, v in row.items():
             if k != "step" and not k.startswith("_"):
                 points.append((k, row["step"], v))

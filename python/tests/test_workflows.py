@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HERE, PYDIR, Work, can_unshare
-from readers import sha256, wandb_records, wandb_stored_bytes
+from readers import is_tensorboard_row, sha256, wandb_records, wandb_stored_bytes
 
 BACKENDS = ["mlflow", "wandb", "clearml"]
 # The quick profile's sizes (src/plan/workflows.ts), smaller where the test only needs the shape.
@@ -93,6 +93,8 @@ def wandb_points(root, run):
             if r.WhichOneof("record_type") != "history":
                 continue
             row = {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in r.history.item}
+            if is_tensorboard_row(row):
+                continue
             for k, v in row.items():
                 if k != step_key and not k.startswith("_"):
                     points.append((k, row[step_key], v))

@@ -4,8 +4,8 @@
  * up(): reap what dead sessions left (unless told not to), check every image is present (nothing
  * is pulled), create the network and volumes, then create and start containers in dependency
  * order (depends_on conditions honoured, independent services in parallel), and wait until every
- * service is ready (its health check healthy, or running when it has none, plus its x-e2e-ready
- * HTTP probe through the published port) before a deadline. Any failure, or an abort through
+ * service is ready (readinessOf: Wait.forHealthcheck(), or running when it has none, plus
+ * Wait.forHttp() for its x-e2e-ready probe through the published port; waits.ts) before a deadline. Any failure, or an abort through
  * `signal` (Ctrl-C), removes everything of the stack there and then; the error carries the
  * failing container's last log lines.
  *
@@ -20,6 +20,7 @@ import { type Engine } from "./engine.ts";
 import { requireImages } from "./images.ts";
 import { reap, type ReapReport, removeLabelled, type RemovedResources } from "./reaper.ts";
 import { LABEL, type Session, sessionLabels } from "./session.ts";
+import { NotReady, Wait, waitUntilReady, type WaitStrategy } from "./waits.ts";
 
 export interface UpOptions {
   session: Session;
@@ -114,17 +115,6 @@ class ServiceFailure extends Error {
 
 const ABORTED = Symbol("aborted");
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-
 const ns = (ms: number) => Math.round(ms * 1e6);
 const msgOf = (e: unknown) => (e instanceof Error ? e.message : String(e)).trim();
 
@@ -155,7 +145,7 @@ export function plan(stack: StackDef, project: string): string[] {
         `step ${i + 1}: container ${n.container(s)} (${svc.image})` +
           (deps.length ? ` after ${deps.join(", ")}` : "") +
           (ports.length ? ` ports ${ports.join(" ")}` : "") +
-          ` wait ${svc.healthcheck ? "healthy" : "running"}${svc.httpReady ? ` + GET ${svc.httpReady.path} on ${svc.httpReady.port}` : ""}`,
+          ` wait ${readinessOf(svc).describe}`,
       );
     }
   });
@@ -198,6 +188,17 @@ function portTakenHint(svc: ServiceDef, message: string): string | undefined {
   if (!/port is already allocated|address already in use|bind/i.test(message)) return undefined;
   const fixed = svc.ports.filter((p) => p.hostPort).map((p) => `127.0.0.1:${p.hostPort}`);
   return `host port ${fixed.join(", ") || "?"} is taken (${message.split("\n")[0]}): free it, or choose another with the stack's *_PORT variable, or leave that empty for a free port`;
+}
+
+/**
+ * When a service is ready: its health check healthy (or running when it has none), then its
+ * x-e2e-ready HTTP probe through the published port.
+ */
+export function readinessOf(svc: ServiceDef): WaitStrategy {
+  const base = svc.healthcheck ? Wait.forAll([Wait.forRunning(), Wait.forHealthcheck()]) : Wait.forRunning();
+  const describe = svc.healthcheck ? "healthy" : "running";
+  const all = svc.httpReady ? Wait.forAll([base, Wait.forHttp(svc.httpReady.path, svc.httpReady.port, { status: svc.httpReady.status })]) : base;
+  return { ...all, describe: svc.httpReady ? `${describe} + GET ${svc.httpReady.path} on ${svc.httpReady.port}` : describe };
 }
 
 /** Bring a stack up; see the file comment. Rejects with StackStartError, MissingImagesError or an abort error. */
@@ -278,47 +279,11 @@ export async function up(engine: Engine | Docker, stack: StackDef, opts: UpOptio
     if (p) return p;
     p = (async () => {
       await startService(name);
-      const svc = stack.services[name]!;
-      const c = docker.getContainer(containerIds.get(name)!);
-      const since = performance.now();
-      let last = "";
-      for (;;) {
+      const seconds = await waitUntilReady(docker, containerIds.get(name)!, readinessOf(stack.services[name]!), { deadline, timeoutMs, signal: inner.signal }).catch((e) => {
         checkAbort();
-        const info = await c.inspect();
-        const st = info.State;
-        if (st.Status === "exited" || st.Status === "dead" || (!st.Running && st.Status !== "created" && st.Status !== "restarting")) {
-          throw new ServiceFailure(name, `exited with code ${st.ExitCode}${st.Error ? ` (${st.Error})` : ""} before it was ready`);
-        }
-        let ok = st.Running;
-        if (svc.healthcheck) {
-          const health = (st as { Health?: { Status?: string; Log?: { ExitCode?: number; Output?: string }[] } }).Health;
-          const lastCheck = health?.Log?.at(-1);
-          if (lastCheck) last = `last health check exit ${lastCheck.ExitCode}: ${(lastCheck.Output ?? "").trim().split("\n").slice(-3).join(" | ")}`;
-          if (health?.Status === "unhealthy") throw new ServiceFailure(name, `became unhealthy (${last})`);
-          ok = ok && health?.Status === "healthy";
-        }
-        if (ok && svc.httpReady) {
-          const hp = hostPortOf(info, svc.httpReady.port, "tcp");
-          const url = `http://127.0.0.1:${hp}${svc.httpReady.path}`;
-          try {
-            const res = await fetch(url, { signal: AbortSignal.timeout(3000), redirect: "manual" });
-            await res.arrayBuffer().catch(() => undefined);
-            ok = svc.httpReady.status ? res.status === svc.httpReady.status : res.status >= 200 && res.status < 300;
-            if (!ok) last = `GET ${url} -> ${res.status}`;
-          } catch (e) {
-            ok = false;
-            last = `GET ${url}: ${msgOf(e)}`;
-          }
-        }
-        if (ok) {
-          progress(`${name}: ready after ${((performance.now() - since) / 1000).toFixed(1)} s`);
-          return;
-        }
-        if (Date.now() > deadline) {
-          throw new ServiceFailure(name, `not ready within ${Math.round(timeoutMs / 1000)} s (${svc.healthcheck ? "health check" : "state"}: ${last || st.Status})`);
-        }
-        await sleep(500, inner.signal);
-      }
+        throw e instanceof NotReady ? new ServiceFailure(name, e.message) : e;
+      });
+      progress(`${name}: ready after ${seconds.toFixed(1)} s`);
     })();
     p.catch(fail);
     ready.set(name, p);

@@ -354,6 +354,37 @@ task.close()
 });
 
 describe("e2e run --script --backend clearml (the compiled command, as a user runs it)", () => {
+  test("a script that logs only through TensorBoard: ClearML's binding reports it, recorded as metrics and verified", async () => {
+    const { runE2E } = await import("../helpers.ts");
+    const proj = join(root, "cli-tb");
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(join(proj, "train.py"), `
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from clearml import Task
+
+task = Task.init(project_name="examples", task_name="tensorboard")
+writer = SummaryWriter("runs/exp")
+model = torch.nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.randn(32, 4), torch.randn(32, 1)
+for step in range(5):
+    loss = torch.nn.functional.mse_loss(model(x), y)
+    opt.zero_grad(); loss.backward(); opt.step()
+    writer.add_scalar("train/loss", loss.item(), step)
+    writer.add_scalar("lr", 0.1, step)
+writer.close()
+task.close()
+`);
+    const r = await runE2E(["run", "--script", "train.py", "--backend", "clearml", "--python", python, "--json"], { cwd: proj, timeoutMs: 400_000 });
+    const checks = JSON.parse(r.stdout).backends[0].workflows[0].checks as Check[];
+    expect(failedNames(checks)).toEqual([]);
+    // The binding's naming: "train/loss" -> title "train", series "loss"; "lr" -> title = series = "lr".
+    expect(checks.find((c) => c.name === "metrics.train/loss")?.message).toBe("all 5 points match");
+    expect(checks.find((c) => c.name === "metrics.lr")?.message).toBe("all 5 points match");
+    expect(r.code).toBe(0);
+  }, 500_000);
+
   test("a script using every ClearML kind exits 0 with each kind verified and nothing unverified", async () => {
     const { runE2E } = await import("../helpers.ts");
     const proj = join(root, "cli");

@@ -22,6 +22,8 @@ export interface DoubleTask {
   scalars: Record<string, Record<string, [number, number | string][]>>;
   /** artifact key -> file name and bytes (stored on the fileserver). */
   artifacts: Record<string, { file: string; bytes: Uint8Array }>;
+  /** connect_configuration: name -> {name, type, value}, as tasks.get_by_id returns it. */
+  configuration?: Record<string, { name: string; type: string; value: string }>;
 }
 
 export interface ClearmlDoubleOptions {
@@ -106,7 +108,7 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
           if (!t) return envelope(endpoint, 400, {}, `Invalid task id: id=${body.task}`, 101);
           return envelope(endpoint, 200, { task: {
             id: t.id, name: t.name, status: t.status ?? "completed", project: t.project.id, parent: t.parent ?? null, tags: t.tags ?? [], system_tags: [],
-            hyperparams: t.hyperparams ?? {}, script: t.script ?? {}, last_iteration: 0, type: "training",
+            hyperparams: t.hyperparams ?? {}, configuration: t.configuration ?? {}, script: t.script ?? {}, last_iteration: 0, type: "training",
             execution: { artifacts: Object.entries(t.artifacts).map(([key, a]) => ({ key, type: "custom", mode: "output", uri: uriOf(t, key), content_size: a.bytes.length, hash: new Bun.CryptoHasher("sha256").update(a.bytes).digest("hex") })) },
           } });
         }

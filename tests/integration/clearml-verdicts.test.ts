@@ -296,6 +296,48 @@ files[name] = out.getvalue()`],
       expect(failedNames(got)).toEqual([name]);
     });
 
+  test("by URL (a TEST DOUBLE of the server holding what ClearML stored offline): single values, configuration and objects verified over REST; text, images, models skipped by name", async () => {
+    const { startClearmlDouble } = await import("../doubles/clearml-server-double.ts");
+    const { ClearmlRest, clearmlHosts } = await import("../../src/backends/clearml/rest.ts");
+    const { readClearmlTask } = await import("../../src/backends/clearml/online.ts");
+    const { clearmlScriptChecks } = await import("../../src/backends/clearml/script-checks.ts");
+    const { openSession } = await import("../../src/backends/clearml/reader.ts");
+    const s = await openSession(`${zip}.orig`);
+    const task = JSON.parse(await s.readText("task.json"));
+    const scalars: Record<string, Record<string, [number, number][]>> = {};
+    for (const line of (await s.readText("metrics.jsonl")).split("\n").filter(Boolean))
+      for (const e of JSON.parse(line)) if (e.type === "training_stats_scalar") ((scalars[e.metric] ??= {})[e.variant] ??= []).push([e.iter, e.value]);
+    const artifacts: Record<string, { file: string; bytes: Uint8Array }> = {};
+    for (const a of task.execution.artifacts) artifacts[a.key] = { file: a.uri.split("/").at(-1), bytes: await s.read(a.uri.slice(task.offline_folder.length + 1)) };
+    const keys = { accessKey: "ACCESSKEY0123456789", secretKey: "secret-0123456789abcdefghijklmnopqrstuvwxyz" };
+    const serve = (mutate?: (a: typeof artifacts) => void) => {
+      const arts = structuredClone(artifacts);
+      mutate?.(arts);
+      return startClearmlDouble({ ...keys, tasks: [{ id: task.id, name: task.name, project: { id: "p1", name: task.project_name }, scalars, artifacts: arts, configuration: task.configuration }] });
+    };
+    const verifyByUrl = async (double: ReturnType<typeof serve>) => {
+      const rest = new ClearmlRest(clearmlHosts(double.api, { CLEARML_FILES_HOST: double.files }), keys);
+      const run = manifest.runs[0]!;
+      return clearmlScriptChecks(manifest, backendDir, { mode: "url", rest, observed: { [run.key]: await readClearmlTask(rest, run) } });
+    };
+    const double = serve();
+    try {
+      const got = await verifyByUrl(double);
+      expect(failedNames(got)).toEqual([]);
+      expect(got.filter((c) => c.status === "pass").map((c) => c.name).sort()).toEqual(
+        ["configuration.hyper", "configuration.train-file", "objects.outputs", "objects.stats", "objects.table", "objects.weights", "summaries.accuracy", "summaries.params"]);
+      expect(got.filter((c) => c.status === "skip").map((c) => c.name).sort()).toEqual(["media.report_image", "text.report_text"]);
+    } finally {
+      double.stop();
+    }
+    const planted = serve((a) => (a.stats!.bytes = new TextEncoder().encode(new TextDecoder().decode(a.stats!.bytes).replace("0.5", "0.6"))));
+    try {
+      expect(failedNames(await verifyByUrl(planted))).toEqual(["objects.stats"]);
+    } finally {
+      planted.stop();
+    }
+  }, 120_000);
+
   test("OutputModel.update_weights where the SDK can store it offline: the entry and the weights; each planted fault fails its check", async () => {
     const dir = join(root, "model-stored");
     const proj = join(dir, "project");

@@ -37,7 +37,7 @@ export const clearmlDriver: BackendDriver = {
       workflowEnv: () => ({ CLEARML_OFFLINE_MODE: "1", CLEARML_CACHE_DIR: `${ctx.workDir}/clearml-cache` }),
       verify: async (manifest, workDir) => {
         const v = await verifyOffline(manifest, workDir, async (zip, run) => separateCapture(run, await readClearmlSession(zip), workDir), COMPARE, parentRelation);
-        v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, "offline")));
+        v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, { mode: "offline" })));
         return v;
       },
       census: offlineCensus("ClearML offline sessions", /^offline-.*\.zip$/, (e) => e.replace(/\.zip$/, "")),
@@ -75,7 +75,7 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
     verify: async (manifest, workDir) => {
       const compare = { ...COMPARE, timestamps: { unavailable: "the exact scalar read (events.scalar_metrics_iter_raw) returns no timestamps" } };
       const v = await verifyByUrl(manifest, async (run) => separateCapture(run, await readClearmlTask(rest, run), workDir), compare, parentRelation);
-      v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, "url")));
+      v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, { mode: "url", rest, observed: v.observed })));
       return v;
     },
     lifecycle: () => clearmlDeployment(rest, sdk),

@@ -106,6 +106,7 @@ export async function readClearmlTask(rest: ClearmlRest, exp: ManifestRun): Prom
       scalarSeries,
       lastIteration: task.last_iteration,
       artifactsDeclared: declared.map((a) => ({ key: a.key, uri: a.uri, size: a.content_size, hash: a.hash, type: a.type })),
+      configuration: task.configuration,
       hashMismatch,
       unreadable,
       entryPoint: s.entry_point,

@@ -54,6 +54,8 @@ export interface ClearmlTask {
   hyperparams?: Record<string, Record<string, { value?: unknown }>>;
   script?: { repository?: string; branch?: string; version_num?: string; diff?: string; entry_point?: string; working_dir?: string };
   execution?: { artifacts?: { key?: string; uri?: string; hash?: string; content_size?: number; type?: string; mode?: string }[] };
+  /** connect_configuration: name -> {name, type, value (the stored text)}. */
+  configuration?: Record<string, { name?: string; type?: string; value?: string }>;
   last_iteration?: number;
 }
 

@@ -18,43 +18,102 @@
  * - OutputModel.update_weights: task.json offline_output_models[] and the weights copied to
  *   models/<file> in the session. clearml 2.1.12 raises before storing it offline; that is
  *   reported as the SDK's failure.
+ * By URL the same checks read the task (tasks.get_by_id: configuration, execution.artifacts), the
+ * scalars already read (the "Summary" series) and the artifact bytes from their uri; text, debug
+ * images and models are not read by URL yet, and say so as skips.
  */
 import { createHash } from "node:crypto";
 import { isAbsolute, join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
+import type { Manifest } from "../../verify/manifest.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
 import { formatError } from "../../util/errors.ts";
 import { quoteNonFinite } from "../wandb/reader.ts";
 import type { ClearmlExpectations, ClearmlObject } from "./expect.ts";
-import { openSession, openZipBuffer, type Session } from "./reader.ts";
+import type { ObservedRun } from "../../verify/observed.ts";
+import { openSession, openZipBuffer, type ScalarSeries, type Session } from "./reader.ts";
+import type { ClearmlRest } from "./rest.ts";
+
+/** Where the checks read from: the offline session, or the server by URL. */
+interface Source {
+  task: Json;
+  /** training_stats_scalar events (only Summary ones are used). */
+  scalarEvents: Json[];
+  /** training_debug_image events; undefined where they are not read. */
+  imageEvents?: Json[];
+  /** Console-log messages; undefined where they are not read. */
+  logs?: string[];
+  /** The bytes ClearML stored at an uri it recorded (undefined: not there) and a name for them. */
+  file(uri: unknown): Promise<{ bytes: Uint8Array; path: string } | undefined>;
+  /** Offline only: the output models' entries and their weights (models/<file>). */
+  models?: { entries: Json[]; weights(file: string): Promise<Uint8Array | undefined> };
+}
 
 type Json = Record<string, any>;
 const SUMMARY_ITER = -(2 ** 31);
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const short = (s: string, n = 50) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-/** Every ClearML-only check of a script's runs (offline session zips). */
-export async function clearmlScriptChecks(manifest: Manifest, workDir: string, mode: "offline" | "url"): Promise<Check[]> {
+/** Every ClearML-only check of a script's runs: offline from the session zip, by URL over REST. */
+export async function clearmlScriptChecks(manifest: Manifest, workDir: string, by: { mode: "offline" } | { mode: "url"; rest: ClearmlRest; observed: Record<string, ObservedRun> }): Promise<Check[]> {
   const checks: Check[] = [];
   for (const run of manifest.runs) {
     const exp = run.clearml;
     if (!exp) continue;
     const label = manifest.runs.length > 1 ? `${run.key}:` : "";
-    if (mode === "url" || !run.offlinePath) {
-      for (const g of kindsOf(exp)) checks.push(skip(g, `${label}${g}`, "read from the offline session only: by URL these are not read yet"));
-      continue;
-    }
-    let s: Session;
+    let src: Source;
     try {
-      s = await openSession(isAbsolute(run.offlinePath) ? run.offlinePath : join(workDir, run.offlinePath));
+      if (by.mode === "url") {
+        const obs = by.observed[run.key];
+        if (!obs) continue; // the task itself could not be read: run.* says why
+        src = urlSource(by.rest, obs);
+      } else {
+        if (!run.offlinePath) continue; // run.offline-files says so
+        src = await offlineSource(await openSession(isAbsolute(run.offlinePath) ? run.offlinePath : join(workDir, run.offlinePath)));
+      }
     } catch (err) {
-      for (const g of kindsOf(exp)) checks.push(check(g, `${label}${g}`, false, `cannot read the session: ${formatError(err)}`));
+      for (const g of kindsOf(exp)) checks.push(check(g, `${label}${g}`, false, `cannot read the task: ${formatError(err)}`));
       continue;
     }
-    checks.push(...(await runChecks(run, exp, s, label)));
+    checks.push(...(await runChecks(exp, src, label)));
   }
   return checks;
+}
+
+async function offlineSource(s: Session): Promise<Source> {
+  const task = JSON.parse(quoteNonFinite(await s.readText("task.json"))) as Json;
+  const folder = typeof task.offline_folder === "string" ? task.offline_folder : undefined;
+  const metricEvents = await events(s, "metrics.jsonl");
+  return {
+    task,
+    scalarEvents: metricEvents.filter((e) => e.type === "training_stats_scalar"),
+    imageEvents: metricEvents.filter((e) => e.type === "training_debug_image"),
+    logs: (await events(s, "log.jsonl")).filter((e) => e.type === "log").map((e) => String(e.msg ?? "")),
+    async file(uri) {
+      const p = entryOf(uri, folder);
+      return p && s.entries.has(p) ? { bytes: await s.read(p), path: p } : undefined;
+    },
+    models: {
+      entries: (Array.isArray(task.offline_output_models) ? task.offline_output_models : []) as Json[],
+      weights: async (file) => (s.entries.has(`models/${file}`) ? s.read(`models/${file}`) : undefined),
+    },
+  };
+}
+
+function urlSource(rest: ClearmlRest, obs: ObservedRun): Source {
+  const series = (obs.extra?.scalarSeries ?? []) as ScalarSeries[];
+  return {
+    task: { configuration: obs.extra?.configuration ?? {}, execution: { artifacts: obs.extra?.artifactsDeclared ?? [] } },
+    scalarEvents: series.flatMap((s) => s.points.map((p) => ({ type: "training_stats_scalar", metric: s.title, variant: s.series, iter: p.step, value: p.value }))),
+    async file(uri) {
+      if (typeof uri !== "string") return undefined;
+      try {
+        return { bytes: (await rest.download(uri)).bytes, path: new URL(uri).pathname };
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
 
 function kindsOf(e: ClearmlExpectations): string[] {
@@ -89,16 +148,14 @@ function entryOf(uri: unknown, offlineFolder: string | undefined): string | unde
   return i >= 0 ? u.slice(i + 1) : undefined;
 }
 
-async function runChecks(run: ManifestRun, exp: ClearmlExpectations, s: Session, label: string): Promise<Check[]> {
+async function runChecks(exp: ClearmlExpectations, src: Source, label: string): Promise<Check[]> {
   const checks: Check[] = [];
-  const task = JSON.parse(quoteNonFinite(await s.readText("task.json"))) as Json;
-  const folder = typeof task.offline_folder === "string" ? task.offline_folder : undefined;
-  const metricEvents = await events(s, "metrics.jsonl");
+  const task = src.task;
 
   // summaries
   const stored = new Map<string, unknown>();
-  for (const ev of metricEvents)
-    if (ev.type === "training_stats_scalar" && ev.metric === "Summary" && ev.iter === SUMMARY_ITER) stored.set(String(ev.variant), ev.value);
+  for (const ev of src.scalarEvents)
+    if (ev.metric === "Summary" && ev.iter === SUMMARY_ITER) stored.set(String(ev.variant), ev.value);
   for (const [name, v] of Object.entries(exp.summaries)) {
     const got = stored.get(name);
     const ok = typeof got === "number" && got === v;
@@ -108,9 +165,9 @@ async function runChecks(run: ManifestRun, exp: ClearmlExpectations, s: Session,
   }
 
   // text
-  if (exp.texts.length) {
-    const logs = (await events(s, "log.jsonl")).filter((e) => e.type === "log").map((e) => String(e.msg ?? ""));
-    const all = `\n${logs.join("\n")}\n`;
+  if (exp.texts.length && !src.logs) checks.push(skip("text", `${label}report_text`, `${exp.texts.length} text(s) not compared: the console log is not read by URL yet`));
+  else if (exp.texts.length) {
+    const all = `\n${src.logs!.join("\n")}\n`;
     exp.texts.forEach((t, i) => {
       const ok = all.includes(`\n${t}\n`);
       checks.push(check("text", `${label}report_text#${i + 1}`, ok, ok ? `"${short(t)}" is in the task's console log (log.jsonl)` : `"${short(t)}" is not in the task's console log`, t, ok ? t : null));
@@ -128,17 +185,15 @@ async function runChecks(run: ManifestRun, exp: ClearmlExpectations, s: Session,
   }
 
   // debug images
-  if (exp.images.length) {
-    const imgEvents = metricEvents.filter((e) => e.type === "training_debug_image");
+  if (exp.images.length && !src.imageEvents) checks.push(skip("media", `${label}report_image`, `${exp.images.length} debug image(s) not compared: debug-image events are not read by URL yet`));
+  else if (exp.images.length) {
+    const imgEvents = src.imageEvents!;
     const byPair = new Map<string, Json[]>();
     for (const e of imgEvents) byPair.set(`${e.metric}\0${e.variant}`, [...(byPair.get(`${e.metric}\0${e.variant}`) ?? []), e]);
     const used = new Map<string, number>();
     // The last event naming a file is the one whose bytes the file holds.
     const lastFor = new Map<string, Json>();
-    for (const e of imgEvents) {
-      const p = entryOf(e.url, folder);
-      if (p) lastFor.set(p, e);
-    }
+    for (const e of imgEvents) lastFor.set(String(e.url), e);
     const seen = new Map<string, number>();
     for (const img of exp.images) {
       const pair = `${img.title}\0${img.series}`;
@@ -156,17 +211,17 @@ async function runChecks(run: ManifestRun, exp: ClearmlExpectations, s: Session,
         checks.push(check("media", name, false, `debug-image event at iteration ${ev.iter}, expected ${img.iteration}`, img.iteration, ev.iter));
         continue;
       }
-      const p = entryOf(ev.url, folder);
-      if (!p || !s.entries.has(p)) {
-        checks.push(check("media", name, false, `the image file ${p ?? String(ev.url)} is not in the session`, img.sha256, null));
+      if (lastFor.get(String(ev.url)) !== ev) {
+        const later = lastFor.get(String(ev.url))!;
+        checks.push(check("media", name, true, `event stored; its file ${String(ev.url).split("/").at(-1)} now holds the image of iteration ${later.iter} (ClearML reuses metrics.file_history_size file names per title/series)`, img.iteration, ev.iter));
         continue;
       }
-      if (lastFor.get(p) !== ev) {
-        const later = lastFor.get(p)!;
-        checks.push(check("media", name, true, `event stored; its file ${p.split("/").at(-1)} now holds the image of iteration ${later.iter} (ClearML reuses metrics.file_history_size file names per title/series)`, img.iteration, ev.iter));
+      const f = await src.file(ev.url);
+      if (!f) {
+        checks.push(check("media", name, false, `the image file ${String(ev.url)} is not stored`, img.sha256, null));
         continue;
       }
-      const data = await s.read(p);
+      const data = f.bytes;
       const ok = sha256(data) === img.sha256;
       checks.push(check("media", name, ok,
         ok ? `${data.length} bytes, sha256 matches (${img.source === "file" ? "the file as reported" : "the array as ClearML encodes it: uint8, PIL, metrics.images.format/quality"})` : `image bytes differ (sha256${data.length !== img.size ? `, ${data.length} != ${img.size} bytes` : ""})`,
@@ -176,48 +231,52 @@ async function runChecks(run: ManifestRun, exp: ClearmlExpectations, s: Session,
 
   // uploaded objects
   const declared = ((task.execution?.artifacts ?? []) as Json[]).filter((a) => a && typeof a === "object");
-  for (const o of exp.objects) checks.push(await objectCheck(o, declared, s, folder, label));
+  for (const o of exp.objects) checks.push(await objectCheck(o, declared, src, label));
 
   // output models
-  const offlineModels = (Array.isArray(task.offline_output_models) ? task.offline_output_models : []) as Json[];
-  exp.models.forEach((m, i) => {
-    const name = `${label}${m.name || m.file}${exp.models.length > 1 ? `#${i + 1}` : ""}`;
-    if (!m.stored) {
-      checks.push(check("models", name, false,
-        `SDK failure, not e2e's: ClearML's own OutputModel.update_weights raised before storing ${m.file}${m.error ? ` (${m.error})` : ""}, so the task holds no model to verify${m.error?.includes("DummyModel") ? " (clearml 2.1.12 offline mode: the offline DummyModel has no 'locked'; store models against a server, or a ClearML release that fixes it)" : ""}`,
-        { file: m.file, sha256: m.sha256 }, null));
-      return;
+  const models = src.models;
+  if (exp.models.length && !models) checks.push(skip("models", `${label}models`, `${exp.models.length} model(s) not compared: output models are not read by URL yet`));
+  else if (models) {
+    exp.models.forEach((m, i) => {
+      const name = `${label}${m.name || m.file}${exp.models.length > 1 ? `#${i + 1}` : ""}`;
+      if (!m.stored) {
+        checks.push(check("models", name, false,
+          `SDK failure, not e2e's: ClearML's own OutputModel.update_weights raised before storing ${m.file}${m.error ? ` (${m.error})` : ""}, so the task holds no model to verify${m.error?.includes("DummyModel") ? " (clearml 2.1.12 offline mode: the offline DummyModel has no 'locked'; store models against a server, or a ClearML release that fixes it)" : ""}`,
+          { file: m.file, sha256: m.sha256 }, null));
+        return;
+      }
+      const entry = models.entries.find((x) => typeof x?.weights?.weights_filename === "string" && x.weights.weights_filename.replace(/\\/g, "/").endsWith(`/models/${m.file}`));
+      const sameName = !m.name || entry?.init?.name === m.name;
+      checks.push(entry
+        ? check("models", name, sameName, sameName ? `model entry "${entry.init?.name ?? ""}" (${entry.init?.framework ?? "no framework"}) in task.json offline_output_models` : `the model entry for ${m.file} is named "${entry.init?.name}"`, m.name, entry.init?.name)
+        : check("models", name, false, `no offline_output_models entry for ${m.file}`, m.file, null));
+    });
+    for (const [i, m] of exp.models.entries()) {
+      if (!m.stored) continue;
+      const name = `${label}${m.name || m.file}${exp.models.length > 1 ? `#${i + 1}` : ""}:weights`;
+      const data = await models.weights(m.file);
+      if (!data) {
+        checks.push(check("models", name, false, `weights file models/${m.file} is not in the session`, m.sha256, null));
+        continue;
+      }
+      const ok = sha256(data) === m.sha256;
+      checks.push(check("models", name, ok, ok ? `${data.length} bytes, sha256 matches` : "weights bytes differ", { size: m.size, sha256: m.sha256 }, { size: data.length, sha256: sha256(data) }));
     }
-    const entry = offlineModels.find((x) => typeof x?.weights?.weights_filename === "string" && x.weights.weights_filename.replace(/\\/g, "/").endsWith(`/models/${m.file}`));
-    const sameName = !m.name || entry?.init?.name === m.name;
-    checks.push(entry
-      ? check("models", name, sameName, sameName ? `model entry "${entry.init?.name ?? ""}" (${entry.init?.framework ?? "no framework"}) in task.json offline_output_models` : `the model entry for ${m.file} is named "${entry.init?.name}"`, m.name, entry.init?.name)
-      : check("models", name, false, `no offline_output_models entry for ${m.file}`, m.file, null));
-  });
-  for (const [i, m] of exp.models.entries()) {
-    if (!m.stored) continue;
-    const p = `models/${m.file}`;
-    const name = `${label}${m.name || m.file}${exp.models.length > 1 ? `#${i + 1}` : ""}:weights`;
-    if (!s.entries.has(p)) {
-      checks.push(check("models", name, false, `weights file ${p} is not in the session`, m.sha256, null));
-      continue;
-    }
-    const data = await s.read(p);
-    const ok = sha256(data) === m.sha256;
-    checks.push(check("models", name, ok, ok ? `${data.length} bytes, sha256 matches` : "weights bytes differ", { size: m.size, sha256: m.sha256 }, { size: data.length, sha256: sha256(data) }));
   }
   return checks;
 }
 
-async function objectCheck(o: ClearmlObject, declared: Json[], s: Session, folder: string | undefined, label: string): Promise<Check> {
+async function objectCheck(o: ClearmlObject, declared: Json[], src: Source, label: string): Promise<Check> {
   const name = `${label}${o.name}`;
   const entry = declared.find((a) => a.key === o.name);
   if (!entry) return check("objects", name, false, `artifact ${o.name} is not in the task's execution.artifacts`, o.type, null);
-  const p = entryOf(entry.uri, folder);
-  if (!p || !s.entries.has(p)) return check("objects", name, false, `the stored file ${p ?? String(entry.uri)} is not in the session`, o.file, null);
-  if (p.split("/").at(-1) !== o.file) return check("objects", name, false, `stored as ${p.split("/").at(-1)}, ClearML serialises a ${o.type} as ${o.file}`, o.file, p);
+  const stored = String(entry.uri ?? "").split("/").at(-1);
+  if (stored !== o.file) return check("objects", name, false, `stored as ${stored}, ClearML serialises a ${o.type} as ${o.file}`, o.file, entry.uri);
   try {
-    const data = await s.read(p);
+    const f = await src.file(entry.uri);
+    if (!f) return check("objects", name, false, `the stored file ${String(entry.uri)} cannot be read back`, o.file, null);
+    const data = f.bytes;
+    const p = f.path;
     if (o.type === "dict") {
       const ok = sha256(data) === o.sha256;
       return check("objects", name, ok, ok ? "the dict's JSON (json.dumps, indent=4, sort_keys) matches byte for byte" : "the stored JSON differs from the dict's", o.sha256, sha256(data));

@@ -4,7 +4,8 @@
  * apiserver: {meta, data} envelopes, auth.login (Basic -> JWT-shaped token carrying
  * server_version/api_version), Bearer on every other call, tasks.get_by_id, projects.get_by_id,
  * events.get_scalar_metrics_and_variants, events.scalar_metrics_iter_raw with its scroll (next
- * page = events with iter above the last one returned, as services/events.py pages), server.info,
+ * page = events with iter above the last one returned, as services/events.py pages),
+ * events.get_task_events (full events with their timestamps, scrolled in pages), server.info,
  * debug.ping; the fileserver takes multipart POSTs (field name = target path) and serves GET/DELETE.
  * No ClearML server can run where e2e is built; this double is what the ClearML-by-URL client is
  * tested against.
@@ -18,8 +19,8 @@ export interface DoubleTask {
   tags?: string[];
   hyperparams?: Record<string, Record<string, { section: string; name: string; value: string; type?: string }>>;
   script?: Record<string, string>;
-  /** metric -> variant -> [iter, value][] */
-  scalars: Record<string, Record<string, [number, number | string][]>>;
+  /** metric -> variant -> [iter, value, timestamp ms?][] */
+  scalars: Record<string, Record<string, [number, number | string, number?][]>>;
   /** artifact key -> file name and bytes (stored on the fileserver). */
   artifacts: Record<string, { file: string; bytes: Uint8Array }>;
   /** connect_configuration: name -> {name, type, value}, as tasks.get_by_id returns it. */
@@ -38,6 +39,8 @@ export interface ClearmlDoubleOptions {
   apiVersion?: string;
   /** Cap on batch_size, as services.events.events_retrieval.max_raw_scalars_size. */
   maxBatch?: number;
+  /** Answer events.get_task_events as an unknown endpoint (a server without it). */
+  noTaskEvents?: boolean;
 }
 
 export interface ClearmlDouble {
@@ -143,9 +146,21 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
           return envelope(endpoint, 200, { returned: events.length, total: body.count_total ? variants.reduce((n, v) => n + (metric[v]?.length ?? 0), 0) : null,
             scroll_id: Buffer.from(JSON.stringify({ from: next, batch })).toString("base64url"), variants: out });
         }
+        case "events.get_task_events": {
+          const t = task(body.task);
+          if (o.noTaskEvents) break;
+          if (!t) return envelope(endpoint, 400, {}, "Invalid task id", 101);
+          const all = Object.entries(t.scalars).flatMap(([metric, vs]) => Object.entries(vs).flatMap(([variant, pts]) =>
+            pts.map(([iter, value, timestamp]) => ({ type: "training_stats_scalar", task: t.id, metric, variant, iter, value, ...(timestamp !== undefined ? { timestamp } : {}) }))))
+            .filter((e) => !body.event_type || e.type === body.event_type);
+          const from = body.scroll_id ? Number(Buffer.from(body.scroll_id, "base64url").toString()) : 0;
+          const page = all.slice(from, from + Math.min(body.batch_size ?? 500, o.maxBatch ?? 200_000));
+          return envelope(endpoint, 200, { events: page, returned: page.length, total: all.length, scroll_id: Buffer.from(String(from + page.length)).toString("base64url") });
+        }
         default:
-          return envelope(endpoint, 400, {}, `Invalid endpoint: ${endpoint}`, 2);
+          break;
       }
+      return envelope(endpoint, 400, {}, `Invalid endpoint: ${endpoint}`, 2);
     },
   });
   return { api: `http://127.0.0.1:${api.port}`, files: filesUrl, calls, fileStore, stop: () => { api.stop(true); files.stop(true); } };

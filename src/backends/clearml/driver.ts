@@ -11,6 +11,7 @@ import { offlineCensus } from "../../verify/census.ts";
 import { check, skip } from "../../verify/check.ts";
 import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
+import type { ObservedRun } from "../../verify/observed.ts";
 import { readClearmlSession } from "./reader.ts";
 import { captureChecks, separateCapture } from "./tensorboard-capture.ts";
 import { clearmlScriptChecks } from "./script-checks.ts";
@@ -71,9 +72,13 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
       CLEARML_API_ACCESS_KEY: keys.accessKey, CLEARML_API_SECRET_KEY: keys.secretKey,
       CLEARML_CACHE_DIR: `${ctx.workDir}/clearml-cache`,
     }),
-    // events.scalar_metrics_iter_raw (the exact read) returns iterations and values only.
+    // events.scalar_metrics_iter_raw (the exact read) returns iterations and values only; the
+    // reader takes timestamps from events.get_task_events, or says why it could not.
     verify: async (manifest, workDir) => {
-      const compare = { ...COMPARE, timestamps: { unavailable: "the exact scalar read (events.scalar_metrics_iter_raw) returns no timestamps" } };
+      const compare = (obs: ObservedRun) => {
+        const why = obs.extra?.timestampsUnavailable;
+        return typeof why === "string" ? { ...COMPARE, timestamps: { unavailable: why } } : COMPARE;
+      };
       const v = await verifyByUrl(manifest, async (run) => separateCapture(run, await readClearmlTask(rest, run), workDir), compare, parentRelation);
       v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, { mode: "url", rest, observed: v.observed })));
       return v;

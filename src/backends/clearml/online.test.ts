@@ -14,6 +14,7 @@ import { fixtureRun } from "../../../tests/doubles/fixture.ts";
 import { ClearmlRest, clearmlHosts } from "./rest.ts";
 import { readClearmlTask } from "./online.ts";
 import { clearmlDriver } from "./driver.ts";
+import { TIMESTAMP_RULES } from "../../verify/timestamps.ts";
 
 const KEYS = { accessKey: "ACCESSKEY0123456789", secretKey: "secret-0123456789abcdefghijklmnopqrstuvwxyz" };
 let double: ClearmlDouble | undefined;
@@ -25,7 +26,7 @@ function serverTask(f: ReturnType<typeof fixtureRun>): DoubleTask {
     id: f.run.runId, name: f.run.name, project: { id: "p-1", name: "e2e-test" },
     hyperparams: { General: { lr: hp("lr", "0.001"), epochs: hp("epochs", "3"), optimizer: hp("optimizer", "adam") } },
     script: { repository: "", branch: "e2e-main", version_num: f.run.git!.commit, diff: "", entry_point: "train.py" },
-    scalars: Object.fromEntries(Object.entries(f.run.metrics).map(([k, pts]) => [k, { [k]: pts.map(([s, v]) => [s, v] as [number, number | string]) }])),
+    scalars: Object.fromEntries(Object.entries(f.run.metrics).map(([k, pts]) => [k, { [k]: pts.map(([s, v, ts]) => [s, v, ts] as [number, number | string, number]) }])),
     artifacts: Object.fromEntries(Object.entries(f.bytes).map(([k, b]) => [k, { file: k.split("/").pop()!, bytes: b }])),
   };
 }
@@ -58,6 +59,44 @@ test("planted faults (missing event, changed value, truncated artifact, other co
   const obs = await readClearmlTask(new ClearmlRest(clearmlHosts(double.api, { CLEARML_FILES_HOST: double.files }), KEYS), f.run);
   const failed = compareRun(f.run, obs, COMPARE).filter((c) => c.status === "fail").map((c) => c.name).sort();
   expect(failed).toEqual(["artifacts.model.pt", "git.commit", "metrics.acc", "metrics.loss"]);
+}, 30_000);
+
+test("timestamps by URL: each point's own from events.get_task_events (paged); a shifted one fails timestamps.<key> only", async () => {
+  const f = fixtureRun("4f1e2d3c4b5a69788796a5b4c3d2e1f0", 1200);
+  const t = serverTask(f);
+  double = startClearmlDouble({ ...KEYS, tasks: [t], maxBatch: 500 });
+  const rest = () => new ClearmlRest(clearmlHosts(double!.api, { CLEARML_FILES_HOST: double!.files }), KEYS);
+  const obs = await readClearmlTask(rest(), f.run);
+  expect(double.calls.filter((c) => c === "events.get_task_events").length).toBeGreaterThanOrEqual(3);
+  expect(obs.metrics.loss!.map((p) => p.timestamp)).toEqual(f.run.metrics.loss!.map((p) => p[2]));
+  const opts = { ...COMPARE, timestamps: TIMESTAMP_RULES.clearml };
+  expect(compareRun(f.run, obs, opts).filter((c) => c.status === "fail")).toEqual([]);
+  double.stop();
+  t.scalars.acc!.acc![5]![2]! += 60_000;
+  double = startClearmlDouble({ ...KEYS, tasks: [t] });
+  const failed = compareRun(f.run, await readClearmlTask(rest(), f.run), opts).filter((c) => c.status === "fail").map((c) => c.name);
+  expect(failed).toEqual(["timestamps.acc"]);
+}, 30_000);
+
+test("a server without events.get_task_events: timestamps skipped with the reason, the rest verified", async () => {
+  const f = fixtureRun("4f1e2d3c4b5a69788796a5b4c3d2e1f0", 100);
+  double = startClearmlDouble({ ...KEYS, tasks: [serverTask(f)], noTaskEvents: true });
+  process.env.CLEARML_API_ACCESS_KEY = KEYS.accessKey;
+  process.env.CLEARML_API_SECRET_KEY = KEYS.secretKey;
+  process.env.CLEARML_FILES_HOST = double.files;
+  try {
+    const started = await clearmlDriver.start({ python, workDir: "/tmp/e2e-clearml-double", session: "t", mode: "url", url: double.api, assetRoot: "/tmp" });
+    const manifest: Manifest = { schema: 1, backend: "clearml", workflow: "cnn", environment: {}, runs: [f.run] };
+    const checks = (await started.verify(manifest, "/tmp")).checks;
+    expect(checks.filter((c) => c.status === "fail")).toEqual([]);
+    const skipped = checks.find((c) => c.name === "timestamps.read")!;
+    expect(skipped.status).toBe("skip");
+    expect(skipped.message).toContain("events.get_task_events failed");
+  } finally {
+    delete process.env.CLEARML_API_ACCESS_KEY;
+    delete process.env.CLEARML_API_SECRET_KEY;
+    delete process.env.CLEARML_FILES_HOST;
+  }
 }, 30_000);
 
 test("driver by URL: verify and deployment checks pass; keys only in the workflow's env", async () => {

@@ -8,7 +8,7 @@
  *   section (user properties) and the task's tags go to tags.
  * - metrics: every scalar event of every metric/variant (events.scalar_metrics_iter_raw, one
  *   variant at a time, scrolled to the end); key = title when series == title, else
- *   "title/series".
+ *   "title/series"; each point's timestamp (ms) from events.get_task_events.
  * - artifacts: execution.artifacts[] by key, bytes downloaded from their uri (fileserver).
  * - git: script.repository/branch/version_num/diff; dirty = diff non-empty.
  * - status: completed/published/closed -> FINISHED, failed -> FAILED, stopped -> KILLED,
@@ -63,6 +63,25 @@ export async function readClearmlTask(rest: ClearmlRest, exp: ManifestRun): Prom
     }
   }
 
+  // Timestamps: scalar_metrics_iter_raw has none; events.get_task_events has each event's own
+  // (ms), paired by title, series, iteration and order. A server without it: said, not guessed.
+  let timestampsUnavailable: string | undefined;
+  try {
+    const stamps = new Map<string, number[]>();
+    for (const e of await rest.taskEvents(exp.runId, "training_stats_scalar"))
+      if (typeof e.timestamp === "number") {
+        const k = `${e.metric}\0${e.variant}\0${e.iter}`;
+        stamps.set(k, [...(stamps.get(k) ?? []), e.timestamp]);
+      }
+    for (const s of scalarSeries)
+      for (const p of s.points) {
+        const ts = stamps.get(`${s.title}\0${s.series}\0${p.step}`)?.shift();
+        if (ts !== undefined) p.timestamp = ts;
+      }
+  } catch (err) {
+    timestampsUnavailable = `events.get_task_events failed (${(err as Error).message}); the exact scalar read (events.scalar_metrics_iter_raw) returns no timestamps`;
+  }
+
   const artifacts: ObservedRun["artifacts"] = {};
   const declared = task.execution?.artifacts ?? [];
   const hashMismatch: string[] = [];
@@ -104,6 +123,7 @@ export async function readClearmlTask(rest: ClearmlRest, exp: ManifestRun): Prom
       clearmlStatus: task.status,
       scalarEvents: events,
       scalarSeries,
+      timestampsUnavailable,
       lastIteration: task.last_iteration,
       artifactsDeclared: declared.map((a) => ({ key: a.key, uri: a.uri, size: a.content_size, hash: a.hash, type: a.type })),
       configuration: task.configuration,

@@ -175,6 +175,25 @@ export class ClearmlRest {
     return out;
   }
 
+  /**
+   * Every event of one type of a task, with its timestamp (events.get_task_events, scrolled to the
+   * end in ascending order). Used for what scalar_metrics_iter_raw leaves out: the timestamps.
+   */
+  async taskEvents(task: string, eventType: string, batchSize = 10_000): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let scroll_id: string | undefined;
+    for (;;) {
+      const d = await this.call<{ events?: Record<string, unknown>[]; returned?: number; total?: number; scroll_id?: string }>(
+        "events.get_task_events", { task, event_type: eventType, batch_size: batchSize, order: "asc", ...(scroll_id ? { scroll_id } : {}) },
+        `${eventType} events of ${task}`);
+      const evs = d.events ?? [];
+      out.push(...evs);
+      if (!evs.length || !d.scroll_id || (typeof d.total === "number" && out.length >= d.total)) break;
+      scroll_id = d.scroll_id;
+    }
+    return out;
+  }
+
   /** Bytes of a file on the fileserver (or another http(s) store), hashed. */
   async download(uri: string): Promise<{ size: number; sha256: string; bytes: Uint8Array }> {
     if (!/^https?:\/\//.test(uri)) throw backendError(`artifact stored at ${uri}: e2e reads artifacts over http(s) only`, "store artifacts on the ClearML fileserver (CLEARML_FILES_HOST / output_uri) to let e2e verify their bytes");

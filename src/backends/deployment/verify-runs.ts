@@ -9,7 +9,7 @@ export type { Relations };
 export function verifyByUrl(
   manifest: Manifest,
   read: (run: ManifestRun) => Promise<ObservedRun>,
-  compare: Omit<CompareOptions, "label">,
+  compare: Omit<CompareOptions, "label"> | ((obs: ObservedRun) => Omit<CompareOptions, "label">),
   relations?: Relations,
 ): Promise<Verification> {
   return verifyRuns(manifest, read, { compare, relations, checkId: true });

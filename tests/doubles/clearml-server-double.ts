@@ -5,7 +5,8 @@
  * server_version/api_version), Bearer on every other call, tasks.get_by_id, projects.get_by_id,
  * events.get_scalar_metrics_and_variants, events.scalar_metrics_iter_raw with its scroll (next
  * page = events with iter above the last one returned, as services/events.py pages),
- * events.get_task_events (full events with their timestamps, scrolled in pages), server.info,
+ * events.get_task_events (full events with their timestamps, scrolled in pages; scalar, log and
+ * debug-image events), models.get_by_id, server.info,
  * debug.ping; the fileserver takes multipart POSTs (field name = target path) and serves GET/DELETE.
  * No ClearML server can run where e2e is built; this double is what the ClearML-by-URL client is
  * tested against.
@@ -25,6 +26,12 @@ export interface DoubleTask {
   artifacts: Record<string, { file: string; bytes: Uint8Array }>;
   /** connect_configuration: name -> {name, type, value}, as tasks.get_by_id returns it. */
   configuration?: Record<string, { name: string; type: string; value: string }>;
+  /** Console log messages (events of type "log"). */
+  logs?: string[];
+  /** Debug images: events of type "training_debug_image" whose url is the file on the fileserver. */
+  images?: { metric: string; variant: string; iter: number; file: string; bytes: Uint8Array }[];
+  /** Output models (tasks.get_by_id models.output, models.get_by_id), weights on the fileserver. */
+  models?: { id: string; name: string; framework: string; file: string; bytes: Uint8Array }[];
 }
 
 export interface ClearmlDoubleOptions {
@@ -87,6 +94,13 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
   const filesUrl = `http://127.0.0.1:${files.port}`;
   const uriOf = (t: DoubleTask, key: string) => `${filesUrl}/${t.project.name}/${t.name}.${t.id}/artifacts/${key}/${t.artifacts[key]!.file}`;
   for (const t of tasks) for (const k of Object.keys(t.artifacts)) fileStore.set(decodeURIComponent(new URL(uriOf(t, k)).pathname.slice(1)), t.artifacts[k]!.bytes);
+  const imageUri = (t: DoubleTask, i: NonNullable<DoubleTask["images"]>[number]) => `${filesUrl}/${t.project.name}/${t.name}.${t.id}/metrics/${i.metric}/${i.variant}/${i.file}`;
+  const modelUri = (t: DoubleTask, m: NonNullable<DoubleTask["models"]>[number]) => `${filesUrl}/${t.project.name}/${t.name}.${t.id}/models/${m.file}`;
+  const keyOf = (uri: string) => decodeURIComponent(new URL(uri).pathname.slice(1));
+  for (const t of tasks) {
+    for (const i of t.images ?? []) fileStore.set(keyOf(imageUri(t, i)), i.bytes);
+    for (const m of t.models ?? []) fileStore.set(keyOf(modelUri(t, m)), m.bytes);
+  }
 
   const api = Bun.serve({
     hostname: "127.0.0.1",
@@ -112,6 +126,7 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
           return envelope(endpoint, 200, { task: {
             id: t.id, name: t.name, status: t.status ?? "completed", project: t.project.id, parent: t.parent ?? null, tags: t.tags ?? [], system_tags: [],
             hyperparams: t.hyperparams ?? {}, configuration: t.configuration ?? {}, script: t.script ?? {}, last_iteration: 0, type: "training",
+            models: { input: [], output: (t.models ?? []).map((m) => ({ name: m.name, model: m.id })) },
             execution: { artifacts: Object.entries(t.artifacts).map(([key, a]) => ({ key, type: "custom", mode: "output", uri: uriOf(t, key), content_size: a.bytes.length, hash: new Bun.CryptoHasher("sha256").update(a.bytes).digest("hex") })) },
           } });
         }
@@ -150,12 +165,21 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
           const t = task(body.task);
           if (o.noTaskEvents) break;
           if (!t) return envelope(endpoint, 400, {}, "Invalid task id", 101);
-          const all = Object.entries(t.scalars).flatMap(([metric, vs]) => Object.entries(vs).flatMap(([variant, pts]) =>
-            pts.map(([iter, value, timestamp]) => ({ type: "training_stats_scalar", task: t.id, metric, variant, iter, value, ...(timestamp !== undefined ? { timestamp } : {}) }))))
-            .filter((e) => !body.event_type || e.type === body.event_type);
+          const all = [
+            ...Object.entries(t.scalars).flatMap(([metric, vs]) => Object.entries(vs).flatMap(([variant, pts]) =>
+              pts.map(([iter, value, timestamp]) => ({ type: "training_stats_scalar", task: t.id, metric, variant, iter, value, ...(timestamp !== undefined ? { timestamp } : {}) })))),
+            ...(t.logs ?? []).map((msg, i) => ({ type: "log", task: t.id, level: "info", worker: "double", msg, timestamp: i })),
+            ...(t.images ?? []).map((im) => ({ type: "training_debug_image", task: t.id, metric: im.metric, variant: im.variant, iter: im.iter, url: imageUri(t, im) })),
+          ].filter((e) => !body.event_type || e.type === body.event_type);
           const from = body.scroll_id ? Number(Buffer.from(body.scroll_id, "base64url").toString()) : 0;
           const page = all.slice(from, from + Math.min(body.batch_size ?? 500, o.maxBatch ?? 200_000));
           return envelope(endpoint, 200, { events: page, returned: page.length, total: all.length, scroll_id: Buffer.from(String(from + page.length)).toString("base64url") });
+        }
+        case "models.get_by_id": {
+          for (const t of tasks)
+            for (const m of t.models ?? [])
+              if (m.id === body.model) return envelope(endpoint, 200, { model: { id: m.id, name: m.name, framework: m.framework, uri: modelUri(t, m), task: t.id } });
+          return envelope(endpoint, 400, {}, `Invalid model id: id=${body.model}`, 401);
         }
         default:
           break;

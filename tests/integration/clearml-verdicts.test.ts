@@ -296,7 +296,7 @@ files[name] = out.getvalue()`],
       expect(failedNames(got)).toEqual([name]);
     });
 
-  test("by URL (a TEST DOUBLE of the server holding what ClearML stored offline): single values, configuration and objects verified over REST; text, images, models skipped by name", async () => {
+  test("by URL (a TEST DOUBLE of the server holding what ClearML stored offline): every kind verified over REST; a planted fault fails its check only", async () => {
     const { startClearmlDouble } = await import("../doubles/clearml-server-double.ts");
     const { ClearmlRest, clearmlHosts } = await import("../../src/backends/clearml/rest.ts");
     const { readClearmlTask } = await import("../../src/backends/clearml/online.ts");
@@ -309,11 +309,17 @@ files[name] = out.getvalue()`],
       for (const e of JSON.parse(line)) if (e.type === "training_stats_scalar") ((scalars[e.metric] ??= {})[e.variant] ??= []).push([e.iter, e.value]);
     const artifacts: Record<string, { file: string; bytes: Uint8Array }> = {};
     for (const a of task.execution.artifacts) artifacts[a.key] = { file: a.uri.split("/").at(-1), bytes: await s.read(a.uri.slice(task.offline_folder.length + 1)) };
+    const images: { metric: string; variant: string; iter: number; file: string; bytes: Uint8Array }[] = [];
+    for (const line of (await s.readText("metrics.jsonl")).split("\n").filter(Boolean))
+      for (const e of JSON.parse(line))
+        if (e.type === "training_debug_image")
+          images.push({ metric: e.metric, variant: e.variant, iter: e.iter, file: e.url.split("/").at(-1), bytes: await s.read(e.url.slice(task.offline_folder.length + 1)) });
+    const logs = (await s.readText("log.jsonl")).split("\n").filter(Boolean).flatMap((l) => JSON.parse(l).map((e: { msg: string }) => e.msg));
     const keys = { accessKey: "ACCESSKEY0123456789", secretKey: "secret-0123456789abcdefghijklmnopqrstuvwxyz" };
     const serve = (mutate?: (a: typeof artifacts) => void) => {
       const arts = structuredClone(artifacts);
       mutate?.(arts);
-      return startClearmlDouble({ ...keys, tasks: [{ id: task.id, name: task.name, project: { id: "p1", name: task.project_name }, scalars, artifacts: arts, configuration: task.configuration }] });
+      return startClearmlDouble({ ...keys, tasks: [{ id: task.id, name: task.name, project: { id: "p1", name: task.project_name }, scalars, artifacts: arts, configuration: task.configuration, logs, images }] });
     };
     const verifyByUrl = async (double: ReturnType<typeof serve>) => {
       const rest = new ClearmlRest(clearmlHosts(double.api, { CLEARML_FILES_HOST: double.files }), keys);
@@ -325,8 +331,9 @@ files[name] = out.getvalue()`],
       const got = await verifyByUrl(double);
       expect(failedNames(got)).toEqual([]);
       expect(got.filter((c) => c.status === "pass").map((c) => c.name).sort()).toEqual(
-        ["configuration.hyper", "configuration.train-file", "objects.outputs", "objects.stats", "objects.table", "objects.weights", "summaries.accuracy", "summaries.params"]);
-      expect(got.filter((c) => c.status === "skip").map((c) => c.name).sort()).toEqual(["media.report_image", "text.report_text"]);
+        ["configuration.hyper", "configuration.train-file", "media.samples/array@1", "media.samples/file@2", "objects.outputs", "objects.stats", "objects.table", "objects.weights",
+          "summaries.accuracy", "summaries.params", "text.report_text#1"]);
+      expect(got.filter((c) => c.status === "skip")).toEqual([]);
     } finally {
       double.stop();
     }
@@ -369,6 +376,28 @@ b = bytearray(files["models/model.pt"]); b[len(b) // 2] ^= 0xFF; files["models/m
     const dropped = plant(stored, `
 t = json.loads(files["task.json"]); t["offline_output_models"] = []; files["task.json"] = json.dumps(t).encode()`);
     expect(failedNames(await verifyWith(be, m, backendDir, dropped))).toEqual(["models.linear"]);
+
+    // By URL (a TEST DOUBLE serving the model ClearML stored): models.output, models.get_by_id, the weights' uri.
+    const { startClearmlDouble } = await import("../doubles/clearml-server-double.ts");
+    const { ClearmlRest, clearmlHosts } = await import("../../src/backends/clearml/rest.ts");
+    const { readClearmlTask } = await import("../../src/backends/clearml/online.ts");
+    const { clearmlScriptChecks } = await import("../../src/backends/clearml/script-checks.ts");
+    const { openSession } = await import("../../src/backends/clearml/reader.ts");
+    const weights = await (await openSession(stored)).read("models/model.pt");
+    const keys = { accessKey: "ACCESSKEY0123456789", secretKey: "secret-0123456789abcdefghijklmnopqrstuvwxyz" };
+    const run0 = m.runs[0]!;
+    for (const [bytes, want] of [[weights, []], [weights.map((b, i) => (i === 100 ? b ^ 0xff : b)), ["models.linear:weights"]]] as [Uint8Array, string[]][]) {
+      const double = startClearmlDouble({ ...keys, tasks: [{ id: run0.runId, name: run0.name, project: { id: "p1", name: "examples" }, scalars: {}, artifacts: {},
+        models: [{ id: "m-1", name: "linear", framework: "PyTorch", file: "model.pt", bytes }] }] });
+      try {
+        const rest = new ClearmlRest(clearmlHosts(double.api, { CLEARML_FILES_HOST: double.files }), keys);
+        const got = await clearmlScriptChecks(m, backendDir, { mode: "url", rest, observed: { [run0.key]: await readClearmlTask(rest, run0) } });
+        expect(got.map((c) => c.name).sort()).toEqual(["models.linear", "models.linear:weights"]);
+        expect(failedNames(got)).toEqual(want);
+      } finally {
+        double.stop();
+      }
+    }
   }, 400_000);
 
   test("OutputModel.update_weights offline: clearml 2.1.12's own failure is named as the SDK's", async () => {

@@ -54,6 +54,8 @@ export interface ClearmlTask {
   hyperparams?: Record<string, Record<string, { value?: unknown }>>;
   script?: { repository?: string; branch?: string; version_num?: string; diff?: string; entry_point?: string; working_dir?: string };
   execution?: { artifacts?: { key?: string; uri?: string; hash?: string; content_size?: number; type?: string; mode?: string }[] };
+  /** Input and output models (API >= 2.13): name and model id. */
+  models?: { input?: { name?: string; model?: string }[]; output?: { name?: string; model?: string }[] };
   /** connect_configuration: name -> {name, type, value (the stored text)}. */
   configuration?: Record<string, { name?: string; type?: string; value?: string }>;
   last_iteration?: number;
@@ -190,6 +192,18 @@ export class ClearmlRest {
       out.push(...evs);
       if (!evs.length || !d.scroll_id || (typeof d.total === "number" && out.length >= d.total)) break;
       scroll_id = d.scroll_id;
+    }
+    return out;
+  }
+
+  /** The task's output models (tasks.get_by_id models.output, then models.get_by_id each). */
+  async outputModels(task: string): Promise<{ id: string; name?: string; framework?: string; uri?: string }[]> {
+    const t = await this.task(task);
+    const out: { id: string; name?: string; framework?: string; uri?: string }[] = [];
+    for (const ref of t.models?.output ?? []) {
+      if (!ref.model) continue;
+      const d = await this.call<{ model?: { id: string; name?: string; framework?: string; uri?: string } }>("models.get_by_id", { model: ref.model }, `reading model ${ref.model}`);
+      if (d.model) out.push(d.model);
     }
     return out;
   }

@@ -18,15 +18,17 @@
  * - OutputModel.update_weights: task.json offline_output_models[] and the weights copied to
  *   models/<file> in the session. clearml 2.1.12 raises before storing it offline; that is
  *   reported as the SDK's failure.
- * By URL the same checks read the task (tasks.get_by_id: configuration, execution.artifacts), the
- * scalars already read (the "Summary" series) and the artifact bytes from their uri; text, debug
- * images and models are not read by URL yet, and say so as skips.
+ * By URL the same checks read the task (tasks.get_by_id: configuration, execution.artifacts,
+ * models.output), the scalars already read (the "Summary" series), the log and debug-image events
+ * (events.get_task_events, event types "log" and "training_debug_image"), each output model
+ * (models.get_by_id: name, framework, uri) and every file from its uri. What a server does not
+ * answer is skipped with its error, never passed.
  */
 import { createHash } from "node:crypto";
 import { isAbsolute, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { Manifest } from "../../verify/manifest.ts";
-import { check, skip, type Check } from "../../verify/check.ts";
+import { check, type Check } from "../../verify/check.ts";
 import { formatError } from "../../util/errors.ts";
 import { quoteNonFinite } from "../wandb/reader.ts";
 import type { ClearmlExpectations, ClearmlObject } from "./expect.ts";
@@ -34,25 +36,36 @@ import type { ObservedRun } from "../../verify/observed.ts";
 import { openSession, openZipBuffer, type ScalarSeries, type Session } from "./reader.ts";
 import type { ClearmlRest } from "./rest.ts";
 
-/** Where the checks read from: the offline session, or the server by URL. */
-interface Source {
-  task: Json;
-  /** training_stats_scalar events (only Summary ones are used). */
-  scalarEvents: Json[];
-  /** training_debug_image events; undefined where they are not read. */
-  imageEvents?: Json[];
-  /** Console-log messages; undefined where they are not read. */
-  logs?: string[];
-  /** The bytes ClearML stored at an uri it recorded (undefined: not there) and a name for them. */
-  file(uri: unknown): Promise<{ bytes: Uint8Array; path: string } | undefined>;
-  /** Offline only: the output models' entries and their weights (models/<file>). */
-  models?: { entries: Json[]; weights(file: string): Promise<Uint8Array | undefined> };
-}
-
 type Json = Record<string, any>;
 const SUMMARY_ITER = -(2 ** 31);
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const short = (s: string, n = 50) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** An output model as the backend holds it: its entry and, on demand, its weights. */
+interface StoredModel {
+  name?: string;
+  framework?: string;
+  /** Base name of the weights file. */
+  file?: string;
+  bytes(): Promise<Uint8Array | undefined>;
+}
+
+/** Where the checks read from: the offline session, or the server by URL. */
+interface Source {
+  /** "the session" or "the server", in messages. */
+  where: string;
+  task: Json;
+  /** training_stats_scalar events (only Summary ones are used). */
+  scalarEvents: Json[];
+  /** training_debug_image events, or why they could not be read. */
+  imageEvents: Json[] | { unavailable: string };
+  /** Console-log messages, or why they could not be read. */
+  logs: string[] | { unavailable: string };
+  /** The bytes ClearML stored at an uri it recorded (undefined: not there) and a name for them. */
+  file(uri: unknown): Promise<{ bytes: Uint8Array; path: string } | undefined>;
+  /** The task's output models, or why they could not be read. */
+  models: StoredModel[] | { unavailable: string };
+}
 
 /** Every ClearML-only check of a script's runs: offline from the session zip, by URL over REST. */
 export async function clearmlScriptChecks(manifest: Manifest, workDir: string, by: { mode: "offline" } | { mode: "url"; rest: ClearmlRest; observed: Record<string, ObservedRun> }): Promise<Check[]> {
@@ -66,7 +79,7 @@ export async function clearmlScriptChecks(manifest: Manifest, workDir: string, b
       if (by.mode === "url") {
         const obs = by.observed[run.key];
         if (!obs) continue; // the task itself could not be read: run.* says why
-        src = urlSource(by.rest, obs);
+        src = urlSource(by.rest, obs, await readByUrl(by.rest, run.runId, exp));
       } else {
         if (!run.offlinePath) continue; // run.offline-files says so
         src = await offlineSource(await openSession(isAbsolute(run.offlinePath) ? run.offlinePath : join(workDir, run.offlinePath)));
@@ -84,7 +97,9 @@ async function offlineSource(s: Session): Promise<Source> {
   const task = JSON.parse(quoteNonFinite(await s.readText("task.json"))) as Json;
   const folder = typeof task.offline_folder === "string" ? task.offline_folder : undefined;
   const metricEvents = await events(s, "metrics.jsonl");
+  const entries = (Array.isArray(task.offline_output_models) ? task.offline_output_models : []) as Json[];
   return {
+    where: "the session",
     task,
     scalarEvents: metricEvents.filter((e) => e.type === "training_stats_scalar"),
     imageEvents: metricEvents.filter((e) => e.type === "training_debug_image"),
@@ -93,27 +108,56 @@ async function offlineSource(s: Session): Promise<Source> {
       const p = entryOf(uri, folder);
       return p && s.entries.has(p) ? { bytes: await s.read(p), path: p } : undefined;
     },
-    models: {
-      entries: (Array.isArray(task.offline_output_models) ? task.offline_output_models : []) as Json[],
-      weights: async (file) => (s.entries.has(`models/${file}`) ? s.read(`models/${file}`) : undefined),
-    },
+    // task.json offline_output_models[]: init (name, framework), weights.weights_filename, the
+    // copy ClearML made under the session folder's models/.
+    models: entries.map((e) => {
+      const file = typeof e?.weights?.weights_filename === "string" ? String(e.weights.weights_filename).replace(/\\/g, "/").split("/").at(-1) : undefined;
+      return { name: e?.init?.name, framework: e?.init?.framework, file, bytes: async () => (file && s.entries.has(`models/${file}`) ? s.read(`models/${file}`) : undefined) };
+    }),
   };
 }
 
-function urlSource(rest: ClearmlRest, obs: ObservedRun): Source {
+function urlSource(rest: ClearmlRest, obs: ObservedRun, read: { logs: Source["logs"]; images: Source["imageEvents"]; models: Source["models"] }): Source {
   const series = (obs.extra?.scalarSeries ?? []) as ScalarSeries[];
   return {
+    where: "the server",
     task: { configuration: obs.extra?.configuration ?? {}, execution: { artifacts: obs.extra?.artifactsDeclared ?? [] } },
     scalarEvents: series.flatMap((s) => s.points.map((p) => ({ type: "training_stats_scalar", metric: s.title, variant: s.series, iter: p.step, value: p.value }))),
-    async file(uri) {
-      if (typeof uri !== "string") return undefined;
-      try {
-        return { bytes: (await rest.download(uri)).bytes, path: new URL(uri).pathname };
-      } catch {
-        return undefined;
-      }
-    },
+    imageEvents: read.images,
+    logs: read.logs,
+    models: read.models,
+    file: (uri) => download(rest, uri),
   };
+}
+
+async function download(rest: ClearmlRest, uri: unknown): Promise<{ bytes: Uint8Array; path: string } | undefined> {
+  if (typeof uri !== "string") return undefined;
+  try {
+    return { bytes: (await rest.download(uri)).bytes, path: new URL(uri).pathname };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What only some checks need, read from the server only when the script logged that kind. */
+async function readByUrl(rest: ClearmlRest, taskId: string, exp: ClearmlExpectations): Promise<{ logs: Source["logs"]; images: Source["imageEvents"]; models: Source["models"] }> {
+  const why = (err: unknown) => ({ unavailable: `the server did not answer (${formatError(err)})` });
+  const logs = exp.texts.length
+    ? await rest.taskEvents(taskId, "log").then((evs) => evs.map((e) => String(e.msg ?? "")), why)
+    : [];
+  const images = exp.images.length ? await rest.taskEvents(taskId, "training_debug_image").catch(why) : [];
+  let models: Source["models"] = [];
+  if (exp.models.length) {
+    try {
+      models = (await rest.outputModels(taskId)).map((m) => ({
+        name: m.name, framework: m.framework, file: m.uri?.split("/").at(-1),
+        bytes: async () => (await download(rest, m.uri))?.bytes,
+      }));
+    } catch (err) {
+      models = why(err);
+    }
+  }
+  return { logs, images, models };
 }
 
 function kindsOf(e: ClearmlExpectations): string[] {
@@ -165,9 +209,10 @@ async function runChecks(exp: ClearmlExpectations, src: Source, label: string): 
   }
 
   // text
-  if (exp.texts.length && !src.logs) checks.push(skip("text", `${label}report_text`, `${exp.texts.length} text(s) not compared: the console log is not read by URL yet`));
-  else if (exp.texts.length) {
-    const all = `\n${src.logs!.join("\n")}\n`;
+  const logs = src.logs;
+  if (exp.texts.length && !Array.isArray(logs)) checks.push(check("text", `${label}report_text`, false, `${exp.texts.length} text(s) not compared: the console log could not be read: ${logs.unavailable}`));
+  else if (exp.texts.length && Array.isArray(logs)) {
+    const all = `\n${logs.join("\n")}\n`;
     exp.texts.forEach((t, i) => {
       const ok = all.includes(`\n${t}\n`);
       checks.push(check("text", `${label}report_text#${i + 1}`, ok, ok ? `"${short(t)}" is in the task's console log (log.jsonl)` : `"${short(t)}" is not in the task's console log`, t, ok ? t : null));
@@ -185,9 +230,9 @@ async function runChecks(exp: ClearmlExpectations, src: Source, label: string): 
   }
 
   // debug images
-  if (exp.images.length && !src.imageEvents) checks.push(skip("media", `${label}report_image`, `${exp.images.length} debug image(s) not compared: debug-image events are not read by URL yet`));
-  else if (exp.images.length) {
-    const imgEvents = src.imageEvents!;
+  const imgEvents = src.imageEvents;
+  if (exp.images.length && !Array.isArray(imgEvents)) checks.push(check("media", `${label}report_image`, false, `${exp.images.length} debug image(s) not compared: their events could not be read: ${imgEvents.unavailable}`));
+  else if (exp.images.length && Array.isArray(imgEvents)) {
     const byPair = new Map<string, Json[]>();
     for (const e of imgEvents) byPair.set(`${e.metric}\0${e.variant}`, [...(byPair.get(`${e.metric}\0${e.variant}`) ?? []), e]);
     const used = new Map<string, number>();
@@ -218,7 +263,7 @@ async function runChecks(exp: ClearmlExpectations, src: Source, label: string): 
       }
       const f = await src.file(ev.url);
       if (!f) {
-        checks.push(check("media", name, false, `the image file ${String(ev.url)} is not stored`, img.sha256, null));
+        checks.push(check("media", name, false, `the image file ${String(ev.url)} is not in ${src.where}`, img.sha256, null));
         continue;
       }
       const data = f.bytes;
@@ -235,32 +280,29 @@ async function runChecks(exp: ClearmlExpectations, src: Source, label: string): 
 
   // output models
   const models = src.models;
-  if (exp.models.length && !models) checks.push(skip("models", `${label}models`, `${exp.models.length} model(s) not compared: output models are not read by URL yet`));
-  else if (models) {
-    exp.models.forEach((m, i) => {
+  if (exp.models.length && !Array.isArray(models)) checks.push(check("models", `${label}models`, false, `${exp.models.length} model(s) not compared: the task's output models could not be read: ${models.unavailable}`));
+  else if (Array.isArray(models)) {
+    for (const [i, m] of exp.models.entries()) {
       const name = `${label}${m.name || m.file}${exp.models.length > 1 ? `#${i + 1}` : ""}`;
       if (!m.stored) {
         checks.push(check("models", name, false,
           `SDK failure, not e2e's: ClearML's own OutputModel.update_weights raised before storing ${m.file}${m.error ? ` (${m.error})` : ""}, so the task holds no model to verify${m.error?.includes("DummyModel") ? " (clearml 2.1.12 offline mode: the offline DummyModel has no 'locked'; store models against a server, or a ClearML release that fixes it)" : ""}`,
           { file: m.file, sha256: m.sha256 }, null));
-        return;
+        continue;
       }
-      const entry = models.entries.find((x) => typeof x?.weights?.weights_filename === "string" && x.weights.weights_filename.replace(/\\/g, "/").endsWith(`/models/${m.file}`));
-      const sameName = !m.name || entry?.init?.name === m.name;
+      const entry = models.find((x) => x.file === m.file);
+      const sameName = !m.name || entry?.name === m.name;
       checks.push(entry
-        ? check("models", name, sameName, sameName ? `model entry "${entry.init?.name ?? ""}" (${entry.init?.framework ?? "no framework"}) in task.json offline_output_models` : `the model entry for ${m.file} is named "${entry.init?.name}"`, m.name, entry.init?.name)
-        : check("models", name, false, `no offline_output_models entry for ${m.file}`, m.file, null));
-    });
-    for (const [i, m] of exp.models.entries()) {
-      if (!m.stored) continue;
-      const name = `${label}${m.name || m.file}${exp.models.length > 1 ? `#${i + 1}` : ""}:weights`;
-      const data = await models.weights(m.file);
+        ? check("models", name, sameName, sameName ? `model entry "${entry.name ?? ""}" (${entry.framework ?? "no framework"}) in ${src.where}` : `the model entry for ${m.file} is named "${entry.name}"`, m.name, entry.name)
+        : check("models", name, false, `no output model with weights ${m.file} in ${src.where}`, m.file, models.map((x) => x.file)));
+      const data = entry ? await entry.bytes() : undefined;
+      if (!entry) continue;
       if (!data) {
-        checks.push(check("models", name, false, `weights file models/${m.file} is not in the session`, m.sha256, null));
+        checks.push(check("models", `${name}:weights`, false, `the weights file ${m.file} is not in ${src.where}`, m.sha256, null));
         continue;
       }
       const ok = sha256(data) === m.sha256;
-      checks.push(check("models", name, ok, ok ? `${data.length} bytes, sha256 matches` : "weights bytes differ", { size: m.size, sha256: m.sha256 }, { size: data.length, sha256: sha256(data) }));
+      checks.push(check("models", `${name}:weights`, ok, ok ? `${data.length} bytes, sha256 matches` : "weights bytes differ", { size: m.size, sha256: m.sha256 }, { size: data.length, sha256: sha256(data) }));
     }
   }
   return checks;

@@ -196,6 +196,7 @@ for i in range(3):
     logger.report_scalar("loss", "train", 1.0 / (i + 1), iteration=i)
 logger.report_single_value("accuracy", 0.9375)
 logger.report_single_value("params", 1234)
+logger.report_single_value("diverged", float("nan"))  # ClearML stores NaN as 0.0
 logger.report_text("training done")
 img = (np.arange(32 * 32 * 3) % 251).astype(np.uint8).reshape(32, 32, 3)
 logger.report_image("samples", "array", iteration=1, image=img)
@@ -240,11 +241,11 @@ describe("ClearML --script: single values, text, configuration, debug images, ob
   test("every kind is verified, nothing left unverified", () => {
     expect(failedNames(checks)).toEqual([]);
     const names = checks.filter((c) => c.status === "pass").map((c) => c.name);
-    for (const n of ["summaries.accuracy", "summaries.params", "text.report_text#1", "configuration.hyper", "configuration.train-file",
+    for (const n of ["summaries.accuracy", "summaries.params", "summaries.diverged", "text.report_text#1", "configuration.hyper", "configuration.train-file",
       "media.samples/array@1", "media.samples/file@2", "objects.stats", "objects.table", "objects.weights", "objects.outputs"])
       expect(names).toContain(n);
     expect(checks.filter((c) => c.name.startsWith("script.unverified:"))).toEqual([]);
-    expect(checks.find((c) => c.name === "script.arrived")!.message).toMatch(/artifacts 4\/4.*media 2\/2.*summaries 2\/2.*text 1\/1.*configuration 2\/2/);
+    expect(checks.find((c) => c.name === "script.arrived")!.message).toMatch(/artifacts 4\/4.*media 2\/2.*summaries 3\/3.*text 1\/1.*configuration 2\/2/);
   });
 
   const cases: [string, string, string][] = [
@@ -332,7 +333,7 @@ files[name] = out.getvalue()`],
       expect(failedNames(got)).toEqual([]);
       expect(got.filter((c) => c.status === "pass").map((c) => c.name).sort()).toEqual(
         ["configuration.hyper", "configuration.train-file", "media.samples/array@1", "media.samples/file@2", "objects.outputs", "objects.stats", "objects.table", "objects.weights",
-          "summaries.accuracy", "summaries.params", "text.report_text#1"]);
+          "summaries.accuracy", "summaries.diverged", "summaries.params", "text.report_text#1"]);
       expect(got.filter((c) => c.status === "skip")).toEqual([]);
     } finally {
       double.stop();

@@ -223,3 +223,82 @@ describe("secrets", () => {
     expect(hits).toEqual([]);
   }, 600_000);
 });
+
+describe("secrets by URL (masking registered, end to end)", () => {
+  // 40 characters, the length W&B keys have; the same token for every credential.
+  const secret = "e2eplantedsecret7f3a9c1d0b2e4f6a8c0d1e3f";
+  const NO_OTHER = { WANDB_API_KEY: "", E2E_WANDB_API_KEY_FILE: "", CLEARML_API_ACCESS_KEY: "", CLEARML_API_SECRET_KEY: "", E2E_CLEARML_CREDENTIALS_FILE: "", MLFLOW_TRACKING_TOKEN: "" };
+
+  /** Files under `dirs` holding the token (any file small enough to read). */
+  const holding = (dirs: string[]) => {
+    const hits: string[] = [];
+    const walk = (d: string) => {
+      for (const n of readdirSync(d)) {
+        const p = join(d, n);
+        const st = statSync(p, { throwIfNoEntry: false });
+        if (!st) continue;
+        if (st.isDirectory()) walk(p);
+        else if (st.isFile() && st.size < 50_000_000 && readFileSync(p).includes(secret)) hits.push(p);
+      }
+    };
+    for (const d of dirs) if (existsSync(d)) walk(d);
+    return hits;
+  };
+
+  async function runByUrl(backend: string, url: string, env: Record<string, string>, serverDirs: string[]) {
+    const out = join(scratch, `secret-url-${backend}`);
+    spawnSync("mkdir", ["-p", out]);
+    const r = await runE2E(
+      ["run", "--backend", backend, "--url", url, "--json", "--keep-work", "--report", join(out, "r.json"), "--junit", join(out, "j.xml"), "--markdown", join(out, "m.md")],
+      { env: { ...NO_OTHER, ...env }, timeoutMs: 600_000 },
+    );
+    const doc = JSON.parse(r.stdout);
+    const work = doc.workDir as string | undefined;
+    try {
+      // The run reached the server with the token (a usage or environment error would not).
+      expect([0, 1, 4]).toContain(r.code);
+      // ...and ran the workflow with the key in its environment, so the SDK's output went
+      // through the masking too.
+      expect(doc.backends[0].workflows?.length ?? 0).toBeGreaterThan(0);
+      expect(r.stdout + r.stderr).not.toContain(secret);
+      expect(holding([out, ...(work ? [work] : []), ...serverDirs])).toEqual([]);
+    } finally {
+      if (work) await rm(work, { recursive: true, force: true });
+    }
+    return { code: r.code, doc };
+  }
+
+  test("MLflow: a real server, MLFLOW_TRACKING_TOKEN; its log too", async () => {
+    const { startNativeMlflow } = await import("../../src/backends/mlflow/native.ts");
+    const dir = join(scratch, "secret-mlflow-server");
+    spawnSync("mkdir", ["-p", dir]);
+    const srv = await startNativeMlflow({ python: setupPython(), workDir: dir });
+    try {
+      const { code } = await runByUrl("mlflow", srv.url, { MLFLOW_TRACKING_TOKEN: secret }, [dir]);
+      expect(code).toBe(0);
+    } finally {
+      await srv.stop();
+    }
+  }, 700_000);
+
+  test("W&B: the server double, WANDB_API_KEY", async () => {
+    const { startWandbDouble } = await import("../doubles/wandb-server-double.ts");
+    const double = startWandbDouble({ apiKey: secret });
+    try {
+      await runByUrl("wandb", double.url, { WANDB_API_KEY: secret }, []);
+    } finally {
+      double.stop();
+    }
+  }, 700_000);
+
+  test("ClearML: the server double, CLEARML_API_SECRET_KEY", async () => {
+    const { startClearmlDouble } = await import("../doubles/clearml-server-double.ts");
+    const double = startClearmlDouble({ accessKey: "E2EACCESSKEY", secretKey: secret });
+    try {
+      await runByUrl("clearml", double.api, { CLEARML_API_ACCESS_KEY: "E2EACCESSKEY", CLEARML_API_SECRET_KEY: secret, CLEARML_FILES_HOST: double.files }, []);
+    } finally {
+      double.stop();
+    }
+  }, 700_000);
+});
+

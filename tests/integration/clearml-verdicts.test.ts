@@ -170,6 +170,25 @@ put_events("metrics.jsonl", b)`);
     expect(failedNames(await verifyWith(be, manifest, workDir, planted))).toEqual(["tensorboard.clearml-capture:lr"]);
   });
 
+  const taskEdits: [string, (m: Manifest) => string, (m: Manifest) => string][] = [
+    ["a changed hyperparameter", (m) => `params.${Object.keys(m.runs[0]!.params)[0]}`, (m) => `
+t = json.loads(files["task.json"]); t["hyperparams"]["General"][${JSON.stringify(Object.keys(m.runs[0]!.params)[0])}]["value"] += "0"
+files["task.json"] = json.dumps(t).encode()`],
+    ["a changed user property (tag)", () => "tags.workflow", () => `
+t = json.loads(files["task.json"]); t["hyperparams"]["properties"]["workflow"]["value"] = "other"
+files["task.json"] = json.dumps(t).encode()`],
+    ["another commit", () => "git.commit", () => `
+t = json.loads(files["task.json"]); t["script"]["version_num"] = "f" * 40
+files["task.json"] = json.dumps(t).encode()`],
+    ["an uncommitted diff", () => "git.dirty", () => `
+t = json.loads(files["task.json"]); t["script"]["diff"] = "diff --git a/x b/x"
+files["task.json"] = json.dumps(t).encode()`],
+  ];
+  for (const [what, name, edit] of taskEdits)
+    test(`${what} in task.json fails exactly its check`, async () => {
+      expect(failedNames(await verifyWith(be, manifest, workDir, plant(zip, edit(manifest))))).toEqual([name(manifest)]);
+    });
+
   test("a flipped byte in an uploaded file fails that artifact only", async () => {
     const art = manifest.runs[0]!.artifacts.find((a) => a.kind === "model")!;
     const planted = plant(zip, `

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { collapseIdentical } from "../backends/mlflow/identical-points.ts";
 import type { BackendName, Manifest, ManifestArtifact, ManifestDataset, ManifestModel, ManifestRun, MetricPoint } from "../verify/manifest.ts";
 import { emptyExpectations, mergeExpectations, type ClearmlExpectations } from "../backends/clearml/expect.ts";
+import { emptyWandbExpectations, mergeWandbExpectations, type WandbExpectations } from "../backends/wandb/expect.ts";
 
 export interface RecordedRun {
   sdk: BackendName;
@@ -37,6 +38,8 @@ export interface RecordedRun {
   inputs?: (ManifestDataset & { tags?: Record<string, string> })[];
   /** ClearML: single values, texts, configurations, images, objects and models. */
   clearml?: Partial<ClearmlExpectations>;
+  /** W&B: artifacts, media and the summary. */
+  wandb?: Partial<WandbExpectations>;
 }
 
 /** An MLflow 3 LoggedModel as one process saw it; metric points carry the run they were logged with. */
@@ -146,6 +149,7 @@ export function mergeRecords(records: ProcessRecord[], unreadable: string[] = []
       }
       if (r.status === "FINISHED" || m.status === "RUNNING") m.status = r.status;
       if (r.clearml) m.clearml = mergeExpectations(m.clearml ?? emptyExpectations(), r.clearml);
+      if (r.wandb) m.wandb = mergeWandbExpectations(m.wandb ?? emptyWandbExpectations(), r.wandb);
     }
   }
   const runs = [...byKey.values()];

@@ -47,6 +47,8 @@ export interface ManifestRun {
   status: "FINISHED" | "FAILED" | "RUNNING";
   /** ClearML scripts: what the script handed over beyond params, scalars and files. */
   clearml?: import("../backends/clearml/expect.ts").ClearmlExpectations;
+  /** W&B scripts: artifacts, media and summary the script handed over. */
+  wandb?: import("../backends/wandb/expect.ts").WandbExpectations;
   /** W&B: the history key that carries the step (default "step"; Lightning: "trainer/global_step"). */
   stepKey?: string;
   /** Models stored apart from the run (MLflow 3 LoggedModels) that this run created or output. */

@@ -7,6 +7,17 @@ commits what was pending and moves to N; commit=False accumulates; a step below 
 one is dropped by W&B (listed as unverifiable). A row's metric step is its "step" value when it
 has a numeric one (the verifier's convention, src/backends/wandb/reader.ts), else W&B's _step.
 Keys "step" and "_*" are not metrics; nested dicts are flattened with ".".
+
+Beyond metrics, the run's "wandb" entry notes (src/backends/wandb/expect.ts):
+- artifacts: each logged wandb.Artifact (name, type) and what add_file / add_dir /
+  add_reference handed it: entry path -> sha256 and size of the source file, or the URI;
+- media: wandb.Image (sha256 of the file W&B made when the object was built, before logging),
+  wandb.Table (rows, columns), wandb.Histogram (its bins and counts), each with its key and
+  W&B's row (_step);
+- summary: the final value of every numeric key by W&B's rule, in order: a committed row sets
+  summary[key] to its value; run.summary[key] = v / run.summary.update sets it explicitly.
+Tags (wandb.init(tags=...), run.tags = ...) are the run's tags as the verifier maps them:
+"k=v" -> k: v, a plain tag t -> t: "".
 """
 import json
 import os
@@ -44,19 +55,22 @@ class _History:
         self.finished = False
 
     def log(self, data, step, commit):
+        """Returns the W&B row (_step) the data went to, or None when W&B drops it."""
         flat = _flatten(dict(data))
         if step is not None:
             step = int(step)
             if step < self.cur:
                 self.rec.note(SDK, "run.log", "a row whose step is below W&B's current step (W&B drops it)")
-                return
+                return None
             if step > self.cur:
                 self.flush()
                 self.cur = step
+        row = self.cur
         self.pending.update(flat)
         if (step is None and commit is None) or commit:
             self.flush()
             self.cur += 1
+        return row
 
     def points(self, row, step):
         own = row.get("step")
@@ -68,14 +82,17 @@ class _History:
                 continue
             x = _scalar(v)
             if x is None:
-                self.rec.note(SDK, "run.log", f"{k}: a value that is not a number (media, histogram, text)")
+                if not _media_kind(v):
+                    self.rec.note(SDK, "run.log", f"{k}: a value that is not a number (text, or media other than Image/Table/Histogram)")
                 continue
             yield k, int(step), x, ts
 
     def flush(self):
         if self.pending:
+            summary = _entry(self.rec, self.id)["summary"]
             for k, step, x, ts in self.points(self.pending, self.cur):
                 self.rec.metric(SDK, self.id, k, step, x, ts)
+                summary[k] = x  # W&B's implicit summary: the last committed value
         self.pending = {}
 
     def snapshot(self):
@@ -120,6 +137,44 @@ def _jsonable(v):
     return v
 
 
+def _entry(rec, run_id):
+    r = rec.run(SDK, run_id)
+    return r.setdefault("wandb", {"artifacts": [], "media": [], "summary": {}})
+
+
+def _media_kind(v):
+    """W&B's _type for the media e2e verifies, else None."""
+    t = getattr(type(v), "_log_type", None)
+    return {"image-file": "image-file", "table": "table-file", "histogram": "histogram"}.get(t)
+
+
+def _media_note(key, v):
+    """What the script handed W&B in a media value, taken before W&B processes it."""
+    kind = _media_kind(v)
+    if kind == "image-file":
+        path = getattr(v, "_path", None)
+        if not path or not os.path.isfile(path):
+            return None
+        from . import sha256_file
+
+        return {"key": key, "type": kind, "sha256": sha256_file(path), "size": os.path.getsize(path)}
+    if kind == "table-file":
+        return {"key": key, "type": kind, "nrows": len(v.data), "ncols": len(v.columns)}
+    if kind == "histogram":
+        return {"key": key, "type": kind, "values": [float(x) for x in v.histogram],
+                "bins": [float(x) for x in v.bins]}
+    return None
+
+
+def _tag_map(tags):
+    out = {}
+    for t in tags or ():
+        t = str(t)
+        k, eq, v = t.partition("=")
+        out.update({k: v} if eq and k else {t: ""})
+    return out
+
+
 _histories = {}
 
 
@@ -133,6 +188,8 @@ def patch_init(module, rec):
         if run.id not in _histories:
             h = _histories[run.id] = _History(rec, run)
             rec.finalizers.append(h.snapshot)
+        r = rec.run(SDK, run.id)
+        r["tags"] = _tag_map(getattr(run, "tags", None) or ())
 
     wrap(rec, SDK, module, "init", started, call="wandb.init", kind="function")
 
@@ -148,8 +205,21 @@ def patch_run(module, rec):
             rec.finalizers.append(h.snapshot)
         return h
 
+    handed = {}  # id(run) -> media notes taken before W&B processed them
+
+    def before_log(self, data, step=None, commit=None, *a, **k):
+        notes = []
+        for key, v in _flatten(dict(data)).items():
+            n = _media_note(key, v)
+            if n:
+                notes.append(n)
+        handed[id(self)] = notes
+
     def logged(_r, self, data, step=None, commit=None, *a, **k):
-        hist(self).log(data, step, commit)
+        row = hist(self).log(data, step, commit)
+        notes = handed.pop(id(self), [])
+        if row is not None:
+            _entry(rec, self.id)["media"].extend({**n, "step": row} for n in notes)
 
     def saved(result, self, *a, **k):
         files_dir = os.path.abspath(self.dir)  # relative when wandb.init(dir=".")
@@ -168,10 +238,89 @@ def patch_run(module, rec):
         rec.status(SDK, self.id, "FINISHED" if not exit_code else "FAILED")
         rec.write()
 
-    wrap(rec, SDK, Run, "log", logged, call="run.log (wandb.log)")
+    def artifact_logged(_r, self, artifact, *a, **k):
+        entries = getattr(artifact, "_e2e_entries", {})
+        _entry(rec, self.id)["artifacts"].append({
+            "name": artifact.name.split(":")[0], "type": artifact.type,
+            "entries": [{"path": p, **e} for p, e in sorted(entries.items())]})
+
+    def tags_set(_r, self, tags):
+        rec.run(SDK, self.id)["tags"] = _tag_map(tags)
+
+    wrap(rec, SDK, Run, "log", logged, call="run.log (wandb.log)", before=before_log)
+    wrap(rec, SDK, Run, "log_artifact", artifact_logged, call="run.log_artifact")
+    prop = Run.__dict__.get("tags")
+    if isinstance(prop, property) and prop.fset and not getattr(prop.fset, "__e2e_wrapped__", False):
+        fset = prop.fset
+
+        def set_tags(self, tags):  # run.tags = (...): the property's setter, noted after it ran
+            fset(self, tags)
+            try:
+                tags_set(None, self, tags)
+            except Exception as e:
+                rec.error("run.tags", e)
+
+        set_tags.__e2e_wrapped__ = True
+        Run.tags = property(prop.fget, set_tags, prop.fdel, prop.__doc__)
+    _patch_summary(rec)
+    _patch_artifact(rec)
     wrap(rec, SDK, Run, "save", saved, call="run.save (wandb.save)")
     wrap(rec, SDK, Run, "finish", finished, call="run.finish (wandb.finish)")
-    note_only(rec, SDK, Run, "log_artifact", "a W&B Artifact (offline artifacts are not read)", call="run.log_artifact")
+    note_only(rec, SDK, Run, "use_artifact", "an artifact used as input (offline, W&B resolves only artifacts logged in this process and records no use offline)", call="run.use_artifact")
     note_only(rec, SDK, Run, "log_model", "a W&B model artifact", call="run.log_model")
     note_only(rec, SDK, Run, "watch", "gradient and parameter histograms", call="run.watch")
     note_only(rec, SDK, Run, "alert", "an alert", call="run.alert")
+
+
+def _patch_summary(rec):
+    from wandb.sdk import wandb_summary
+
+    def updated(_r, self, d, *a, **k):
+        cb = object.__getattribute__(self, "_update_callback")
+        run = getattr(cb, "__self__", None)
+        if run is None or not getattr(run, "id", None):
+            return
+        summary = _entry(rec, run.id)["summary"]
+        for key, v in dict(d).items():
+            x = _scalar(v)
+            if x is None:
+                rec.note(SDK, "run.summary", f"{key}: a summary value that is not a number")
+                summary.pop(str(key), None)
+            else:
+                summary[str(key)] = x
+
+    # run.summary[k] = v and run.summary.k = v both end in update(); nested dicts are not wrapped.
+    wrap(rec, SDK, wandb_summary.Summary, "update", updated, call="run.summary.update")
+
+
+def _patch_artifact(rec):
+    from wandb.sdk.artifacts.artifact import Artifact
+
+    from . import sha256_file
+
+    def entries(art):
+        got = art.__dict__.get("_e2e_entries")
+        if got is None:
+            got = {}
+            art.__dict__["_e2e_entries"] = got
+        return got
+
+    def file_added(_r, self, local_path, name=None, *a, **k):
+        path = (name or os.path.basename(local_path)).replace(os.sep, "/")
+        entries(self)[path] = {"sha256": sha256_file(local_path), "size": os.path.getsize(local_path)}
+
+    def dir_added(_r, self, local_path, name=None, *a, **k):
+        for root, _dirs, files in os.walk(local_path):
+            for f in files:
+                src = os.path.join(root, f)
+                rel = os.path.relpath(src, local_path).replace(os.sep, "/")
+                path = f"{name.rstrip('/')}/{rel}" if name else rel
+                entries(self)[path] = {"sha256": sha256_file(src), "size": os.path.getsize(src)}
+
+    def reference_added(result, self, uri, name=None, *a, **k):
+        for e in result or ():
+            entries(self)[e.path] = {"ref": str(uri) if not e.ref else e.ref}
+
+    wrap(rec, SDK, Artifact, "add_file", file_added, call="Artifact.add_file")
+    wrap(rec, SDK, Artifact, "add_dir", dir_added, call="Artifact.add_dir")
+    wrap(rec, SDK, Artifact, "add_reference", reference_added, call="Artifact.add_reference")

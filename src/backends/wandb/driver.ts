@@ -14,6 +14,7 @@ import { check, skip } from "../../verify/check.ts";
 import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
 import { readWandbRun } from "./reader.ts";
+import { wandbScriptChecks } from "./script-checks.ts";
 import { mergeCaptures, wandbTensorboardChecks, type TbCapture } from "./tensorboard-capture.ts";
 import type { ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
@@ -41,7 +42,7 @@ export const wandbDriver: BackendDriver = {
       workflowEnv: () => ({ WANDB_MODE: "offline", WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir }),
       verify: async (manifest, workDir) => {
         const v = await verifyOffline(manifest, workDir, (dir, run) => readResumable(dir, run, workDir), COMPARE, groupRelation);
-        v.checks.push(...(await wandbTensorboardChecks(manifest, v.observed, workDir)));
+        v.checks.push(...(await wandbTensorboardChecks(manifest, v.observed, workDir)), ...wandbScriptChecks(manifest, v.observed, "offline"));
         return v;
       },
       census: offlineCensus("W&B offline run folders", /^offline-run-/, (e) => e.slice(e.lastIndexOf("-") + 1)),
@@ -77,7 +78,11 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
       WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir,
       WANDB_CACHE_DIR: `${home}/cache`, WANDB_DATA_DIR: `${home}/data`, WANDB_CONFIG_DIR: `${home}/config`,
     }),
-    verify: (manifest) => verifyByUrl(manifest, (run) => readWandbOnlineRun(gql, run, { entity, project: manifest.runs[0]?.project ?? "e2e" }), COMPARE, groupRelation),
+    verify: async (manifest) => {
+      const v = await verifyByUrl(manifest, (run) => readWandbOnlineRun(gql, run, { entity, project: manifest.runs[0]?.project ?? "e2e" }), COMPARE, groupRelation);
+      v.checks.push(...wandbScriptChecks(manifest, v.observed, "url"));
+      return v;
+    },
     lifecycle: () => wandbDeployment(gql, url, sdk, entity),
     stop: async () => {},
   };

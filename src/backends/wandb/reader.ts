@@ -85,6 +85,18 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
     rec.tensorboard,
   );
   const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(own, stepKey);
+  // W&B media in history (values with a `_type`: image-file, table-file, histogram, ...), by row.
+  const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
+  // 0.31 writes a media value as nested items ("img._type", "img.path", ...): regroup them.
+  for (const row of own)
+    for (const [k, type] of row.values) {
+      if (!k.endsWith("._type") || typeof type !== "string") continue;
+      const key = k.slice(0, -"._type".length);
+      const value: Record<string, unknown> = {};
+      for (const [k2, v2] of row.values) if (k2.startsWith(`${key}.`) && !k2.slice(key.length + 1).includes(".")) value[k2.slice(key.length + 1)] = v2;
+      const st = row.values.get("_step");
+      media.push({ key, step: typeof st === "number" ? st : row.step, value });
+    }
 
   // summary (final state)
   const summary: Record<string, unknown> = {};
@@ -158,6 +170,7 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
       wandbArtifacts: stored.artifacts,
       useArtifacts: rec.useArtifacts,
       tensorboardCapture: capture,
+      media,
       recordCounts: rec.counts,
     },
   };

@@ -56,13 +56,22 @@ mounts=""
 cleanup() {
   for m in $mounts; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work"
+  rm -f "$base_tar.tmp.$$"
 }
 trap cleanup EXIT INT TERM
 
 # Base rootfs: minbase + python3 + venv + CA certificates, cached as a tarball.
+# Two builds at once (two CI jobs on one runner) make it once: the second waits on a flock, which
+# the kernel releases when its holder dies, so a killed build never blocks the next one.
 ensure_base() {
   if [ -s "$base_tar" ]; then log "base rootfs: cached $base_tar"; return; fi
   mkdir -p "$cache"
+  exec 9>"$base_tar.lock"
+  if ! flock -n 9; then
+    log "base rootfs: waiting for another build-images making $base_tar"
+    flock 9
+  fi
+  if [ -s "$base_tar" ]; then log "base rootfs: cached $base_tar"; exec 9>&-; return; fi
   log "base rootfs: debootstrap bookworm (minbase) from $mirror"
   dir=$work/base
   debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
@@ -70,8 +79,9 @@ ensure_base() {
     || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
   chroot "$dir" apt-get clean
   rm -rf "$dir"/var/lib/apt/lists/*
-  tar -C "$dir" -cf "$base_tar.tmp" .
-  mv "$base_tar.tmp" "$base_tar"
+  tar -C "$dir" -cf "$base_tar.tmp.$$" .
+  mv "$base_tar.tmp.$$" "$base_tar"
+  exec 9>&-
   rm -rf "$dir"
   log "base rootfs: cached $(du -h "$base_tar" | cut -f1) in $base_tar"
 }

@@ -5,6 +5,7 @@ verifiers compare against (the manifest) is recorded here, from the exact values
 to the SDK, so the expectation never depends on what the backend did with them.
 """
 import atexit
+import contextlib
 import hashlib
 import json
 import math
@@ -109,7 +110,8 @@ class Run:
     # --- public API -------------------------------------------------------------------
     def log_params(self, params):
         # MLflow stores str(value) (mlflow.tracking.fluent.log_params); keep the same.
-        self._sdk_params(dict(params))
+        with self.tracker.timed("sdkLogMs"):
+            self._sdk_params(dict(params))
         self.params.update({k: str(v) for k, v in params.items()})
 
     def log_metric(self, key, value, step):
@@ -119,7 +121,8 @@ class Run:
         step = int(step)
         values = {k: float(v) for k, v in metrics.items()}  # float(): tensors, ints, numpy
         ts = now_ms()
-        self._sdk_metrics(values, step, ts)
+        with self.tracker.timed("sdkLogMs"):
+            self._sdk_metrics(values, step, ts)
         tb = self._writer()
         for k, v in values.items():
             self.metrics.setdefault(k, []).append([step, json_value(v), ts])
@@ -136,7 +139,8 @@ class Run:
         # time of its own call in the manifest instead of base + i (see _sdk_metrics_batch).
         prepared = [[int(step), {k: float(v) for k, v in values.items()}, base + i]
                     for i, (step, values) in enumerate(rows)]
-        self._sdk_metrics_batch(prepared)
+        with self.tracker.timed("sdkLogMs"):
+            self._sdk_metrics_batch(prepared)
         tb = self._writer()
         for step, values, ts in prepared:
             for k, v in values.items():
@@ -169,13 +173,15 @@ class Run:
         if kind not in ("file", "model", "image"):
             raise ValueError(f"kind must be file, model or image, not {kind!r}")
         artifact_path = artifact_path.replace(os.sep, "/").strip("/")
-        self._sdk_artifact(local_path, artifact_path, kind)
+        with self.tracker.timed("sdkLogMs"):
+            self._sdk_artifact(local_path, artifact_path, kind)
         self.artifacts.append({"path": artifact_path, "size": os.path.getsize(local_path),
                                "sha256": sha256_file(local_path), "kind": kind})
 
     def set_tags(self, tags):
         tags = {k: str(v) for k, v in tags.items()}
-        self._sdk_tags(tags)
+        with self.tracker.timed("sdkLogMs"):
+            self._sdk_tags(tags)
         self.tags.update(tags)
 
     def finish(self, status="FINISHED"):
@@ -186,7 +192,8 @@ class Run:
         try:
             if self._tb:
                 self._tb.close()
-            self._sdk_finish(status)
+            with self.tracker.timed("sdkFinishMs"):
+                self._sdk_finish(status)
         finally:
             self.status = status
             self.tracker.write_manifest()
@@ -248,6 +255,13 @@ class Tracker:
     backend = ""
 
     def __init__(self, cfg, sequential_children=False):
+        # Where this process's time goes (listed in e2e's --json perf): startup is the interpreter
+        # and the imports of torch, the SDK and the workflow, from the harness's spawn to here.
+        self._t0 = time.time()
+        spawned = os.environ.get("E2E_SPAWNED_AT_MS")
+        self.timing = {"startupMs": round(self._t0 * 1000 - int(spawned)) if spawned else None,
+                       "sdkStartMs": 0.0, "sdkLogMs": 0.0, "sdkFinishMs": 0.0}
+        self._prior_phases = []
         self.cfg = cfg
         self.runs = []
         self.facts = {}
@@ -268,6 +282,7 @@ class Tracker:
                 self.prior[r["key"]] = r
                 self._order.append(r["key"])
             self.facts = dict(doc.get("facts", {}))
+            self._prior_phases = list(doc.get("phases", []))
         # The harness may see a crash at any point: make the manifest truthful at exit too.
         atexit.register(self._at_exit)
 
@@ -277,7 +292,8 @@ class Tracker:
             raise ValueError(f"run key {key!r} already used")
         run = self.run_class(self, key, name, tags, parent)
         run.backend_options = backend_options
-        run._sdk_start()  # listed only once the backend has a run to compare against
+        with self.timed("sdkStartMs"):
+            run._sdk_start()  # listed only once the backend has a run to compare against
         self._add(run)
         return run
 
@@ -288,7 +304,8 @@ class Tracker:
             raise ValueError(f"run key {key!r} already used")
         run = self.run_class(self, key, name, tags, parent)
         run.backend_options = {}
-        run._sdk_adopt(run_id, **extra)
+        with self.timed("sdkStartMs"):
+            run._sdk_adopt(run_id, **extra)
         self._add(run)
         return run
 
@@ -301,7 +318,8 @@ class Tracker:
         run = self.run_class(self, key, doc["name"], doc.get("tags"), parent)
         run.backend_options = {}
         run.restore(doc)
-        run._sdk_resume()
+        with self.timed("sdkStartMs"):
+            run._sdk_resume()
         del self.prior[key]
         self._add(run)
         return run
@@ -329,11 +347,29 @@ class Tracker:
                 run.status = "FAILED"
         self.write_manifest()
 
+    @contextlib.contextmanager
+    def timed(self, what):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timing[what] += (time.perf_counter() - t) * 1000
+
+    def phases(self):
+        """One entry per process (a resumed workflow has two): startup, SDK start, logging calls,
+        SDK finish, and training (the rest of the process's time since start-up, logging included)."""
+        wall = (time.time() - self._t0) * 1000
+        t = self.timing
+        mine = {"phase": self.phase, "startupMs": t["startupMs"],
+                **{k: round(t[k], 1) for k in ("sdkStartMs", "sdkLogMs", "sdkFinishMs")},
+                "trainMs": round(wall - t["sdkStartMs"] - t["sdkFinishMs"], 1)}
+        return self._prior_phases + [mine]
+
     def write_manifest(self):
         live = {r.key: r for r in self.runs}
         runs = [live[k].to_manifest() if k in live else self.prior[k] for k in self._order]
         doc = {"schema": 1, "backend": self.backend, "workflow": self.cfg.get("workflow", ""),
-               "environment": self.env, "runs": runs}
+               "environment": self.env, "runs": runs, "phases": self.phases()}
         if self.facts:
             doc["facts"] = self.facts
         path = self.cfg["manifest"]

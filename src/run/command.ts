@@ -10,6 +10,7 @@ import { log } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { executePlan } from "./execute.ts";
 import { RUN_RESULT_SCHEMA, runVerdict, summarizeRun, type RunResult } from "./result.ts";
+import { runPerf } from "./perf.ts";
 import { hostEnvironment } from "./environment.ts";
 import { Reporters } from "../report/reporter.ts";
 import { runReporters } from "../report/run-reporters.ts";
@@ -42,7 +43,10 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
   // A taken port is bad input: say so before anything starts.
   if (plan.port && plan.backends.some((b) => b.name === "mlflow" && b.mode === "native")) await assertPortFree(plan.port);
   const assets = await assetRoot(plan.assets);
+  const probeStart = performance.now();
   const python = await ensurePython({ python: plan.python, assets: plan.assets, onProgress: (l) => log.info(l) });
+  const probeMs = performance.now() - probeStart;
+  let reportsMs = 0;
   const session = `${new Date().toISOString().slice(0, 10).replace(/-/g, "")}-${randomBytes(3).toString("hex")}`;
   const workRoot = await makeWorkDir(`e2e-${session}`, plan.keepWork);
   const started = Date.now();
@@ -60,7 +64,7 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
   const reporters = new Reporters(runReporters({ ...a, workRoot }));
   // The same array: the document printed last names every report that could not be written.
   result.reportErrors = reporters.failures;
-  log.info(`e2e ${VERSION}: ${plan.backends.map((b) => `${b.name}(${b.mode})`).join(", ")} x ${script ? `script ${script.display}` : plan.workflows.join(", ")}, profile ${plan.profile}; torch ${python.info.torch?.version ?? "?"}, (CUDA build ${python.info.torch?.cudaVersion ?? "none"})`);
+  log.info(`e2e ${VERSION}: ${plan.backends.map((b) => `${b.name}(${b.mode})`).join(", ")} x ${script ? `script ${script.display}` : plan.workflows.join(", ")}, profile ${plan.profile}; torch ${python.info.torch?.version ?? "?"} (CUDA build ${python.info.torch?.cudaVersion ?? "none"})`);
   await reporters.begin(result);
   result.backends = await executePlan({
     plan,
@@ -75,13 +79,16 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
     onUpdate: async (bs) => {
       result.backends = bs;
       result.summary = summarizeRun(bs);
+      const r0 = performance.now();
       await reporters.workflowEnd(result);
+      reportsMs += performance.now() - r0;
     },
   });
   result.finishedAt = new Date().toISOString();
   result.durationMs = Date.now() - started;
   result.summary = summarizeRun(result.backends);
   Object.assign(result, runVerdict(result.backends, result.summary, interrupted()));
+  result.perf = runPerf(result.backends, { probeMs, probeCached: !!python.cached, reportsMs });
   await reporters.end(result);
   return result.exitCode!;
 }

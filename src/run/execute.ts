@@ -100,6 +100,7 @@ async function runOneWorkflow(o: ExecuteOptions, s: BackendSession, be: StartedB
   if (!run.manifest) {
     checks.push(check("workflow", "manifest", false, run.manifestError ?? "no manifest", "a manifest", null));
   } else {
+    result.phases = run.manifest.phases;
     const v0 = Date.now();
     checks.push(...(await verifyWorkflow(be, run.manifest, workDir, run.git)));
     result.verifyMs = Date.now() - v0;

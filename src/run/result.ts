@@ -1,6 +1,7 @@
 /** The result document of `e2e run`: what `--json` prints; docs/schema/run-result.schema.json describes it. */
 import type { Check } from "../verify/check.ts";
-import type { BackendName } from "../verify/manifest.ts";
+import type { BackendName, WorkflowPhase } from "../verify/manifest.ts";
+import type { RunPerf } from "./perf.ts";
 import type { Mode } from "../backends/types.ts";
 import type { Plan } from "../plan/plan.ts";
 import type { ReporterFailure } from "../report/reporter.ts";
@@ -16,6 +17,8 @@ export interface WorkflowResult {
   exitCode?: number;
   durationMs: number;
   verifyMs?: number;
+  /** The workflow process's own phases, from its manifest. */
+  phases?: WorkflowPhase[];
   checks: Check[];
   error?: string;
   logTail?: string;
@@ -51,6 +54,8 @@ export interface RunResult {
   summary: { passed: number; failed: number; skipped: number; errors: number };
   /** Reports that could not be written (--junit to a missing folder): said, never part of the verdict. */
   reportErrors?: ReporterFailure[];
+  /** Where the run's time went (src/run/perf.ts). */
+  perf?: RunPerf;
 }
 
 export function allChecks(r: BackendResult): Check[] {

@@ -13,6 +13,8 @@ export interface Manifest {
   runs: ManifestRun[];
   /** Free-form facts a workflow reports for its own checks (best trial, resume step...). */
   facts?: Record<string, unknown>;
+  /** Where each workflow process's time went (python/e2e_track/core.py Tracker.phases). */
+  phases?: WorkflowPhase[];
 }
 
 export type BackendName = "mlflow" | "wandb" | "clearml";
@@ -99,4 +101,17 @@ export interface ManifestArtifact {
   sha256: string;
   /** "image" for figures and plots, "model" for checkpoints, "table" for logged tables, "file" otherwise. */
   kind: "image" | "model" | "table" | "file";
+}
+
+/** One workflow process (a resumed workflow has two), in milliseconds. */
+export interface WorkflowPhase {
+  phase: number;
+  /** Spawn to the tracker: the interpreter, torch, the SDK and the workflow imported. */
+  startupMs: number | null;
+  sdkStartMs: number;
+  /** Inside the SDK's logging calls (params, metrics, artifacts, tags); part of trainMs. */
+  sdkLogMs: number;
+  sdkFinishMs: number;
+  /** The rest of the process after start-up, logging included. */
+  trainMs: number;
 }

@@ -33,6 +33,14 @@ describe("e2e run --backend mlflow (native, real server, real training)", () => 
     for (const g of ["params", "metrics", "artifacts", "git", "workflow"]) expect(checks.filter((c) => c.group === g && c.status === "pass").length).toBeGreaterThan(0);
     expect(checks.filter((c) => c.status === "fail")).toEqual([]);
     expect(doc.environment.python.torch.version).toMatch(/^2\./);
+    // Where the time went: the recorded probe (setup made the venv), the server's start, and the
+    // workflow process's own phases measured inside it.
+    expect(doc.perf.probeCached).toBe(true);
+    expect(doc.perf.backends[0].startMs).toBeGreaterThan(0);
+    const wf = doc.perf.backends[0].workflows[0];
+    expect(wf.phases).toHaveLength(1);
+    for (const k of ["startupMs", "sdkStartMs", "trainMs"]) expect(wf.phases[0][k]).toBeGreaterThan(0);
+    expect(wf.phases[0].startupMs + wf.phases[0].trainMs).toBeLessThanOrEqual(wf.durationMs);
     const saved = JSON.parse(await Bun.file(report).text());
     await Bun.file(report).delete();
     expect(saved.status).toBe("passed");
@@ -92,14 +100,16 @@ describe("e2e run --backend mlflow (native, real server, real training)", () => 
       }),
     );
     await trainingSeen;
-    const work = /\/tmp\/e2e-\d{8}-[0-9a-f]{6}-\w+/.exec(processesMatching(OURS_MLFLOW).join("\n"))?.[0];
+    // This run's server (by the port it reported): other e2e runs on a shared machine have their own.
+    const port = /ready at http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr)?.[1];
+    const work = /\/tmp\/e2e-\d{8}-[0-9a-f]{6}-\w+/.exec(processesMatching(`${OURS_MLFLOW}.* --port ${port} `).join("\n"))?.[0];
     expect(work).toBeDefined();
     expect(processesUnder(work!).length).toBeGreaterThan(1); // the server and the training process
     child.kill("SIGINT");
     const code = await new Promise<number>((r) => child.on("exit", (c, s) => r(c ?? (s ? 128 : 1))));
     expect(code).toBe(130);
     await Bun.sleep(500);
-    expect(processesMatching(OURS_MLFLOW)).toEqual([]);
+    expect(processesMatching(`mlflow server .*${work}`)).toEqual([]);
     expect(processesUnder(work!)).toEqual([]);
     expect(existsSync(work!)).toBe(false);
   }, 600_000);

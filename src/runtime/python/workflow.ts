@@ -3,7 +3,7 @@
  * (committed; optionally with an uncommitted change), a config.json, and the Python process with
  * progress read from its `@e2e {...}` lines, under a deadline.
  */
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { appendFile, copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -49,25 +49,29 @@ export interface Progress {
   [k: string]: unknown;
 }
 
-function git(cwd: string, ...args: string[]): string {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } });
-  if (r.error) throw envError("git is not installed", "install git (apt-get install git)");
-  if (r.status !== 0) throw envError(`git ${args[0]} failed: ${r.stderr.trim()}`, "check that git works in the work folder");
-  return r.stdout.trim();
+/** Asynchronous: workflows are prepared while servers run, whose output the event loop reads. */
+function git(cwd: string, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } }, (err, stdout, stderr) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === "ENOENT") return reject(envError("git is not installed", "install git (apt-get install git)"));
+      if (err) return reject(envError(`git ${args[0]} failed: ${(stderr || err.message).trim()}`, "check that git works in the work folder"));
+      resolve(stdout.trim());
+    }),
+  );
 }
 
 /** A fresh repository with the workflow committed on branch `e2e-main`. */
 export async function prepareRepo(dir: string, script: string, dirty: boolean): Promise<{ commit: string; branch: string }> {
   await mkdir(dir, { recursive: true });
-  git(dir, "init", "-q", "-b", "e2e-main");
-  git(dir, "config", "user.email", "e2e@localhost");
-  git(dir, "config", "user.name", "e2e");
-  git(dir, "config", "commit.gpgsign", "false");
+  await git(dir, "init", "-q", "-b", "e2e-main");
+  await git(dir, "config", "user.email", "e2e@localhost");
+  await git(dir, "config", "user.name", "e2e");
+  await git(dir, "config", "commit.gpgsign", "false");
   await copyFile(script, join(dir, "train.py"));
-  git(dir, "add", "train.py");
-  git(dir, "commit", "-q", "-m", "e2e workflow");
+  await git(dir, "add", "train.py");
+  await git(dir, "commit", "-q", "-m", "e2e workflow");
   if (dirty) await appendFile(join(dir, "train.py"), "\n# uncommitted change made by e2e to test dirty-state capture\n");
-  return { commit: git(dir, "rev-parse", "HEAD"), branch: "e2e-main" };
+  return { commit: await git(dir, "rev-parse", "HEAD"), branch: "e2e-main" };
 }
 
 export interface RunWorkflowOptions {
@@ -123,6 +127,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<WorkflowRun> {
         ...o.env,
         E2E_CONFIG: configPath,
         E2E_PHASE: String(phase),
+        E2E_SPAWNED_AT_MS: String(Date.now()),
         PYTHONPATH: [join(o.assetRoot, "python"), process.env.PYTHONPATH].filter(Boolean).join(":"),
         PYTHONUNBUFFERED: "1",
         MPLBACKEND: "Agg",

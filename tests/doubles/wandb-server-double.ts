@@ -27,6 +27,8 @@ export interface DoubleRun {
   rows: Record<string, unknown>[];
   files: Record<string, Uint8Array>;
   storageId?: string;
+  /** summaryMetrics (default: the last history row). */
+  summary?: Record<string, unknown>;
   /** Artifact versions this run logged (log_artifact). */
   artifacts?: DoubleArtifact[];
 }
@@ -142,7 +144,7 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
           id: r.storageId ?? `storage-${r.id}`, name: r.id, displayName: r.displayName ?? r.id, state: r.state ?? "finished",
           config: JSON.stringify(Object.fromEntries(Object.entries(r.config).map(([k, x]) => [k, { value: x, desc: null }]))),
           group: r.group ?? null, jobType: null, commit: r.commit ?? null, tags: r.tags ?? [], createdAt: "2026-01-01T00:00:00",
-          summaryMetrics: JSON.stringify(r.rows.at(-1) ?? {}), historyLineCount: r.rows.length, historyKeys: { keys, lastStep: last },
+          summaryMetrics: JSON.stringify(r.summary ?? r.rows.at(-1) ?? {}), historyLineCount: r.rows.length, historyKeys: { keys, lastStep: last },
         } } };
       }
       case "HistoryPage": {

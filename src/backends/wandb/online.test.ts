@@ -13,6 +13,8 @@ import { fixtureRun } from "../../../tests/doubles/fixture.ts";
 import { WandbGraphql } from "./graphql.ts";
 import { readWandbOnlineRun } from "./online.ts";
 import { wandbDriver } from "./driver.ts";
+import { wandbScriptChecks } from "./script-checks.ts";
+import { createHash } from "node:crypto";
 import { freePort } from "../../util/port.ts";
 
 const KEY = "local-0123456789abcdef0123456789abcdef01234567";
@@ -95,6 +97,40 @@ test("a checkpoint logged as a W&B Artifact is read through RunOutputArtifacts +
   const obs2 = await readWandbOnlineRun(new WandbGraphql(double.url, KEY), f.run, { entity: "e2e-user", project: "e2e-test" });
   const failed = compareRun(f.run, obs2, { paramEquals: looseParamEquals }).filter((c) => c.status === "fail").map((c) => c.name);
   expect(failed).toEqual(["artifacts.model.pt"]);
+}, 30_000);
+
+test("--script kinds by URL: artifact entries, media rows with their files, summaryMetrics; a changed media file fails only its check", async () => {
+  const f = fixtureRun("abc123xy");
+  const png = new TextEncoder().encode("\x89PNG fake image bytes");
+  const pngSha = createHash("sha256").update(png).digest("hex");
+  const ckpt = new TextEncoder().encode("checkpoint bytes");
+  const seeded = (image: Uint8Array) => {
+    const r = serverRun(f);
+    r.rows.push({ _step: 9000, _timestamp: 1.7e9, samples: { _type: "image-file", path: "media/images/samples_9000_ab.png", sha256: pngSha, size: png.length },
+      weights: { _type: "histogram", values: [1, 0, 2], bins: [0, 0.5, 1, 1.5] } });
+    r.files["media/images/samples_9000_ab.png"] = image;
+    r.artifacts = [{ name: "my-model", type: "model", versionIndex: 0, files: { "model.pt": ckpt } }];
+    r.summary = { best_loss: 0.25, loss: 0.5 };
+    return r;
+  };
+  const run = { ...f.run, wandb: {
+    artifacts: [{ name: "my-model", type: "model", entries: [{ path: "model.pt", sha256: createHash("sha256").update(ckpt).digest("hex"), size: ckpt.length }, { path: "train.csv", ref: "https://example.com/train.csv" }] }],
+    media: [{ key: "samples", step: 9000, type: "image-file" as const, sha256: pngSha, size: png.length }, { key: "weights", step: 9000, type: "histogram" as const, values: [1, 0, 2], bins: [0, 0.5, 1, 1.5] }],
+    summary: { best_loss: 0.25 },
+  } };
+  const manifest: Manifest = { schema: 1, backend: "wandb", workflow: "script", environment: {}, runs: [run] };
+  const verdicts = async (image: Uint8Array) => {
+    double = startWandbDouble({ apiKey: KEY, runs: [seeded(image)] });
+    const obs = await readWandbOnlineRun(new WandbGraphql(double.url, KEY), run, { entity: "e2e-user", project: "e2e-test" });
+    double.stop();
+    return wandbScriptChecks(manifest, { [run.key]: obs }, "url").map((c) => [c.name, c.status]);
+  };
+  expect((await verdicts(png)).sort()).toEqual([
+    ["media.samples@9000", "pass"], ["media.weights@9000", "pass"], ["objects.my-model/model.pt", "pass"], ["objects.my-model/train.csv", "skip"], ["summaries.best_loss", "pass"],
+  ]);
+  const altered = new Uint8Array(png);
+  altered[3] = altered[3]! ^ 0xff;
+  expect((await verdicts(altered)).filter(([, s]) => s === "fail")).toEqual([["media.samples@9000", "fail"]]);
 }, 30_000);
 
 test("driver by URL: verify passes, deployment checks pass, the key stays out of config and reports", async () => {

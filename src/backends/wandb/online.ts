@@ -22,6 +22,7 @@ import type { ObservedRun } from "../../verify/observed.ts";
 import { backendError } from "../../util/errors.ts";
 import { flattenParams, historyToMetrics, isSdkFile, parseJson } from "./reader.ts";
 import type { WandbGraphql } from "./graphql.ts";
+import type { StoredArtifact } from "./stored.ts";
 
 const STATE: Record<string, string> = { finished: "FINISHED", failed: "FAILED", crashed: "FAILED", killed: "KILLED", running: "RUNNING", pending: "RUNNING" };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -61,14 +62,20 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
   const hk = jsonField(run.historyKeys);
   const lastStep = isObject(hk) && typeof hk.lastStep === "number" ? hk.lastStep : -1;
   const rows = lastStep >= 0 ? await gql.history(t.entity, project, exp.runId, lastStep, t.pageSize) : [];
-  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(
-    rows.map((row) => {
-      const values = new Map<string, unknown>();
-      flattenRow(row, "", values);
-      return { values };
-    }),
-    stepKey,
-  );
+  const flat = rows.map((row) => {
+    const values = new Map<string, unknown>();
+    flattenRow(row, "", values);
+    return { values };
+  });
+  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(flat, stepKey);
+  // W&B media values (whole objects with `_type`), by row, as the offline reader lists them
+  const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
+  for (const { values } of flat)
+    for (const [key, value] of values)
+      if (isObject(value) && typeof value._type === "string") {
+        const st = values.get("_step");
+        media.push({ key, step: typeof st === "number" ? st : undefined, value });
+      }
 
   // artifacts: the run's files, downloaded through whatever store the server uses
   const artifacts: ObservedRun["artifacts"] = {};
@@ -89,16 +96,27 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
   // W&B Artifacts the run logged (checkpoints): each file by bytes, md5 against W&B's listing
   const unreadable: Record<string, string> = {};
   const artifactSource: Record<string, string> = Object.fromEntries(Object.keys(artifacts).map((p) => [p, "run files"]));
-  const wandbArtifacts: { name: string; type?: string; version: string; files: string[] }[] = [];
+  const wandbArtifacts: StoredArtifact[] = [];
   for (const a of await gql.outputArtifacts(t.entity, project, exp.runId)) {
     const collection = a.artifactSequence?.name;
     if (!collection || a.versionIndex === undefined) continue;
     const version = `v${a.versionIndex}`;
     const files = await gql.artifactFiles(t.entity, project, collection, version);
-    wandbArtifacts.push({ name: collection, type: a.artifactType?.name, version, files: files.map((f) => f.name) });
+    const stored: StoredArtifact = { name: collection, type: a.artifactType?.name ?? "", aliases: [version], digest: a.digest ?? "", entries: [] };
+    wandbArtifacts.push(stored);
     for (const f of files) {
+      let got: Awaited<ReturnType<WandbGraphql["download"]>>;
+      try {
+        got = await gql.download(f);
+      } catch (err) {
+        // A reference entry has no bytes on the server; anything else is the store failing.
+        stored.entries.push({ path: f.name, digest: f.md5 ?? "", problem: `artifact ${collection}:${version} file ${f.name} cannot be downloaded: ${(err as Error).message}` });
+        if (artifactSource[f.name] !== "run files") unreadable[f.name] = stored.entries.at(-1)!.problem!;
+        continue;
+      }
+      const problem = f.md5 && f.md5 !== got.md5 ? `artifact ${collection}:${version} file ${f.name}: downloaded bytes have md5 ${got.md5}, the server lists ${f.md5}` : undefined;
+      stored.entries.push({ path: f.name, size: got.size, digest: f.md5 ?? "", sha256: got.sha256, problem });
       if (artifactSource[f.name] === "run files") continue;
-      const got = await gql.download(f);
       artifactSource[f.name] = `W&B Artifact ${collection}:${version}`;
       if (f.md5 && f.md5 !== got.md5) {
         delete artifacts[f.name];
@@ -140,6 +158,7 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
       unreadable,
       artifactSource,
       wandbArtifacts,
+      media,
     },
   };
 }

@@ -2,7 +2,7 @@
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunResult } from "../run/result.ts";
-import { log, scrub, setQuiet } from "../util/log.ts";
+import { log, scrub } from "../util/log.ts";
 import { renderSummary } from "./console.ts";
 import { fileReporter } from "./file.ts";
 import { renderJUnit } from "./junit.ts";
@@ -26,7 +26,7 @@ export function runReporters(o: RunOutputs): Reporter<RunResult>[] {
   const list: Reporter<RunResult>[] = [
     { name: "progress", step: (what, step, total) => progress(what, step, total) },
     { name: "log", backendReady: (b) => log.info(`${b.backend}: ready${b.url ? ` at ${b.url}` : ""}${b.serverVersion ? ` (server ${b.serverVersion})` : ""}`) },
-    fileReporter("result", join(o.workRoot, "result.json"), jsonText, { everyStep: true }),
+    fileReporter("result", join(o.workRoot, "result.json"), jsonText, { everyStep: true, onlyIntoExistingFolder: true }),
   ];
   if (o.report) list.push(fileReporter("--report", o.report, jsonText, { everyStep: true }));
   if (o.junit) list.push(fileReporter("--junit", o.junit, renderJUnit, { everyStep: true }));
@@ -38,10 +38,7 @@ export function runReporters(o: RunOutputs): Reporter<RunResult>[] {
     list.push({
       name: "json stdout",
       printsToStdout: true,
-      end: (r) => {
-        setQuiet(false);
-        process.stdout.write(`${scrub(jsonText(r))}\n`);
-      },
+      end: (r) => void process.stdout.write(`${scrub(jsonText(r))}\n`),
     });
   else list.push({ name: "console", end: (r) => void process.stderr.write(`\n${scrub(renderSummary(r))}\n`) });
   return list;

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { makePlan, type RunArgs } from "../plan/plan.ts";
 import { assetRoot } from "../assets/bundle.ts";
 import { ensurePython } from "../runtime/python/env.ts";
-import { interrupted } from "../runtime/lifecycle.ts";
+import { interrupted, onTeardown } from "../runtime/lifecycle.ts";
 import { makeWorkDir } from "../util/fs.ts";
 import { assertPortFree } from "../util/port.ts";
 import { log } from "../util/log.ts";
@@ -65,6 +65,14 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
   // The same array: the document printed last names every report that could not be written.
   result.reportErrors = reporters.failures;
   log.info(`e2e ${VERSION}: ${plan.backends.map((b) => `${b.name}(${b.mode})`).join(", ")} x ${script ? `script ${script.display}` : plan.workflows.join(", ")}, profile ${plan.profile}; torch ${python.info.torch?.version ?? "?"} (CUDA build ${python.info.torch?.cudaVersion ?? "none"})`);
+  // Ctrl-C: after the backends' teardowns (registered later, run first), every output still
+  // gets the document as far as it went, marked interrupted.
+  const offInterrupted = onTeardown("run result", async () => {
+    Object.assign(result, runVerdict(result.backends, summarizeRun(result.backends), interrupted() ?? "SIGINT"));
+    result.finishedAt = new Date().toISOString();
+    result.durationMs = Date.now() - started;
+    await reporters.end(result);
+  });
   await reporters.begin(result);
   result.backends = await executePlan({
     plan,
@@ -89,6 +97,9 @@ export async function runCommand(a: RunCommandArgs): Promise<number> {
   result.summary = summarizeRun(result.backends);
   Object.assign(result, runVerdict(result.backends, result.summary, interrupted()));
   result.perf = runPerf(result.backends, { probeMs, probeCached: !!python.cached, reportsMs });
+  // Interrupted: the teardown above writes the outputs, after the backends have stopped.
+  if (interrupted()) return result.exitCode!;
+  offInterrupted();
   await reporters.end(result);
   return result.exitCode!;
 }

@@ -130,14 +130,17 @@ describe("the backend misbehaves", () => {
 });
 
 describe("signals and concurrency", () => {
-  test("SIGTERM: exit 143, nothing left", async () => {
-    const p = spawnRun(["run", "--backend", "mlflow", "--size", "steps=300"]);
+  test("SIGTERM: exit 143, nothing left, the report says interrupted", async () => {
+    const report = join(scratch, "terminated.json");
+    const p = spawnRun(["run", "--backend", "mlflow", "--size", "steps=300", "--report", report]);
     await p.waitFor(/mlflow\/cnn: \d+\/300/);
     const work = /\/tmp\/e2e-\d{8}-[0-9a-f]{6}-\w+/.exec(processesMatching(OURS_MLFLOW).filter((l) => !before.has(l)).join("\n"))![0];
     p.child.kill("SIGTERM");
     expect(await p.exited).toBe(143);
     expect(processesUnder(work)).toEqual([]);
     expect(existsSync(work)).toBe(false);
+    const doc = JSON.parse(await readFile(report, "utf8"));
+    expect([doc.status, doc.exitCode]).toEqual(["interrupted", 143]);
   }, 600_000);
 
   test("a second Ctrl-C during cleanup does not cut it short", async () => {

@@ -1,6 +1,6 @@
 /**
  * `e2e run --script` with W&B offline, on a script written like W&B's docs: a checkpoint stored
- * as a W&B Artifact (add_file, add_dir, add_reference), an Image, a Table and a Histogram in
+ * as a W&B Artifact (add_file, add_dir, add_reference) and with run.log_model, an Image, a Table and a Histogram in
  * wandb.log, run.summary set explicitly beside the implicit last values, tags at init and
  * changed later. The recorder notes what each call handed over; the verifier reads the .wandb
  * log and the bytes W&B holds. Then one planted fault per kind, on W&B's data (the log, the
@@ -45,6 +45,7 @@ art.add_file("model.pt")
 art.add_dir("assets", name="assets")
 art.add_reference("https://example.com/data/train.csv", checksum=False)
 run.log_artifact(art)
+run.log_model("model.pt", name="clf-model")
 run.finish()
 `;
 
@@ -111,7 +112,7 @@ describe("--script with W&B: artifacts, media, summary, tags", () => {
     expect(failing(checks)).toEqual([]);
     const names = (g: string) => checks.filter((x) => x.group === g && x.status === "pass").map((x) => x.name).sort();
     expect(names("objects")).toEqual([
-      "objects.my-model/assets/sub/notes.txt", "objects.my-model/assets/vocab.txt", "objects.my-model/model.pt", "objects.my-model/train.csv",
+      "objects.clf-model/model.pt", "objects.my-model/assets/sub/notes.txt", "objects.my-model/assets/vocab.txt", "objects.my-model/model.pt", "objects.my-model/train.csv",
     ]);
     expect(names("media")).toEqual(["media.preds@3", "media.samples@3", "media.weights@3"]);
     expect(names("summaries")).toEqual(["summaries.best_loss", "summaries.loss"]);
@@ -119,7 +120,7 @@ describe("--script with W&B: artifacts, media, summary, tags", () => {
     const unverified = checks.filter((x) => x.status === "skip" && x.name.startsWith("script.unverified")).map((x) => x.message).join("\n");
     expect(unverified).not.toMatch(/Artifact|media|Image|Table|Histogram/);
     const arrived = checks.find((x) => x.name === "script.arrived")!;
-    expect(arrived.message).toMatch(/artifacts 4\/4.*media 3\/3.*summaries 2\/2/);
+    expect(arrived.message).toMatch(/artifacts 5\/5.*media 3\/3.*summaries 2\/2/);
   }, 120_000);
 
   test("planted: a byte flipped in W&B's staged copy of the checkpoint fails only that entry", async () => {

@@ -166,6 +166,25 @@ def _media_note(key, v):
     return None
 
 
+def _path_artifact(run, path, name, kind):
+    """The artifact W&B makes from a path (Run._prepare_artifact): name default
+    run-<id>-<basename>; a file is one entry, a folder every file under it."""
+    from . import sha256_file
+
+    path = os.fspath(path)
+    entries = []
+    if os.path.isdir(path):
+        for root, _dirs, files in os.walk(path):
+            for f in files:
+                src = os.path.join(root, f)
+                entries.append({"path": os.path.relpath(src, path).replace(os.sep, "/"),
+                                "sha256": sha256_file(src), "size": os.path.getsize(src)})
+    elif os.path.isfile(path):
+        entries.append({"path": os.path.basename(path), "sha256": sha256_file(path), "size": os.path.getsize(path)})
+    return {"name": name or f"run-{run.id}-{os.path.basename(path)}", "type": kind,
+            "entries": sorted(entries, key=lambda e: e["path"])}
+
+
 def _tag_map(tags):
     out = {}
     for t in tags or ():
@@ -238,17 +257,24 @@ def patch_run(module, rec):
         rec.status(SDK, self.id, "FINISHED" if not exit_code else "FAILED")
         rec.write()
 
-    def artifact_logged(_r, self, artifact, *a, **k):
+    def artifact_logged(_r, self, artifact, name=None, type=None, *a, **k):
+        if isinstance(artifact, (str, os.PathLike)):  # log_artifact(path, name=, type=)
+            _entry(rec, self.id)["artifacts"].append(_path_artifact(self, artifact, name, type or "unspecified"))
+            return
         entries = getattr(artifact, "_e2e_entries", {})
         _entry(rec, self.id)["artifacts"].append({
             "name": artifact.name.split(":")[0], "type": artifact.type,
             "entries": [{"path": p, **e} for p, e in sorted(entries.items())]})
+
+    def model_logged(_r, self, path, name=None, *a, **k):
+        _entry(rec, self.id)["artifacts"].append(_path_artifact(self, path, name, "model"))
 
     def tags_set(_r, self, tags):
         rec.run(SDK, self.id)["tags"] = _tag_map(tags)
 
     wrap(rec, SDK, Run, "log", logged, call="run.log (wandb.log)", before=before_log)
     wrap(rec, SDK, Run, "log_artifact", artifact_logged, call="run.log_artifact")
+    wrap(rec, SDK, Run, "log_model", model_logged, call="run.log_model")
     prop = Run.__dict__.get("tags")
     if isinstance(prop, property) and prop.fset and not getattr(prop.fset, "__e2e_wrapped__", False):
         fset = prop.fset
@@ -267,7 +293,6 @@ def patch_run(module, rec):
     wrap(rec, SDK, Run, "save", saved, call="run.save (wandb.save)")
     wrap(rec, SDK, Run, "finish", finished, call="run.finish (wandb.finish)")
     note_only(rec, SDK, Run, "use_artifact", "an artifact used as input (offline, W&B resolves only artifacts logged in this process and records no use offline)", call="run.use_artifact")
-    note_only(rec, SDK, Run, "log_model", "a W&B model artifact", call="run.log_model")
     note_only(rec, SDK, Run, "watch", "gradient and parameter histograms", call="run.watch")
     note_only(rec, SDK, Run, "alert", "an alert", call="run.alert")
 

@@ -65,11 +65,14 @@ test("a lock left by a dead builder is taken over; a half folder in the way is r
   await writeFile(lockPath(dir), JSON.stringify({ pid: dead, host: hostname(), started: "then" }));
   await mkdir(dir); // half-made by the dead builder: no .complete
   await writeFile(join(dir, "junk"), "");
+  const leftover = join(dir, "..", `.e.tmp-${dead}-abcdef`); // its temporary folder (SIGKILL: no teardown)
+  await mkdir(leftover);
   const builds: string[] = [];
   const r = await ensureCacheEntry(entry(dir, builds));
   expect(r.how).toBe("built");
   expect(existsSync(join(dir, "junk"))).toBe(false);
   expect(existsSync(lockPath(dir))).toBe(false);
+  expect(existsSync(leftover)).toBe(false);
 });
 
 test("a live pid with another start time (reused pid) is stale; a live builder is not", async () => {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { link, mkdir, open, readFile, rename, rm, stat, utimes } from "node:fs/promises";
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { onInterrupt, onTeardown } from "../runtime/lifecycle.ts";
@@ -68,7 +68,7 @@ export async function ensureCacheEntry(o: CacheEntryOptions): Promise<CacheEntry
     }
     const holder = await readHolder(lock);
     if (holder && (await isStale(lock, holder, o.staleMs ?? 120_000))) {
-      await breakLock(lock, holder);
+      if (await breakLock(lock, holder)) await removeLeftovers(o.dir, holder);
       continue;
     }
     if (holder && waitedFor !== holder.pid) {
@@ -176,19 +176,27 @@ async function isStale(lock: string, h: LockHolder, staleMs: number): Promise<bo
 }
 
 /** Remove a stale lock, but only if it still holds the same builder (not a fresh lock). */
-async function breakLock(lock: string, stale: LockHolder): Promise<void> {
+async function breakLock(lock: string, stale: LockHolder): Promise<boolean> {
   const aside = `${lock}.stale-${process.pid}-${randomBytes(3).toString("hex")}`;
   try {
     await rename(lock, aside);
   } catch {
-    return; // another process broke it first
+    return false; // another process broke it first
   }
   const moved = await readHolder(aside);
-  if (moved && (moved.pid !== stale.pid || moved.started !== stale.started)) {
-    // A live builder locked in between: give its lock back (link fails if a newer one exists).
-    await link(aside, lock).catch(() => {});
-  }
+  const same = !moved || (moved.pid === stale.pid && moved.started === stale.started);
+  // A live builder locked in between: give its lock back (link fails if a newer one exists).
+  if (!same) await link(aside, lock).catch(() => {});
   await rm(aside, { force: true });
+  return same;
+}
+
+/** The temporary folder a killed builder (SIGKILL: no teardown) left beside the entry. */
+async function removeLeftovers(dir: string, dead: LockHolder): Promise<void> {
+  if (dead.host !== hostname()) return; // its name says nothing about another host's pids
+  const prefix = `.${basename(dir)}.tmp-${dead.pid}-`;
+  for (const name of await readdir(dirname(dir)).catch(() => [] as string[]))
+    if (name.startsWith(prefix)) await rm(join(dirname(dir), name), { recursive: true, force: true });
 }
 
 async function touch(p: string): Promise<void> {

@@ -6,12 +6,12 @@
  * (tests/fixtures/stub-wheels.ts) by the real code path, so it takes seconds.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runE2E } from "../helpers.ts";
+import { e2eCommand, runE2E } from "../helpers.ts";
 import { stubAssets, stubWheelhouse } from "../fixtures/stub-wheels.ts";
 
 let root = "";
@@ -48,6 +48,27 @@ test("two first runs at once on an empty cache: both pass, the venv is built onc
   // The venv was made elsewhere and renamed: its console scripts point at the final folder.
   const torchrun = spawnSync(join(dir, "bin", "torchrun"), { encoding: "utf8" });
   expect(torchrun.stdout.trim()).toBe("stub torchrun ok");
+}, 300_000);
+
+test("a builder killed mid-build (SIGKILL) does not block the next run, which builds in its place", async () => {
+  const cache = join(root, "cache-killed");
+  const assets = stubAssets(join(root, "assets-killed"), "killed");
+  const args = ["setup", "--assets", assets, "--wheelhouse", wheels];
+  const [cmd, ...pre] = e2eCommand();
+  const first = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...env(cache) } });
+  let err = "";
+  await new Promise<void>((resolve) => first.stderr.on("data", (d) => (err += d) && /installing pinned packages/.test(err) && resolve()));
+  first.kill("SIGKILL");
+  await new Promise((r) => first.on("exit", r));
+  const venvs = join(cache, "venvs");
+  expect(readdirSync(venvs).some((n) => n.endsWith(".lock"))).toBe(true); // left behind: no teardown
+  const second = await runE2E(args, { env: env(cache), timeoutMs: 300_000 });
+  expect(second.code).toBe(0);
+  expect(second.stderr).toContain("creating Python venv");
+  await Bun.sleep(500);
+  const left = readdirSync(venvs);
+  expect(left).toHaveLength(1); // the venv: no lock, no temporary folder of either builder
+  expect(existsSync(join(venvs, left[0]!, ".complete"))).toBe(true);
 }, 300_000);
 
 test("two first runs at once unpack the embedded assets once", async () => {

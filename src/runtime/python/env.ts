@@ -185,7 +185,9 @@ async function relocate(tmp: string, final: string): Promise<void> {
 }
 
 async function runStep(argv: string[], log: string, shownLog: string, what: string, onLine?: (l: string) => void): Promise<void> {
-  const p = spawnManaged(argv, { name: what, logFile: log, onStdoutLine: onLine });
+  // argv[0] is a Python: it also sets PDEATHSIG, so pip dies with a killed e2e instead of writing
+  // on into a folder the next builder removes.
+  const p = spawnManaged(argv, { name: what, logFile: log, onStdoutLine: onLine, deathShim: argv[0] });
   const code = await p.exited;
   if (code !== 0) {
     const tail = (await readFile(log, "utf8").catch(() => "")).trim().split("\n").slice(-15).join("\n");

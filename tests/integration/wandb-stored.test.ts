@@ -6,7 +6,7 @@
  * dropped from the .wandb log, a byte flipped in files/, a manifest entry dropped from the
  * artifact record, a byte flipped in W&B's staged copy, a digest changed in the record; and for
  * W&B's TensorBoard capture: a captured point dropped from its history, the event file's
- * `files` record dropped.
+ * `files` record dropped; and a row's `_timestamp` moved.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -19,7 +19,8 @@ import type { Check } from "../../src/verify/check.ts";
 import type { Manifest } from "../../src/verify/manifest.ts";
 import type { PythonEnv } from "../../src/runtime/python/env.ts";
 import { repoRoot, setupPython } from "../helpers.ts";
-import { editMessage, fieldText, rewriteWandbLog } from "../wandb-log.ts";
+import { editMessage, encodeFields, fieldText, rewriteWandbLog } from "../wandb-log.ts";
+import { parseFields } from "../../src/util/protobuf.ts";
 
 const SCRIPT = `
 import os
@@ -200,5 +201,25 @@ describe("W&B stored files and artifacts, judged from W&B's records", () => {
       expect(n).toBe(1);
     });
     expect(failing(checks)).toEqual(["tensorboard.wandb-capture:event-files"]);
+  }, 120_000);
+
+  test("a row's _timestamp moved 10 minutes in the .wandb log: only timestamps.loss fails", async () => {
+    const enc = new TextEncoder();
+    const checks = await mutated(run, [run.log], () => {
+      let seen = 0;
+      const n = rewriteWandbLog(run.log, (p, kind) => {
+        const text = new TextDecoder("latin1").decode(p);
+        if (kind !== 2 || text.includes("main/loss") || !text.includes("loss") || ++seen !== 2) return p;
+        return editMessage(p, [2], (items) => items.map((it) => {
+          if (it.no !== 1) return it;
+          const sub = parseFields(it.bytes!);
+          if (!sub.some((f) => f.no === 2 && fieldText(f) === "_timestamp")) return it;
+          const moved = sub.map((f) => (f.no === 16 ? { ...f, bytes: enc.encode(String(Number(fieldText(f)) + 600)) } : f));
+          return { ...it, bytes: encodeFields(moved) };
+        }));
+      });
+      expect(n).toBe(1);
+    });
+    expect(failing(checks)).toEqual(["timestamps.loss"]);
   }, 120_000);
 });

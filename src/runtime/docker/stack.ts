@@ -225,13 +225,8 @@ export async function up(engine: Engine | Docker, stack: StackDef, opts: UpOptio
   };
 
   if (opts.signal?.aborted) throw abortError();
-  let reaped: ReapReport | undefined;
-  if (opts.reap ?? true) {
-    reaped = await reap(docker, { olderSessionsOnly: true, except: session.id });
-    if (reaped.sessions.length) {
-      progress(`reaped ${reaped.sessions.length} dead session(s): ${reaped.containers.length} container(s), ${reaped.networks.length} network(s), ${reaped.volumes.length} volume(s)`);
-    }
-  }
+  // 1. What dead sessions left; 2. every image present (nothing is pulled).
+  const reaped = opts.reap ?? true ? await reapDead(docker, session, progress) : undefined;
   await requireImages(docker, stackImages(stack), opts.missingImagesHint);
 
   // From here on, every exit path but success removes what was created.
@@ -291,6 +286,7 @@ export async function up(engine: Engine | Docker, stack: StackDef, opts: UpOptio
   };
 
   try {
+    // 3. The network and volumes; 4. every service in dependency order, each until readinessOf() holds.
     await docker.createNetwork({ Name: names.network, Driver: "bridge", CheckDuplicate: true, Labels: labels });
     for (const v of stack.volumes) await docker.createVolume({ Name: names.volume(v), Labels: labels });
     progress(`network ${names.network} and ${stack.volumes.length} volume(s) created`);
@@ -314,7 +310,33 @@ export async function up(engine: Engine | Docker, stack: StackDef, opts: UpOptio
     throw new StackStartError(message, stack.name, failing, logs, removed);
   }
   opts.signal?.removeEventListener("abort", onOuterAbort);
+  // 5. The started stack: its published ports, how to reach it, how to remove it.
+  return startedStack(docker, stack, { project, session, names, containerIds, stackFilter, reaped, keep: !!opts.keep, startSeconds: (performance.now() - t0) / 1000 });
+}
 
+/** Remove what dead sessions left, saying so. */
+async function reapDead(docker: Docker, session: Session, progress: (line: string) => void): Promise<ReapReport> {
+  const reaped = await reap(docker, { olderSessionsOnly: true, except: session.id });
+  if (reaped.sessions.length)
+    progress(`reaped ${reaped.sessions.length} dead session(s): ${reaped.containers.length} container(s), ${reaped.networks.length} network(s), ${reaped.volumes.length} volume(s)`);
+  return reaped;
+}
+
+interface StartedParts {
+  project: string;
+  session: Session;
+  names: ReturnType<typeof resourceNames>;
+  containerIds: Map<string, string>;
+  stackFilter: string[];
+  reaped?: ReapReport;
+  keep: boolean;
+  startSeconds: number;
+}
+
+/** The StartedStack of a stack whose every service is ready: ports read once, down() removes by label. */
+async function startedStack(docker: Docker, stack: StackDef, p: StartedParts): Promise<StartedStack> {
+  const { project, session, names, containerIds, stackFilter, reaped } = p;
+  const opts = { keep: p.keep };
   // Published ports, read once everything runs.
   const services: Record<string, StartedService> = {};
   for (const [name, svc] of Object.entries(stack.services)) {
@@ -341,7 +363,7 @@ export async function up(engine: Engine | Docker, stack: StackDef, opts: UpOptio
     volumes: stack.volumes.map(names.volume),
     services,
     ...(reaped ? { reaped } : {}),
-    startSeconds: (performance.now() - t0) / 1000,
+    startSeconds: p.startSeconds,
     down,
     stats: () => stackStats(docker, services),
     logs: (service, tail = 100) => {

@@ -56,3 +56,15 @@ describe("workflow checks", () => {
     expect(failed(workflowChecks(m, { main: obsOf([1, 1, 2, 2, 3, 3], { params: { world_size: "2" } }) }))).toContain("ddp.continuity:loss");
   });
 });
+
+describe("verifyWorkflow", () => {
+  test("a manifest without git facts fails git.harness instead of dropping the git checks", async () => {
+    const { verifyWorkflow } = await import("./verify-workflow.ts");
+    const m = manifest("cnn", {}, [run("main", [1, 2])]);
+    const be = { verify: async () => ({ checks: [], observed: {} }) };
+    const checks = await verifyWorkflow(be, m, "/nonexistent", { commit: "c0ffee", dirty: false });
+    expect(checks.find((c) => c.name === "git.harness")?.status).toBe("fail");
+    m.runs[0]!.git = { commit: "c0ffee", dirty: false };
+    expect((await verifyWorkflow(be, m, "/nonexistent", { commit: "c0ffee", dirty: false })).find((c) => c.name === "git.harness")?.status).toBe("pass");
+  });
+});

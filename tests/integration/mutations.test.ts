@@ -1,0 +1,284 @@
+/**
+ * Every check can fail for the right reason. One small `e2e run --keep-work` per backend trains
+ * once; then each row alters what the BACKEND holds (never the manifest): a metric row, a
+ * timestamp, an artifact's bytes, a git tag, a stray run... and the kept folder is verified again
+ * by the same code `e2e run` uses (src/verify/reverify.ts), without training again. Exactly the
+ * row's checks must fail, every other check still pass; then the row's undo restores the data.
+ *
+ * Adding a row: push a Mutation onto ROWS (backend, kept workflow folder, the check names that must
+ * fail, and apply() that alters the stored data and returns its undo). Backend helpers: W&B rows
+ * rewrite the .wandb log / files/, ClearML rows edit the offline session zip.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot, runE2E, setupPython } from "../helpers.ts";
+import { openKept, type KeptBackend } from "../../src/verify/reverify.ts";
+import { useInterpreter } from "../../src/runtime/python/env.ts";
+import type { BackendName, Manifest } from "../../src/verify/manifest.ts";
+import { MlflowClient } from "../../src/backends/mlflow/client.ts";
+
+type Undo = () => Promise<void> | void;
+
+interface Kept {
+  backend: KeptBackend;
+  /** The backend's kept folder and the workflow's inside it. */
+  dir: string;
+  wf: string;
+  manifest: Manifest;
+  run(key?: string): Manifest["runs"][number];
+}
+
+interface Mutation {
+  backend: BackendName;
+  workflow: string;
+  what: string;
+  /** Exactly these checks fail (functions of the manifest where names depend on it). */
+  fails: string[] | ((k: Kept) => string[]);
+  apply(k: Kept): Promise<Undo>;
+}
+
+// --- MLflow: its SQLite store and artifact folder, under the native server's feet ---------------
+function sql(k: Kept, statement: string, ...params: (string | number)[]): void {
+  const db = new Database(join(k.dir, "mlflow.db"));
+  try {
+    db.exec("PRAGMA busy_timeout = 20000");
+    db.query(statement).run(...params);
+  } finally {
+    db.close();
+  }
+}
+
+function sqlRow<T>(k: Kept, statement: string, ...params: (string | number)[]): T {
+  const db = new Database(join(k.dir, "mlflow.db"), { readonly: true });
+  try {
+    return db.query(statement).get(...params) as T;
+  } finally {
+    db.close();
+  }
+}
+
+async function mlflowArtifact(k: Kept, runId: string, path: string): Promise<string> {
+  const root = join(k.dir, "mlartifacts");
+  for (const exp of await readdir(root)) {
+    const f = join(root, exp, runId, "artifacts", path);
+    if (existsSync(f)) return f;
+  }
+  throw new Error(`no stored ${path} for run ${runId} under ${root}`);
+}
+
+/** Flip one byte of a stored file; the undo writes the original back. */
+async function flipByte(file: string): Promise<Undo> {
+  const original = await readFile(file);
+  const changed = Buffer.from(original);
+  const at = Math.floor(changed.length / 2);
+  changed[at] = changed[at]! ^ 0xff;
+  await writeFile(file, changed);
+  return () => writeFile(file, original);
+}
+
+async function deleteFile(file: string): Promise<Undo> {
+  const original = await readFile(file);
+  await rm(file);
+  return () => writeFile(file, original);
+}
+
+interface MetricRow { key: string; value: number; timestamp: number; run_uuid: string; step: number; is_nan: number }
+
+function deleteMetricRow(k: Kept, runId: string, key: string, step: number): Undo {
+  const row = sqlRow<MetricRow>(k, "SELECT * FROM metrics WHERE run_uuid = ? AND key = ? AND step = ?", runId, key, step);
+  if (!row) throw new Error(`no ${key}@${step} in run ${runId}`);
+  sql(k, "DELETE FROM metrics WHERE run_uuid = ? AND key = ? AND step = ?", runId, key, step);
+  return () => sql(k, "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)", row.key, row.value, row.timestamp, row.run_uuid, row.step, row.is_nan);
+}
+
+function setTag(k: Kept, runId: string, key: string, value: string): Undo {
+  const before = sqlRow<{ value: string }>(k, "SELECT value FROM tags WHERE run_uuid = ? AND key = ?", runId, key);
+  if (!before) throw new Error(`run ${runId} has no tag ${key}`);
+  sql(k, "UPDATE tags SET value = ? WHERE run_uuid = ? AND key = ?", value, runId, key);
+  return () => sql(k, "UPDATE tags SET value = ? WHERE run_uuid = ? AND key = ?", before.value, runId, key);
+}
+
+const lastStep = (k: Kept, key: string, runKey = "main") => Math.max(...k.run(runKey).metrics[key]!.map((p) => p[0]));
+
+const ROWS: Mutation[] = [
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "a metric row deleted", fails: ["metrics.loss"],
+    apply: async (k) => deleteMetricRow(k, k.run().runId, "loss", 2),
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "a timestamp shifted by 1 ms", fails: ["timestamps.loss"],
+    apply: async (k) => {
+      const id = k.run().runId;
+      sql(k, "UPDATE metrics SET timestamp = timestamp + 1 WHERE run_uuid = ? AND key = 'loss' AND step = 3", id);
+      return () => sql(k, "UPDATE metrics SET timestamp = timestamp - 1 WHERE run_uuid = ? AND key = 'loss' AND step = 3", id);
+    },
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "a value changed in the last bit", fails: ["metrics.accuracy"],
+    apply: async (k) => {
+      const id = k.run().runId;
+      const { value } = sqlRow<{ value: number }>(k, "SELECT value FROM metrics WHERE run_uuid = ? AND key = 'accuracy' AND step = 1", id);
+      const bumped = new Float64Array([value]);
+      new BigInt64Array(bumped.buffer)[0]! += 1n;
+      sql(k, "UPDATE metrics SET value = ? WHERE run_uuid = ? AND key = 'accuracy' AND step = 1", bumped[0]!, id);
+      return () => sql(k, "UPDATE metrics SET value = ? WHERE run_uuid = ? AND key = 'accuracy' AND step = 1", value, id);
+    },
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "a byte of the stored checkpoint flipped", fails: ["artifacts.checkpoints/model.pt"],
+    apply: async (k) => flipByte(await mlflowArtifact(k, k.run().runId, "checkpoints/model.pt")),
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "the stored figure removed", fails: ["artifacts.plots/loss.png", "visualization.figure"],
+    apply: async (k) => deleteFile(await mlflowArtifact(k, k.run().runId, "plots/loss.png")),
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "a byte of the TensorBoard event file stored with the run flipped", fails: ["tensorboard.from-mlflow:files"],
+    apply: async (k) => {
+      const dir = await mlflowArtifact(k, k.run().runId, "tensorboard");
+      const file = (await readdir(dir, { recursive: true })).find((f) => f.includes("tfevents"));
+      if (!file) throw new Error(`no event file under ${dir}`);
+      return flipByte(join(dir, file));
+    },
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "the git commit tag changed", fails: ["git.commit"],
+    apply: async (k) => setTag(k, k.run().runId, "mlflow.source.git.commit", "0".repeat(40)),
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "the branch tag changed", fails: ["git.branch"],
+    apply: async (k) => setTag(k, k.run().runId, "mlflow.source.git.branch", "other"),
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "a param changed", fails: (k) => [`params.${Object.keys(k.run().params)[0]}`],
+    apply: async (k) => {
+      const id = k.run().runId;
+      const key = Object.keys(k.run().params)[0]!;
+      const { value } = sqlRow<{ value: string }>(k, "SELECT value FROM params WHERE run_uuid = ? AND key = ?", id, key);
+      sql(k, "UPDATE params SET value = ? WHERE run_uuid = ? AND key = ?", `${value}0`, id, key);
+      return () => sql(k, "UPDATE params SET value = ? WHERE run_uuid = ? AND key = ?", value, id, key);
+    },
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "a tag changed", fails: ["tags.workflow"],
+    apply: async (k) => setTag(k, k.run().runId, "workflow", "other"),
+  },
+  {
+    backend: "mlflow", workflow: "cnn-clean", what: "the run's status changed", fails: ["run.status"],
+    apply: async (k) => {
+      const id = k.run().runId;
+      sql(k, "UPDATE runs SET status = 'FAILED' WHERE run_uuid = ?", id);
+      return () => sql(k, "UPDATE runs SET status = 'FINISHED' WHERE run_uuid = ?", id);
+    },
+  },
+  {
+    backend: "mlflow", workflow: "ddp-clean", what: "a stray run with the workflow's name in its experiment", fails: ["ddp.runs-in-backend"],
+    apply: async (k) => {
+      const client = MlflowClient.fromEnv(k.backend.backend.url!);
+      const { info } = await client.getRun(k.run().runId);
+      const stray = await client.createRun(info.experiment_id, info.run_name ?? k.run().name);
+      return () => sql(k, "UPDATE runs SET lifecycle_stage = 'deleted' WHERE run_uuid = ?", stray);
+    },
+  },
+  {
+    backend: "mlflow", workflow: "ddp-clean", what: "a second rank's point at a step already logged", fails: ["metrics.loss", "ddp.continuity:loss"],
+    apply: async (k) => {
+      const id = k.run().runId;
+      const row = sqlRow<MetricRow>(k, "SELECT * FROM metrics WHERE run_uuid = ? AND key = 'loss' AND step = 2", id);
+      sql(k, "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?, ?, ?, ?, ?, ?)", "loss", row.value + 1, row.timestamp, id, 2, 0);
+      return () => sql(k, "DELETE FROM metrics WHERE run_uuid = ? AND key = 'loss' AND step = 2 AND value = ?", id, row.value + 1);
+    },
+  },
+  {
+    backend: "mlflow", workflow: "checkpoint-clean", what: "a byte of the checkpoint resumed from flipped",
+    fails: (k) => [`artifacts.${resume(k).checkpoint}`, "resume.checkpoint-stored", "resume.loaded-from-backend"],
+    apply: async (k) => flipByte(await mlflowArtifact(k, k.run().runId, resume(k).checkpoint)),
+  },
+  {
+    backend: "mlflow", workflow: "checkpoint-clean", what: "the first resumed step's points deleted",
+    fails: ["metrics.loss", "metrics.accuracy", "resume.continuity:loss", "resume.continuity:accuracy"],
+    apply: async (k) => {
+      const step = resume(k).stopStep + 1;
+      const undo = [deleteMetricRow(k, k.run().runId, "loss", step), deleteMetricRow(k, k.run().runId, "accuracy", step)];
+      return () => undo.forEach((u) => u());
+    },
+  },
+  {
+    backend: "mlflow", workflow: "sweep-clean", what: "the best trial's final score made the worst", fails: (k) => [`metrics.${best(k).key}:${best(k).metric}`, "sweep.best-trial"],
+    apply: async (k) => {
+      const { key, metric } = best(k);
+      const id = k.run(key).runId;
+      const step = lastStep(k, metric, key);
+      const { value } = sqlRow<{ value: number }>(k, "SELECT value FROM metrics WHERE run_uuid = ? AND key = ? AND step = ?", id, metric, step);
+      sql(k, "UPDATE metrics SET value = ? WHERE run_uuid = ? AND key = ? AND step = ?", 1e9, id, metric, step);
+      return () => sql(k, "UPDATE metrics SET value = ? WHERE run_uuid = ? AND key = ? AND step = ?", value, id, metric, step);
+    },
+  },
+  {
+    backend: "mlflow", workflow: "sweep-clean", what: "the parent's best_trial tag changed", fails: ["tags.main:best_trial", "sweep.best-reported"],
+    apply: async (k) => setTag(k, k.run("main").runId, "best_trial", "trial-x"),
+  },
+  {
+    backend: "mlflow", workflow: "sweep-clean", what: "a trial moved out from under its parent", fails: ["runs.trial-1:parent"],
+    apply: async (k) => setTag(k, k.run("trial-1").runId, "mlflow.parentRunId", k.run("trial-0").runId),
+  },
+];
+
+const resume = (k: Kept) => k.manifest.facts!.resume as { checkpoint: string; stopStep: number };
+const best = (k: Kept) => k.manifest.facts!.best as { key: string; metric: string };
+
+// --- one training per backend, kept ------------------------------------------------------------
+const BACKENDS = [...new Set(ROWS.map((r) => r.backend))];
+const opened = new Map<BackendName, KeptBackend>();
+let workDir = "";
+
+beforeAll(async () => {
+  const python = await useInterpreter(setupPython());
+  const r = await runE2E(["run", "--backend", BACKENDS.join(","), "--workflow", "cnn,ddp,sweep,checkpoint", "--size", "steps=6,stop_at=3,trials=2", "--keep-work", "--json"], { timeoutMs: 30 * 60_000 });
+  const doc = JSON.parse(r.stdout) as { workDir: string; status: string };
+  workDir = doc.workDir;
+  if (doc.status !== "passed") throw new Error(`the run to mutate did not pass (exit ${r.code}): ${r.stderr.slice(-2000)}`);
+  for (const b of BACKENDS) opened.set(b, await openKept(b, join(workDir, b), python, repoRoot));
+}, 35 * 60_000);
+
+afterAll(async () => {
+  for (const k of opened.values()) await k.stop().catch(() => {});
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+async function kept(backend: BackendName, workflow: string): Promise<Kept> {
+  const be = opened.get(backend)!;
+  const dir = join(workDir, backend);
+  const manifest = JSON.parse(await readFile(join(dir, workflow, "manifest.json"), "utf8")) as Manifest;
+  const run = (key = "main") => {
+    const r = manifest.runs.find((x) => x.key === key);
+    if (!r) throw new Error(`no run ${key} in ${workflow}`);
+    return r;
+  };
+  return { backend: be, dir, wf: workflow, manifest, run };
+}
+
+const failing = async (k: Kept) => (await k.backend.verify(k.wf)).filter((c) => c.status === "fail").map((c) => `${c.name}`).sort();
+
+describe("mutations of the backend's data fail exactly their checks", () => {
+  for (const [backend, workflow] of [...new Set(ROWS.map((r) => `${r.backend} ${r.workflow}`))].map((s) => s.split(" ") as [BackendName, string]))
+    test(`${backend} ${workflow}: unaltered, every check passes`, async () => {
+      expect(await failing(await kept(backend, workflow))).toEqual([]);
+    }, 120_000);
+
+  for (const row of ROWS)
+    test(`${row.backend} ${row.workflow}: ${row.what}`, async () => {
+      const k = await kept(row.backend, row.workflow);
+      const want = (typeof row.fails === "function" ? row.fails(k) : row.fails).sort();
+      const undo = await row.apply(k);
+      try {
+        expect(await failing(k)).toEqual(want);
+      } finally {
+        await undo();
+      }
+      expect(await failing(k)).toEqual([]);
+    }, 120_000);
+});

@@ -11,7 +11,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot, runE2E, setupPython } from "../helpers.ts";
@@ -227,6 +228,78 @@ const ROWS: Mutation[] = [
   },
 ];
 
+// --- W&B offline: the run folders W&B wrote -------------------------------------------------------
+const offlineDir = (k: Kept, key = "main") => join(k.dir, k.wf, k.run(key).offlinePath!);
+
+ROWS.push(
+  {
+    backend: "wandb", workflow: "ddp-clean", what: "a stray run folder beside the workflow's (a rank that opened its own run)", fails: ["ddp.runs-in-backend"],
+    apply: async (k) => {
+      const stray = join(offlineDir(k), "..", "offline-run-20990101_000000-strayrun");
+      await mkdir(stray);
+      return () => rm(stray, { recursive: true, force: true });
+    },
+  },
+  {
+    backend: "wandb", workflow: "cnn-clean", what: "a byte of the figure W&B put in files/ flipped", fails: ["artifacts.plots/loss.png", "visualization.figure"],
+    apply: async (k) => flipByte(join(offlineDir(k), "files", "plots", "loss.png")),
+  },
+);
+
+// --- ClearML offline: the session zip ClearML wrote ----------------------------------------------
+let pythonExe = "";
+
+/** Rewrite the session zip with `edit` (Python lines given `name` and bytes `b`, run per member). */
+async function editZip(zip: string, edit: string): Promise<Undo> {
+  const original = await readFile(zip);
+  const code = [
+    "import io, json, sys, zipfile",
+    "src = sys.argv[1]",
+    "zin = zipfile.ZipFile(io.BytesIO(open(src, 'rb').read()))",
+    "out = zipfile.ZipFile(src, 'w', zipfile.ZIP_DEFLATED)",
+    "for info in zin.infolist():",
+    "    name, b = info.filename, zin.read(info.filename)",
+    ...edit.split("\n").map((l) => `    ${l}`),
+    "    out.writestr(info, b)",
+    "out.close()",
+  ].join("\n");
+  const r = spawnSync(pythonExe, ["-c", code, zip], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`editing ${zip} failed: ${r.stderr}`);
+  return () => writeFile(zip, original);
+}
+
+ROWS.push(
+  {
+    backend: "clearml", workflow: "cnn-clean", what: "a scalar event removed from the session", fails: ["metrics.loss"],
+    apply: async (k) => editZip(offlineDir(k), [
+      "if name == 'metrics.jsonl':",
+      "    lines = []",
+      "    for line in b.decode().splitlines():",
+      "        evs = json.loads(line)",
+      "        evs = [e for e in (evs if isinstance(evs, list) else [evs]) if not (e.get('metric') == 'loss' and e.get('variant') == 'loss' and e.get('iter') == 2)]",
+      "        lines.append(json.dumps(evs))",
+      "    b = ('\\n'.join(lines) + '\\n').encode()",
+    ].join("\n")),
+  },
+  {
+    backend: "clearml", workflow: "cnn-clean", what: "a byte of the stored checkpoint flipped inside the session", fails: ["artifacts.checkpoints/model.pt"],
+    apply: async (k) => editZip(offlineDir(k), [
+      "if name.endswith('/model.pt'):",
+      "    b = bytearray(b)",
+      "    b[len(b) // 2] ^= 0xFF",
+      "    b = bytes(b)",
+    ].join("\n")),
+  },
+  {
+    backend: "clearml", workflow: "ddp-clean", what: "a stray session beside the workflow's", fails: ["ddp.runs-in-backend"],
+    apply: async (k) => {
+      const stray = join(offlineDir(k), "..", "offline-strayrun.zip");
+      await copyFile(offlineDir(k), stray);
+      return () => rm(stray, { force: true });
+    },
+  },
+);
+
 const resume = (k: Kept) => k.manifest.facts!.resume as { checkpoint: string; stopStep: number };
 const best = (k: Kept) => k.manifest.facts!.best as { key: string; metric: string };
 
@@ -237,6 +310,7 @@ let workDir = "";
 
 beforeAll(async () => {
   const python = await useInterpreter(setupPython());
+  pythonExe = python.python;
   const r = await runE2E(["run", "--backend", BACKENDS.join(","), "--workflow", "cnn,ddp,sweep,checkpoint", "--size", "steps=6,stop_at=3,trials=2", "--keep-work", "--json"], { timeoutMs: 30 * 60_000 });
   const doc = JSON.parse(r.stdout) as { workDir: string; status: string };
   workDir = doc.workDir;

@@ -208,6 +208,10 @@ const ROWS: Mutation[] = [
     },
   },
   {
+    backend: "mlflow", workflow: "scale-clean", what: "one point of thousands deleted", fails: ["metrics.series_1", "scale.points"],
+    apply: async (k) => deleteMetricRow(k, k.run().runId, "series_1", 7),
+  },
+  {
     backend: "mlflow", workflow: "sweep-clean", what: "the best trial's final score made the worst", fails: (k) => [`metrics.${best(k).key}:${best(k).metric}`, "sweep.best-trial"],
     apply: async (k) => {
       const { key, metric } = best(k);
@@ -311,7 +315,7 @@ let workDir = "";
 beforeAll(async () => {
   const python = await useInterpreter(setupPython());
   pythonExe = python.python;
-  const r = await runE2E(["run", "--backend", BACKENDS.join(","), "--workflow", "cnn,ddp,sweep,checkpoint", "--size", "steps=6,stop_at=3,trials=2", "--keep-work", "--json"], { timeoutMs: 30 * 60_000 });
+  const r = await runE2E(["run", "--backend", BACKENDS.join(","), "--workflow", "cnn,ddp,sweep,checkpoint,scale", "--size", "steps=6,stop_at=3,trials=2,points=2000", "--keep-work", "--json"], { timeoutMs: 30 * 60_000 });
   const doc = JSON.parse(r.stdout) as { workDir: string; status: string };
   workDir = doc.workDir;
   if (doc.status !== "passed") throw new Error(`the run to mutate did not pass (exit ${r.code}): ${r.stderr.slice(-2000)}`);
@@ -342,6 +346,17 @@ describe("mutations of the backend's data fail exactly their checks", () => {
     test(`${backend} ${workflow}: unaltered, every check passes`, async () => {
       expect(await failing(await kept(backend, workflow))).toEqual([]);
     }, 120_000);
+
+  // Every check group a backend's data feeds has at least one row that makes it fail.
+  test("every check group is covered by a mutation", async () => {
+    const covered = new Set<string>();
+    for (const row of ROWS) {
+      const names = typeof row.fails === "function" ? row.fails(await kept(row.backend, row.workflow)) : row.fails;
+      for (const n of names) covered.add(n.slice(0, n.indexOf(".")));
+    }
+    const groups = ["params", "tags", "metrics", "timestamps", "artifacts", "git", "run", "runs", "tensorboard", "visualization", "sweep", "resume", "ddp", "scale"];
+    expect(groups.filter((g) => !covered.has(g))).toEqual([]);
+  });
 
   for (const row of ROWS)
     test(`${row.backend} ${row.workflow}: ${row.what}`, async () => {

@@ -292,7 +292,7 @@ def patch_run(module, rec):
     _patch_artifact(rec)
     wrap(rec, SDK, Run, "save", saved, call="run.save (wandb.save)")
     wrap(rec, SDK, Run, "finish", finished, call="run.finish (wandb.finish)")
-    note_only(rec, SDK, Run, "use_artifact", "an artifact used as input (offline, W&B resolves only artifacts logged in this process and records no use offline)", call="run.use_artifact")
+    note_only(rec, SDK, Run, "use_artifact", "an artifact used as input (the run's used artifacts are not read; offline wandb 0.31 refuses the call: 'Cannot use artifact when in offline mode')", call="run.use_artifact")
     note_only(rec, SDK, Run, "watch", "gradient and parameter histograms", call="run.watch")
     note_only(rec, SDK, Run, "alert", "an alert", call="run.alert")
 

@@ -17,7 +17,9 @@ import { benchEnvironment, type ServerInfo } from "./environment.ts";
 import type { Figure } from "./figure.ts";
 import { ghBenchEntries, ghBenchPaths } from "./gh-bench.ts";
 import { renderHtml } from "./html.ts";
+import type { FleetSeries } from "./fleet.ts";
 import { runMlflowSuite, runSinkSuite, type SuiteContext } from "./http-suite.ts";
+import { cleanRemote, openRemote, type RemoteMlflow } from "./remote.ts";
 import { renderMarkdown } from "./markdown.ts";
 import { estimateSeconds, makeBenchPlan, type BenchArgs, type SdkTarget } from "./plan.ts";
 import { BENCH_RESULT_SCHEMA, ratiosOf, type BenchResult } from "./result.ts";
@@ -39,28 +41,49 @@ export interface BenchCommandArgs extends BenchArgs {
 export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   const plan = makeBenchPlan(a);
   const baseline = plan.baseline ? await loadBaseline(plan.baseline) : undefined;
+  // A server by URL is checked first: unreachable or read-only stops here, before any load.
+  const remote: RemoteMlflow | undefined = plan.url ? await openRemote(plan.url) : undefined;
+  if (remote) onTeardown("bench clean-up", async () => void (await cleanRemote(remote.client, remote.created).catch(() => {})));
   const assets = await assetRoot(plan.assets);
-  const python = await ensurePython({ python: plan.python, assets: plan.assets, onProgress: (l) => log.info(l) });
+  const python = plan.sdkTargets.length === 0 ? undefined : await ensurePython({ python: plan.python, assets: plan.assets, onProgress: (l) => log.info(l) });
   const workRoot = await makeWorkDir(`e2e-bench-${randomBytes(3).toString("hex")}`, !!a.keepWork);
   const servers: ServerInfo[] = [];
   const started = Date.now();
   const r: BenchResult = {
     schema: BENCH_RESULT_SCHEMA, e2eVersion: VERSION, status: "running", profile: plan.profile, startedAt: new Date(started).toISOString(),
-    estimatedSeconds: estimateSeconds(plan), environment: benchEnvironment(python, servers), figures: [], scalability: [], ratios: [], errors: [],
+    estimatedSeconds: estimateSeconds(plan), environment: benchEnvironment(python, servers), figures: [], scalability: [], fleet: [], ratios: [], errors: [],
+  };
+  if (remote) {
+    servers.push(remote.info);
+    r.environment = benchEnvironment(python, servers);
+  }
+  const writeFailures: string[] = [];
+  // Each output on its own: a report that cannot be written is named, the others (and the
+  // measurements, and the verdict) stay.
+  const write = async (what: string, path: string, text: () => string) => {
+    try {
+      await writeFileAtomic(path, text());
+    } catch (err) {
+      const m = `${what} ${path}: ${formatError(err)}`;
+      if (!writeFailures.includes(m)) {
+        writeFailures.push(m);
+        log.warn(`could not write ${m}`);
+      }
+    }
   };
   const save = async (final = false) => {
     r.ratios = ratiosOf(r.figures);
     r.durationMs = Date.now() - started;
     const text = scrub(JSON.stringify(r, null, 2));
     await writeFileAtomic(join(workRoot, "bench-result.json"), text).catch(() => {});
-    if (a.report) await writeFileAtomic(a.report, text);
+    if (a.report) await write("JSON report", a.report, () => text);
     if (!final) return;
-    if (a.html) await writeFileAtomic(a.html, scrub(renderHtml(r)));
-    if (a.markdown) await writeFileAtomic(a.markdown, scrub(renderMarkdown(r)));
+    if (a.html) await write("HTML report", a.html, () => scrub(renderHtml(r)));
+    if (a.markdown) await write("Markdown report", a.markdown, () => scrub(renderMarkdown(r)));
     if (a.ghBench) {
       const p = ghBenchPaths(a.ghBench);
-      await writeFileAtomic(p.smaller, JSON.stringify(ghBenchEntries(r, "smaller"), null, 2));
-      await writeFileAtomic(p.bigger, JSON.stringify(ghBenchEntries(r, "bigger"), null, 2));
+      await write("github-action-benchmark file", p.smaller, () => JSON.stringify(ghBenchEntries(r, "smaller"), null, 2));
+      await write("github-action-benchmark file", p.bigger, () => JSON.stringify(ghBenchEntries(r, "bigger"), null, 2));
     }
   };
   // Runs after the servers' teardowns (registered later, run first): Ctrl-C, or an error that
@@ -71,12 +94,14 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
     await save(true).catch(() => {});
   });
 
-  const targets = 1 + plan.mlflowModes.length + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
+  const targets = 1 + (remote ? 1 : 0) + plan.mlflowModes.length + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
   const mins = (s: number) => (s < 90 ? `${s} s` : `${Math.round(s / 60)} min`);
-  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...plan.mlflowModes.map((m) => `mlflow ${m}`), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
+  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...(plan.url ? [`mlflow at ${plan.url}`] : []), ...plan.mlflowModes.map((m) => `mlflow ${m}`), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
   let stageNo = 0;
   const ctxFor = (target: SuiteContext["target"]): SuiteContext => ({
     target, url: "", plan,
+    ...(plan.maxRps ? { pace: plan.maxRps } : {}),
+    fleet: (f: FleetSeries) => void r.fleet.push(f),
     figure: (f) => {
       r.figures.push(f);
       log.info(`  ${describe(f)}`);
@@ -94,6 +119,7 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   };
   const sdk = async (t: SdkTarget, trackingUri?: string) => {
     const ctx = ctxFor(sdkTargetOf(t));
+    if (!python) return;
     try {
       const out = await runSdkTarget({ python: python.python, script: join(assets.root, "python", "bench", "sdk_bench.py"), target: t, plan, work: workRoot, trackingUri, onProgress: (l) => log.debug(`  ${t.backend}/${t.mode}: ${l}`) });
       for (const f of sdkFigures(t, out)) ctx.figure(f);
@@ -106,19 +132,37 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   await stage("harness ceiling: loopback sink", async () => {
     const sink = await startSink();
     try {
-      const s = await runSinkSuite({ ...ctxFor("harness"), url: sink.url });
+      const s = await runSinkSuite({ ...ctxFor("harness"), url: sink.url }, sink.rawPort);
       if (s) r.scalability.push(s);
     } finally {
       await sink.stop();
     }
   });
-  await stage("untracked training process (baseline)", () => sdk({ backend: "none", mode: "offline" }));
+  if (remote)
+    await stage(`MLflow at ${plan.url}`, async () => {
+      const ctx = ctxFor("mlflow-url");
+      log.info(`  MLflow ${remote.info.version} at ${plan.url} (${remote.info.store}); everything in throwaway experiments, removed afterwards`);
+      try {
+        const s = await runMlflowSuite({ ...ctx, url: plan.url!, client: remote.client, created: remote.created });
+        if (s) r.scalability.push(s);
+      } catch (err) {
+        if (interrupted()) throw err;
+        ctx.error("suite", err);
+      } finally {
+        const c = await cleanRemote(remote.client, remote.created);
+        r.cleanup = c;
+        remote.created.experiments.length = remote.created.runs.length = remote.created.artifacts.length = 0;
+        log.info(`  removed ${c.experiments} experiment(s), ${c.runs} run(s), ${c.artifacts} artifact file(s) from the server (${c.remains})`);
+        for (const f of c.failures) ctx.error("clean-up", new Error(f));
+      }
+    });
+  if (plan.sdkTargets.length) await stage("untracked training process (baseline)", () => sdk({ backend: "none", mode: "offline" }));
   for (const mode of plan.mlflowModes)
     await stage(`MLflow ${mode}`, async () => {
       const ctx = ctxFor(mode === "native" ? "mlflow-native" : "mlflow-docker");
       let server: BenchServer;
       try {
-        server = mode === "native" ? await startNative(python.python, workRoot) : await startDocker(assets.root);
+        server = mode === "native" ? await startNative(python!.python, workRoot) : await startDocker(assets.root);
       } catch (err) {
         if (interrupted()) throw err;
         return ctx.error("start", err);
@@ -147,6 +191,7 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   if (baseline) r.comparison = compare(baseline, r.figures, plan.maxRegression);
   await save(true);
   process.stderr.write(`\n${scrub(renderBenchTable(r))}\n`);
+  if (writeFailures.length) log.warn(`${writeFailures.length} report file(s) could not be written (measurements kept in the JSON on stdout and the work folder): ${writeFailures.join("; ")}`);
   if (a.json) printJson(JSON.parse(scrub(JSON.stringify(r))));
   if (r.comparison?.regressions.length) throw new E2EError(describeRegressions(r.comparison), `compare with ${plan.baseline}; a noisy machine may need a larger --max-regression`, ExitCode.checksFailed);
   if (r.comparison) log.success(`baseline: ${r.comparison.compared} figures compared, none regressed beyond ${(plan.maxRegression * 100).toFixed(0)}%`);

@@ -15,6 +15,8 @@ export interface ServerInfo {
   image?: string;
   /** Prefix of the docker stack's resource names. */
   project?: string;
+  /** False for a server by URL: its worker count is not visible over its API. */
+  workersVisible?: boolean;
 }
 
 export function benchEnvironment(python: PythonEnv | undefined, servers: ServerInfo[]): Record<string, unknown> {
@@ -26,7 +28,8 @@ export function benchEnvironment(python: PythonEnv | undefined, servers: ServerI
     gpu: torch?.cuda ? torch.devices : driverGpus(),
     mitata: mitataPkg.version,
     python: python ? { executable: python.info.executable, version: python.info.python, kind: python.kind, packages: python.info.packages, torch: torch?.version } : undefined,
-    mlflowWorkers: 1,
+    // Servers e2e starts run 1 worker; a server by URL does not say how many it runs.
+    mlflowWorkers: servers.some((s) => s.workersVisible === false) ? null : 1,
     // Other work on the machine skews every figure: the 1/5/15-minute load when this was written.
     loadAverage: loadavg(),
     servers,

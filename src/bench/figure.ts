@@ -2,12 +2,12 @@
  * One measured figure: a headline value with its unit, the direction that is better, how many
  * samples it rests on and their spread. Everything a report shows is a list of these.
  */
-import { spreadOf, type Spread } from "./stats.ts";
+import { meanInterval, medianInterval, spreadOf, type Interval, type Spread } from "./stats.ts";
 
-export type Unit = "ms" | "points/s" | "requests/s" | "MB/s" | "bytes" | "ratio" | "clients";
+export type Unit = "ms" | "points/s" | "requests/s" | "MB/s" | "bytes" | "ratio" | "clients" | "count";
 export type Better = "smaller" | "bigger";
 /** Where a figure was measured: a backend in a mode, or the harness itself. */
-export type Target = "mlflow-native" | "mlflow-docker" | "wandb-offline" | "clearml-offline" | "python-baseline" | "harness";
+export type Target = "mlflow-native" | "mlflow-docker" | "mlflow-url" | "wandb-offline" | "clearml-offline" | "python-baseline" | "harness";
 export type Group = "throughput" | "sdk" | "artifacts" | "api" | "memory" | "overhead" | "scalability" | "ceiling";
 
 export interface Figure {
@@ -24,10 +24,19 @@ export interface Figure {
   value: number;
   samples: number;
   spread: Spread;
-  /** Set when a latency's percentiles rest on fewer than 1000 samples. */
+  /** 95 % interval of the headline: the median's (order statistics) for latencies, the mean's (bootstrap) otherwise. */
+  ci?: Interval;
+  /** Set when a latency, or a rate built from timed calls, rests on fewer than 1000 samples. */
   lowSamples?: boolean;
+  /** Why it has fewer samples (each call's cost against the time budget). */
+  lowSamplesWhy?: string;
   note?: string;
 }
+
+/** The raw samples behind each figure, kept in memory (not in the JSON) for ratio intervals. */
+export const rawSamples = new WeakMap<Figure, readonly number[]>();
+/** Units whose figures rest on timed calls: fewer than 1000 of them makes the figure indicative. */
+const TIMED_UNITS: readonly Unit[] = ["ms", "points/s", "requests/s", "MB/s"];
 
 export const MIN_PERCENTILE_SAMPLES = 1000;
 
@@ -44,14 +53,20 @@ export interface FigureSpec {
   unit: Unit;
   better: Better;
   note?: string;
+  /** Why a timed figure has fewer than 1000 samples. */
+  lowSamplesWhy?: string;
 }
 
-/** A figure from raw samples; latencies (ms) headline their p50, everything else its mean. */
+/**
+ * A figure from raw samples (every one: none is trimmed); latencies (ms) headline their p50 with
+ * an order-statistic interval, everything else its mean with a bootstrap interval.
+ */
 export function fromSamples(spec: FigureSpec, samples: readonly number[]): Figure {
   const spread = spreadOf(samples);
   const params = spec.params ?? {};
   const latency = spec.unit === "ms";
-  return {
+  const low = TIMED_UNITS.includes(spec.unit) && samples.length < MIN_PERCENTILE_SAMPLES;
+  const f: Figure = {
     id: figureId(spec.target, spec.name, params),
     target: spec.target,
     group: spec.group,
@@ -62,9 +77,24 @@ export function fromSamples(spec: FigureSpec, samples: readonly number[]): Figur
     value: latency ? spread.p50 : spread.mean,
     samples: samples.length,
     spread,
-    ...(latency && samples.length > 1 && samples.length < MIN_PERCENTILE_SAMPLES ? { lowSamples: true } : {}),
+    ...(samples.length > 1 ? { ci: latency ? medianInterval(samples) : meanInterval(samples) } : {}),
+    ...(low ? { lowSamples: true, ...(spec.lowSamplesWhy ? { lowSamplesWhy: spec.lowSamplesWhy } : {}) } : {}),
     ...(spec.note ? { note: spec.note } : {}),
   };
+  rawSamples.set(f, samples);
+  return f;
+}
+
+/**
+ * A rate measured over wall clock: `count` units in `wallMs`, resting on `samples` timed calls
+ * (so it is flagged as they are). Its spread is that of the per-call rates, for the p50/p99.
+ */
+export function wallClockRate(spec: FigureSpec, count: number, wallMs: number, perCallRates: readonly number[]): Figure {
+  const f = fromSamples(spec, perCallRates.length ? perCallRates : [(count * 1000) / wallMs]);
+  f.value = (count * 1000) / wallMs;
+  delete f.ci; // one wall-clock measurement: no interval of its own
+  f.note = [spec.note, `${count} over ${(wallMs / 1000).toFixed(2)} s of wall clock`].filter(Boolean).join("; ");
+  return f;
 }
 
 /** A figure that is one measurement (a peak, a knee): its spread is the value itself. */

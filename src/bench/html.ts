@@ -6,7 +6,8 @@
 import type { Figure } from "./figure.ts";
 import type { BenchResult } from "./result.ts";
 import { barChart, esc, lineChart, type Series } from "./svg.ts";
-import { figureRows } from "./table.ts";
+import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows } from "./table.ts";
+import { REFERENCES } from "./references.ts";
 import { formatValue } from "./sizes.ts";
 
 const label = (f: Figure) => [f.target, ...Object.entries(f.params).filter(([k]) => k !== "keys").map(([, v]) => String(v))].join(" ");
@@ -31,24 +32,38 @@ export function renderHtml(r: BenchResult): string {
     lineChart({ id: "history-latency", title: "Reading a metric history as it grows (p50)", xLabel: "points in the history", unit: "ms", logX: true, logY: true, series: seriesBy(by("api.get_history.latency"), "history", (f) => f.spread.p50) }),
     lineChart({ id: "runs-latency", title: "Searching runs as their number grows (p50)", xLabel: "runs in the experiment", unit: "ms", logX: true, logY: true, series: seriesBy(by("api.search_runs.latency"), "runs", (f) => f.spread.p50) }),
     barChart({ id: "overhead", title: "Training step with tracking / without (median, side by side)", unit: "ratio", bars: by("sdk.train_step.overhead").map((f) => ({ label: label(f), value: f.value, high: f.spread.p99 })) }),
+    lineChart({ id: "fleet-throughput", title: "Training fleet: points/s the server sustained (wall clock) against simulated jobs", xLabel: "jobs", unit: "points/s", logX: true, logY: true, series: r.fleet.flatMap((s) => [
+      { name: `${s.target} sustained${s.knee ? ` (knee ${s.knee.jobs} jobs)` : ""}`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.pointsPerSec, 1e-3) })) },
+      { name: `${s.target} offered (${s.plan.keys} metrics / ${s.plan.intervalMs} ms / job)`, points: s.steps.map((p) => ({ x: p.jobs, y: p.offeredPointsPerSec })) },
+    ]) }),
+    lineChart({ id: "fleet-latency", title: "Training fleet: log-call latency under load against simulated jobs", xLabel: "jobs", unit: "ms", logX: true, logY: true, series: r.fleet.flatMap((s) => [
+      { name: `${s.target} p99 (threshold ${s.plan.p99LimitMs} ms)`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.p99Ms, 1e-3) })) },
+      { name: `${s.target} p50`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.p50Ms, 1e-3) })) },
+    ]) }),
     lineChart({ id: "scalability", title: "Concurrent clients: throughput (log-batch of 100)", xLabel: "clients", unit: "points/s", logX: true, logY: true, series: r.scalability.map((s) => ({ name: `${s.target}${s.knee ? ` (knee ${s.knee.clients})` : ""}`, points: s.steps.map((p) => ({ x: p.clients, y: p.throughput })) })) }),
     lineChart({ id: "artifacts", title: "Artifact transfer (bytes checked by sha256)", xLabel: "bytes", unit: "MB/s", logX: true, logY: true, series: seriesBy([...by("http.artifact.upload"), ...by("http.artifact.download")], "size", (f) => f.value, (f) => `${f.target} ${f.name.split(".").pop()}`) }),
     barChart({ id: "memory", title: "Peak resident memory", unit: "MiB", bars: r.figures.filter((f) => f.group === "memory" && !f.name.endsWith("tree_peak_rss")).map((f) => ({ label: `${label(f)} ${f.name.replace("memory.", "").replace(".peak_rss", "")}`, value: f.value / 2 ** 20 })) }),
   ].filter(Boolean);
   const env = r.environment as Record<string, unknown>;
   const rows = figureRows(r.figures).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 3 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
-  const ratios = r.ratios.map((x) => `<tr><td>${esc(x.numerator)}</td><td>${esc(x.denominator)}</td><td class="n">${x.value.toPrecision(3)}</td></tr>`).join("");
+  const ratios = r.ratios.map((x) => `<tr><td>${esc(x.numerator)}</td><td>${esc(x.denominator)}</td><td class="n">${x.value.toPrecision(3)}</td><td class="n">${x.ci ? esc(`${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)}`) : ""}</td></tr>`).join("");
+  const fleet = fleetRows(r).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 1 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
+  const refs = REFERENCES.map((x) => `<li>${esc(x.figure)}. <i>${esc(x.conditions)}</i>. Source: ${esc(x.source.replace(/\s*\(https?:[^)]*\)/, ""))}</li>`).join("");
+  const load = (env.loadAverage as number[] | undefined)?.map((x) => x.toFixed(2)).join(" ");
   const errors = r.errors.map((e) => `<li>${esc(`${e.target} ${e.stage}: ${e.message}`)}</li>`).join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>e2e bench ${esc(r.profile)} ${esc(r.startedAt)}</title>
 <style>body{font:14px sans-serif;margin:24px;max-width:1100px}figure.chart{display:inline-block;margin:8px;vertical-align:top}figcaption{font-weight:bold;margin-bottom:4px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:2px 6px}td.n{text-align:right;font-variant-numeric:tabular-nums}</style>
 </head><body>
 <h1>e2e bench (${esc(r.profile)}): ${esc(r.status)}</h1>
-<p id="environment">${esc(`${env.cpus} x ${env.cpu}, ${formatValue(Number(env.memoryBytes ?? 0), "bytes")}, ${env.os}; started ${r.startedAt}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}; MLflow workers pinned to 1`)}</p>
+<p id="environment">${esc(`${env.cpus} x ${env.cpu}, ${formatValue(Number(env.memoryBytes ?? 0), "bytes")}, ${env.os}; started ${r.startedAt}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}; ${env.mlflowWorkers === null ? "a server by URL (workers not visible)" : "MLflow workers pinned to 1"}; load average ${load ?? "?"} when it started (other work skews every figure)`)}</p>
 <section id="charts">${charts.join("\n")}</section>
-<h2>Figures</h2><p>n marked * : fewer than 1000 samples, so its p99 is indicative only.</p>
-<table id="figures"><thead><tr><th>target</th><th>figure</th><th>params</th><th>value</th><th>p50</th><th>p99</th><th>max</th><th>n</th></tr></thead><tbody>${rows}</tbody></table>
-<h2>Ratios (same run)</h2><table id="ratios"><tbody>${ratios}</tbody></table>
+<h2>Figures</h2><p>n marked * : fewer than 1000 samples, so its p99 and interval are indicative only. 95% CI: order statistics for medians, bootstrap for means.</p>
+<table id="figures"><thead><tr>${FIGURE_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>
+${fleet ? `<h2>Training fleet</h2><table id="fleet"><thead><tr>${FLEET_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${fleet}</tbody></table>` : ""}
+<h2>Ratios (same run)</h2><table id="ratios"><thead><tr><th>figure</th><th>over</th><th>ratio</th><th>95% CI</th></tr></thead><tbody>${ratios}</tbody></table>
+${r.cleanup ? `<h2>Server clean-up</h2><p id="cleanup">${esc(`${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted. ${r.cleanup.remains}.`)}</p>` : ""}
+<h2>Published reference points</h2><p>For orientation only: other hardware, versions and load; never pass/fail.</p><ul id="references">${refs}</ul>
 ${errors ? `<h2>Errors</h2><ul id="errors">${errors}</ul>` : ""}
 </body></html>
 `;

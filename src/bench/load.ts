@@ -1,9 +1,9 @@
 /**
- * The load generator, the same for MLflow and the loopback sink. Latencies come from mitata's
- * measure() with batching off (batch_threshold 0): one request per sample, so the p99 is a p99 of
- * requests, not of batch means. mitata drops the 2 fastest and 2 slowest samples; we ask for 4 more.
+ * The load generator, the same for MLflow and the loopback sink. Every call is timed on its own
+ * with performance.now() and every sample is kept: no warm-up trimming beyond one discarded first
+ * call, no outlier removal (mitata's measure() drops the slowest samples, so its max is not the
+ * max; it is not used here).
  */
-import { measure } from "mitata";
 import { interrupted } from "../runtime/lifecycle.ts";
 import { InterruptedError } from "../util/errors.ts";
 import type { ScaleStep } from "./knee.ts";
@@ -13,13 +13,13 @@ export class HttpError extends Error {}
 
 /** POST a JSON body (already serialized), read the whole answer, throw unless 2xx. */
 export async function postJson(url: string, body: string): Promise<void> {
-  const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json" } });
+  const res = await fetch(url, { method: "POST", body, headers: { ...loadHeaders, "content-type": "application/json" } });
   const text = await res.text();
   if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${text.slice(0, 160)}`);
 }
 
 export async function getOk(url: string): Promise<number> {
-  const res = await fetch(url);
+  const res = await fetch(url, { headers: loadHeaders });
   const buf = await res.arrayBuffer();
   if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${new TextDecoder().decode(buf.slice(0, 160))}`);
   return buf.byteLength;
@@ -33,22 +33,54 @@ function checkInterrupt(): void {
 export interface SampleBudget {
   minSamples: number;
   maxSamples: number;
-  /** Keep sampling past minSamples until the timed calls add up to this (mitata's min_cpu_time). */
+  /** Keep sampling past minSamples until the timed calls add up to this. */
   budgetMs: number;
+  /** Stop at this wall time even short of minSamples (a slow call: the figure says why). */
+  capMs: number;
 }
 
+export interface Timed {
+  /** One per call, in call order, in milliseconds: all of them. */
+  ms: number[];
+  /** Wall clock from the first timed call's start to the last one's end. */
+  wallMs: number;
+  /** Why there are fewer than minSamples, when there are. */
+  short?: string;
+}
+
+/** Headers every request of the load generator carries (a server's credentials, from env). */
+export const loadHeaders: Record<string, string> = {};
+
 /**
- * Timed calls of fn, in milliseconds: at least minSamples, then until budgetMs of measured time,
- * at most maxSamples. Slow calls (a 1e6-point history) get fewer samples, and their figures say so.
+ * Sequential timed calls of fn: at least minSamples, then until budgetMs of measured time, at most
+ * maxSamples, never past capMs of wall clock. One untimed call first (connection set-up).
+ * `pace` (calls per second), when set, spaces the calls: the --max-rps budget.
  */
-export async function timeCalls(fn: () => Promise<unknown>, b: SampleBudget): Promise<number[]> {
-  // mitata trims the 2 fastest and 2 slowest of more than 12 samples: ask for 4 more.
-  const pad = (n: number) => (n > 8 ? n + 4 : n);
-  const stats = await measure(async () => {
+export async function timeCalls(fn: () => Promise<unknown>, b: SampleBudget, pace?: number): Promise<Timed> {
+  checkInterrupt();
+  await fn();
+  const ms: number[] = [];
+  let measured = 0;
+  const start = performance.now();
+  for (;;) {
     checkInterrupt();
+    const t = performance.now();
     await fn();
-  }, { batch_threshold: 0, min_samples: pad(b.minSamples), max_samples: pad(Math.max(b.minSamples, b.maxSamples)), min_cpu_time: b.budgetMs * 1e6, warmup_samples: 1 });
-  return stats.samples.map((ns) => ns / 1e6);
+    const d = performance.now() - t;
+    ms.push(d);
+    measured += d;
+    const n = ms.length;
+    if (n >= b.maxSamples || (n >= b.minSamples && measured >= b.budgetMs)) break;
+    if (performance.now() - start >= b.capMs) break;
+    if (pace) {
+      const next = start + (n * 1000) / pace;
+      const wait = next - performance.now();
+      if (wait > 0) await Bun.sleep(wait);
+    }
+  }
+  const wallMs = performance.now() - start;
+  const short = ms.length < b.minSamples ? `${ms.length} calls of about ${percentile([...ms].sort((x, y) => x - y), 0.5).toFixed(1)} ms fit the ${(b.capMs / 1000).toFixed(0)} s cap of this figure` : undefined;
+  return { ms, wallMs, ...(short ? { short } : {}) };
 }
 
 /**

@@ -1,6 +1,7 @@
 /** The Markdown report (CI job summaries): environment line, figures table, knees, ratios, errors. */
 import type { BenchResult } from "./result.ts";
-import { figureRows } from "./table.ts";
+import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows } from "./table.ts";
+import { REFERENCES } from "./references.ts";
 import { formatValue } from "./sizes.ts";
 
 const row = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
@@ -10,21 +11,27 @@ export function renderMarkdown(r: BenchResult): string {
   const out = [
     `# e2e bench (${r.profile})`,
     "",
-    `${r.status}, ${r.startedAt}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}; ${env.cpus} x ${env.cpu}, ${formatValue(env.memoryBytes ?? 0, "bytes")}, ${env.os}; MLflow workers pinned to 1.`,
+    `${r.status}, ${r.startedAt}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}; ${env.cpus} x ${env.cpu}, ${formatValue(env.memoryBytes ?? 0, "bytes")}, ${env.os}; ${r.environment.mlflowWorkers === null ? "a server by URL" : "MLflow workers pinned to 1"}; load average ${((r.environment as { loadAverage?: number[] }).loadAverage ?? []).map((x) => x.toFixed(2)).join(" ")} when it started.`,
     "",
-    row(["target", "figure", "params", "value", "p50", "p99", "max", "n"]),
-    row(Array(8).fill("---")),
+    row(FIGURE_HEAD),
+    row(Array(FIGURE_HEAD.length).fill("---")),
     ...figureRows(r.figures).map(row),
     "",
-    "n marked * : fewer than 1000 samples, so its p99 is indicative only.",
+    "n marked * : fewer than 1000 samples, so its p99 and interval are indicative only. 95% CI: order statistics for medians, bootstrap for means.",
   ];
+  if (r.fleet.length) {
+    out.push("", "## Training fleet", "", row(FLEET_HEAD), row(Array(FLEET_HEAD.length).fill("---")), ...fleetRows(r).map(row));
+    for (const s of r.fleet) if (s.knee) out.push("", `${s.target}: knee at ${s.knee.jobs} job(s) (${s.plan.keys} metrics every ${s.plan.intervalMs} ms), ${Math.round(s.knee.pointsPerSec)} points/s sustained, p99 ${s.knee.p99Ms.toFixed(1)} ms; stopped: ${s.knee.reason}.`);
+  }
+  if (r.cleanup) out.push("", `Server clean-up: ${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted. ${r.cleanup.remains}.`);
+  out.push("", "## Published reference points (for orientation, never pass/fail)", "", ...REFERENCES.map((x) => `- ${x.figure}: ${x.conditions}. Source: ${x.source}`));
   if (r.scalability.length) {
     out.push("", "## Scalability", "", row(["target", "knee (clients)", "points/s", "stopped"]), row(Array(4).fill("---")));
     for (const s of r.scalability) if (s.knee) out.push(row([s.target, String(s.knee.clients), Math.round(s.knee.throughput).toString(), `${s.knee.reason}${s.knee.error ? `: ${s.knee.error}` : ""}`]));
   }
   if (r.ratios.length) {
     out.push("", "## Ratios (same run)", "", row(["figure", "over", "ratio"]), row(Array(3).fill("---")));
-    for (const x of r.ratios) out.push(row([x.numerator, x.denominator, x.value.toPrecision(3)]));
+    for (const x of r.ratios) out.push(row([x.numerator, x.denominator, `${x.value.toPrecision(3)}${x.ci ? ` (${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)})` : ""}`]));
   }
   if (r.comparison) out.push("", `## Baseline`, "", `${r.comparison.compared} figures compared; ${r.comparison.regressions.length} regressed beyond ${(r.comparison.threshold * 100).toFixed(0)}%.`, ...r.comparison.regressions.map((x) => `- ${x.id}: ${x.baseline.toPrecision(4)} -> ${x.current.toPrecision(4)} ${x.unit}`));
   if (r.errors.length) out.push("", "## Errors", "", ...r.errors.map((e) => `- ${e.target} ${e.stage}: ${e.message}`));

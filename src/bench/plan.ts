@@ -6,6 +6,7 @@
 import { BACKEND_NAMES, descriptorOf } from "../backends/registry.ts";
 import { usageError } from "../util/errors.ts";
 import { parseThreshold } from "./baseline.ts";
+import type { FleetPlan } from "./fleet.ts";
 import type { SampleBudget } from "./load.ts";
 
 export type Profile = "quick" | "full";
@@ -26,6 +27,12 @@ export interface BenchPlan {
   /** Per API-latency figure: at least minSamples, then until the time budget is spent, at most maxSamples. */
   api: SampleBudget;
   scale: { maxClients: number; stepSeconds: number; batch: number; budgetSeconds: number };
+  /** The training-fleet load model (src/bench/fleet.ts). */
+  fleet: FleetPlan;
+  /** A server by URL (--url): measured in place, nothing started, everything created removed after. */
+  url?: string;
+  /** Requests per second the sequential figures and the fleet may send (--max-rps). */
+  maxRps?: number;
   /** Per SDK process: up to `steps` timed log calls and `blocks` overhead rounds, each phase cut at budgetSeconds (with a floor of samples). */
   sdk: { steps: number; keys: number; blocks: number; blockSteps: number; budgetSeconds: number };
   sdkTargets: SdkTarget[];
@@ -44,6 +51,20 @@ export interface BenchArgs {
   assets?: string;
   baseline?: string;
   maxRegression?: string;
+  url?: string;
+  maxRps?: string;
+  duration?: string;
+  jobs?: string;
+  metrics?: string;
+  interval?: string;
+  artifactEvery?: string;
+}
+
+function positive(text: string | undefined, flag: string, hint: string, integer = true): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw usageError(`${flag} ${text} is not a positive ${integer ? "integer" : "number"}`, hint);
+  return n;
 }
 
 const KB = 1024;
@@ -64,29 +85,69 @@ function list<T extends string>(text: string | undefined, valid: readonly T[], f
 export function makeBenchPlan(a: BenchArgs): BenchPlan {
   if (a.profile && a.profile !== "quick" && a.profile !== "full") throw usageError(`--profile ${a.profile} is not known`, "use quick or full");
   const profile: Profile = a.quick || a.profile === "quick" ? "quick" : "full";
-  const backends = list(a.backend, BACKENDS, "--backend", [...BACKENDS]);
-  const mlflowModes = list(a.mode, MODES, "--mode", ["native"]);
+  let backends = list(a.backend, BACKENDS, "--backend", [...BACKENDS]);
+  let mlflowModes = list(a.mode, MODES, "--mode", ["native"]);
+  let url: string | undefined;
+  if (a.url) {
+    try {
+      const u = new URL(a.url);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+      if (u.username || u.password) throw usageError("--url must not carry credentials", "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, in the environment");
+    } catch (err) {
+      if ((err as { exitCode?: number }).exitCode) throw err;
+      throw usageError(`--url ${a.url} is not an http(s) URL`, "give the tracking server's base URL, e.g. http://mlflow.internal:5000");
+    }
+    if (!a.backend) throw usageError("--url needs --backend", "add --backend mlflow (the server's kind)");
+    if (backends.length !== 1 || backends[0] !== "mlflow")
+      throw usageError(`e2e bench --url measures MLflow servers only; --backend ${a.backend} is not supported by URL`, "use --backend mlflow, or bench W&B and ClearML offline without --url");
+    if (a.mode) throw usageError("--mode starts servers; it does not go with --url", "drop --mode");
+    url = a.url.replace(/\/+$/, "");
+    backends = ["mlflow"];
+    mlflowModes = [];
+  }
+  const maxRps = positive(a.maxRps, "--max-rps", "give requests per second, e.g. --max-rps 50", false);
+  const duration = positive(a.duration, "--duration", "give seconds, e.g. --duration 120");
+  const maxJobs = positive(a.jobs, "--jobs", "give the most simulated jobs, e.g. --jobs 64");
+  const keys = positive(a.metrics, "--metrics", "give metrics per log call, e.g. --metrics 20");
+  const interval = positive(a.interval, "--interval", "give milliseconds between a job's steps, e.g. --interval 100");
+  const artifactEvery = a.artifactEvery === "0" ? 0 : positive(a.artifactEvery, "--artifact-every", "give steps between artifacts, e.g. --artifact-every 50, or 0 for none");
+  if (keys !== undefined && keys > 1000) throw usageError(`--metrics ${keys} is over MLflow's 1000 metrics per log-batch`, "use 1000 or fewer");
   if (a.maxRegression && !a.baseline) throw usageError("--max-regression needs --baseline FILE", "add --baseline with an earlier result");
   const quick = profile === "quick";
-  const sdkTargets: SdkTarget[] = [{ backend: "none", mode: "offline" }];
-  if (backends.includes("mlflow") && mlflowModes.includes("native"))
+  const sdkTargets: SdkTarget[] = url ? [] : [{ backend: "none", mode: "offline" }];
+  if (!url && backends.includes("mlflow") && mlflowModes.includes("native"))
     sdkTargets.push({ backend: "mlflow", mode: "sync" }, { backend: "mlflow", mode: "async" }, { backend: "mlflow", mode: "buffered" });
-  if (backends.includes("wandb")) sdkTargets.push({ backend: "wandb", mode: "offline" });
-  if (backends.includes("clearml")) sdkTargets.push({ backend: "clearml", mode: "offline" });
+  if (!url && backends.includes("wandb")) sdkTargets.push({ backend: "wandb", mode: "offline" });
+  if (!url && backends.includes("clearml")) sdkTargets.push({ backend: "clearml", mode: "offline" });
   return {
     profile,
     backends,
     mlflowModes: backends.includes("mlflow") ? mlflowModes : [],
     batchSizes: [1, 10, 100, 1000],
-    // Full: 1000 requests per size (a p99 of requests); quick: as many as fit 3 s, 1000 at most.
-    batch: quick ? { minSamples: 20, maxSamples: 1000, budgetMs: 3000 } : { minSamples: 1000, maxSamples: 2000, budgetMs: 30_000 },
+    // 1000 requests per figure (a p99 of requests) unless the cap ends it first: then the figure
+    // is flagged lowSamples and says why (calls of x ms fit the cap).
+    batch: quick ? { minSamples: 1000, maxSamples: 1000, budgetMs: 0, capMs: 8000 } : { minSamples: 1000, maxSamples: 5000, budgetMs: 30_000, capMs: 90_000 },
     artifactSizes: quick ? [KB, 64 * KB, MB, 4 * MB] : [KB, 64 * KB, MB, 16 * MB, 64 * MB, 256 * MB],
     artifactRepeats: quick ? 3 : 5,
     historySizes: quick ? [1e3, 1e4, 1e5] : [1e3, 1e4, 1e5, 1e6],
     runCounts: quick ? [10, 100] : [10, 100, 1000],
-    api: quick ? { minSamples: 3, maxSamples: 1000, budgetMs: 1500 } : { minSamples: 5, maxSamples: 2000, budgetMs: 10_000 },
+    api: quick ? { minSamples: 1000, maxSamples: 1000, budgetMs: 0, capMs: 4000 } : { minSamples: 1000, maxSamples: 5000, budgetMs: 10_000, capMs: 60_000 },
     scale: quick ? { maxClients: 8, stepSeconds: 1.5, batch: 100, budgetSeconds: 20 } : { maxClients: 64, stepSeconds: 5, batch: 100, budgetSeconds: 120 },
     sdk: quick ? { steps: 1000, keys: 4, blocks: 10, blockSteps: 20, budgetSeconds: 6 } : { steps: 5000, keys: 4, blocks: 50, blockSteps: 40, budgetSeconds: 60 },
+    fleet: {
+      keys: keys ?? 20,
+      intervalMs: interval ?? 100,
+      artifactEvery: artifactEvery ?? 50,
+      artifactBytes: 64 * KB,
+      stepSeconds: quick ? 3 : 10,
+      maxJobs: maxJobs ?? (quick ? 32 : 256),
+      budgetSeconds: duration ?? (quick ? 30 : 240),
+      p99LimitMs: interval ?? 100,
+      errorRateLimit: 0.01,
+      ...(maxRps ? { maxRps } : {}),
+    },
+    ...(url ? { url } : {}),
+    ...(maxRps ? { maxRps } : {}),
     sdkTargets,
     python: a.python,
     assets: a.assets,
@@ -102,14 +163,15 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
 export function estimateSeconds(p: BenchPlan): number {
   const perMode =
     10 + // server start (docker adds its own below)
-    p.batchSizes.reduce((a, b) => a + Math.max(p.batch.budgetMs / 1000, p.batch.minSamples * (0.008 + b * 0.00035)), 0) + // log-batch requests
+    p.batchSizes.reduce((a, b) => a + Math.min(p.batch.capMs / 1000, Math.max(p.batch.budgetMs / 1000, p.batch.minSamples * (0.008 + b * 0.00035))), 0) + // log-batch requests
     p.artifactSizes.reduce((a, s) => a + p.artifactRepeats * (0.05 + (2 * s) / (150 * MB)), 0) +
-    p.historySizes.reduce((a, n) => a + (n / 1000) * 0.2 + (p.api.minSamples + 1) * n * 8e-5, 0) + // filling and reading the history
-    (p.historySizes.length + p.runCounts.length * 2) * (p.api.budgetMs / 1000 + 0.3) + // API figures
+    p.historySizes.reduce((a, n) => a + (n / 1000) * 0.2 + Math.min(p.api.capMs / 1000, Math.max(p.api.budgetMs / 1000, p.api.minSamples * n * 8e-5)), 0) + // filling and reading the history
+    (p.historySizes.length + p.runCounts.length * 2) * (Math.min(p.api.capMs / 1000, Math.max(p.api.budgetMs / 1000, p.api.minSamples * 0.005)) + 0.3) + // the other API figures
     p.runCounts[p.runCounts.length - 1]! * 0.012 + // creating runs
-    Math.min(p.scale.budgetSeconds, Math.log2(p.scale.maxClients) * p.scale.stepSeconds * 2);
+    Math.min(p.scale.budgetSeconds, Math.log2(p.scale.maxClients) * p.scale.stepSeconds * 2) +
+    Math.min(p.fleet.budgetSeconds, (Math.log2(p.fleet.maxJobs) + 1) * p.fleet.stepSeconds);
   const docker = p.mlflowModes.includes("docker") ? 45 : 0;
   // A process: imports and SDK start (~8 s), then at most two phases of budgetSeconds; MLflow's use both.
   const sdk = p.sdkTargets.reduce((a, t) => a + 8 + (t.backend === "mlflow" ? 2 * p.sdk.budgetSeconds : 4), 0);
-  return Math.round(5 + perMode * p.mlflowModes.length + docker + sdk + 5);
+  return Math.round(5 + perMode * (p.mlflowModes.length + (p.url ? 1 : 0)) + docker + sdk + 5);
 }

@@ -6,6 +6,10 @@ import type { Figure, Target } from "./figure.ts";
 import type { Knee, ScaleStep } from "./knee.ts";
 import type { Comparison } from "./baseline.ts";
 import type { BenchPlan } from "./plan.ts";
+import type { FleetSeries } from "./fleet.ts";
+import type { CleanupReport } from "./remote.ts";
+import { rawSamples } from "./figure.ts";
+import { ratioInterval, type Interval } from "./stats.ts";
 
 export const BENCH_RESULT_SCHEMA = "e2e/bench-result/v1";
 
@@ -22,6 +26,8 @@ export interface Ratio {
   numerator: string;
   denominator: string;
   value: number;
+  /** 95 % interval of the ratio of medians, when both figures are latencies with their samples. */
+  ci?: Interval;
 }
 
 export interface BenchError {
@@ -42,7 +48,11 @@ export interface BenchResult {
   environment: Record<string, unknown>;
   figures: Figure[];
   scalability: ScaleSeries[];
+  /** The training-fleet load steps of each server, with the knee. */
+  fleet: FleetSeries[];
   ratios: Ratio[];
+  /** What `--url` removed from the user's server afterwards, and what stays. */
+  cleanup?: CleanupReport;
   errors: BenchError[];
   comparison?: Comparison;
 }
@@ -74,7 +84,21 @@ export function ratiosOf(figures: readonly Figure[]): Ratio[] {
   const out: Ratio[] = [];
   for (const f of figures) {
     if (!Number.isFinite(f.value)) continue;
-    for (const ref of referencesOf(f, figures)) out.push({ name: f.name, numerator: f.id, denominator: ref.id, value: f.value / ref.value });
+    for (const ref of referencesOf(f, figures)) {
+      const a = rawSamples.get(f);
+      const b = rawSamples.get(ref);
+      const ci = f.unit === "ms" && ref.unit === "ms" && a && b && a.length > 5 && b.length > 5 ? ratioCi(f, ref, a, b) : undefined;
+      out.push({ name: f.name, numerator: f.id, denominator: ref.id, value: f.value / ref.value, ...(ci ? { ci } : {}) });
+    }
   }
   return out;
+}
+
+const ciCache = new WeakMap<Figure, WeakMap<Figure, Interval | null>>();
+/** Ratio intervals sort both sample sets: computed once per pair, the result is saved often. */
+function ratioCi(f: Figure, ref: Figure, a: readonly number[], b: readonly number[]): Interval | undefined {
+  let m = ciCache.get(f);
+  if (!m) ciCache.set(f, (m = new WeakMap()));
+  if (!m.has(ref)) m.set(ref, ratioInterval(a, b) ?? null);
+  return m.get(ref) ?? undefined;
 }

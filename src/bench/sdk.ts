@@ -8,7 +8,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { spawnManaged } from "../runtime/process.ts";
 import { backendError } from "../util/errors.ts";
-import { fromSamples, type Figure, type Target } from "./figure.ts";
+import { fromSamples, wallClockRate, type Figure, type Target } from "./figure.ts";
 import { pollGroupMemory } from "./memory.ts";
 import type { BenchPlan, SdkTarget } from "./plan.ts";
 import { median } from "./stats.ts";
@@ -25,6 +25,11 @@ export interface SdkOutput {
   peakRssBytes: number | null;
   rssBeforeTrackingBytes: number | null;
   points: number;
+  /** Wall clock of the per-step phase, and of the flush after it. */
+  logPhaseMs?: number;
+  flushMs?: number;
+  /** MLflow async mode: whether its queue was active, per call when its batch reached the server, queue depth, caller CPU. */
+  async?: { asyncEngaged: boolean; flushedMs: number[]; queueDepth: number[]; callCpuMs: number[]; threads: number; bufferSeconds?: string | null } | null;
 }
 
 export const sdkTargetOf = (t: SdkTarget): Target =>
@@ -84,10 +89,19 @@ export function sdkFigures(t: SdkTarget, out: SdkOutput & { treePeakRssBytes: nu
   if (t.backend !== "none") {
     const spec = { target, params } as const;
     figs.push(fromSamples({ ...spec, group: "sdk", name: "sdk.log_step.latency", unit: "ms", better: "smaller", note: "one log call per step; see p99 and max for flush spikes" }, out.logLatencyMs));
-    const total = out.logLatencyMs.reduce((a, v) => a + v, 0) + out.finishMs;
-    const thr = fromSamples({ ...spec, group: "sdk", name: "sdk.log.throughput", unit: "points/s", better: "bigger", note: "points over the time in log calls plus finish (flush)" }, out.logLatencyMs.map((ms) => (out.keys * 1000) / Math.max(ms, 1e-6)));
-    thr.value = (out.logLatencyMs.length * out.keys * 1000) / total;
-    figs.push(thr);
+    const points = out.logLatencyMs.length * out.keys;
+    const rates = out.logLatencyMs.map((ms) => (out.keys * 1000) / Math.max(ms, 1e-6));
+    figs.push(out.logPhaseMs !== undefined
+      ? wallClockRate({ ...spec, group: "sdk", name: "sdk.log.throughput", unit: "points/s", better: "bigger", note: "points over the wall clock of the log phase plus the flush after it" }, points, out.logPhaseMs + (out.flushMs ?? 0), rates)
+      : wallClockRate({ ...spec, group: "sdk", name: "sdk.log.throughput", unit: "points/s", better: "bigger", note: "points over the time in log calls plus finish" }, points, out.logLatencyMs.reduce((a, v) => a + v, 0) + out.finishMs, rates));
+    const a = out.async;
+    if (a) {
+      const engaged = a.asyncEngaged ? "async queue active" : "async queue NOT active: the SDK logged synchronously";
+      const aspec = { ...spec, group: "sdk" as const, note: `${engaged}; ${a.threads} Python threads at the end of the phase${a.bufferSeconds ? `; buffering ${a.bufferSeconds} s` : ""}` };
+      if (a.flushedMs.length) figs.push(fromSamples({ ...aspec, name: "sdk.async.until_logged.latency", unit: "ms", better: "smaller", note: `${aspec.note}; from the log call until its batch's future completed (the server answered)` }, a.flushedMs));
+      if (a.callCpuMs.length) figs.push(fromSamples({ ...aspec, name: "sdk.async.call_cpu.latency", unit: "ms", better: "smaller", note: `${aspec.note}; CPU time of the calling thread inside the log call: wall time above it is waiting (GIL, scheduler)` }, a.callCpuMs));
+      if (a.queueDepth.length) figs.push(fromSamples({ ...aspec, name: "sdk.async.queue_depth", unit: "count", better: "smaller", note: `${aspec.note}; batches logged but not yet answered by the server after each call (the backlog; mean, max in the spread)` }, a.queueDepth));
+    }
     figs.push(fromSamples({ ...spec, group: "sdk", name: "sdk.finish.latency", unit: "ms", better: "smaller", note: "end of run: queue drain, flush, close" }, [out.finishMs]));
     // Side by side: each tracked step over the median plain step of the same process.
     const plain = median(out.plainStepMs);

@@ -1,7 +1,9 @@
 /**
  * The harness ceiling: a loopback HTTP server that reads each request body and discards it,
- * answering `{}`. It runs in its own process (`e2e bench --sink`) so that, like MLflow, it does
- * not share the load generator's event loop.
+ * answering `{}` (GET /bytes/N answers N bytes, for downloads), and beside it a raw TCP listener
+ * that counts bytes and answers one byte per `bytes` received: the loopback itself, without HTTP.
+ * Both run in their own process (`e2e bench --sink`) so that, like MLflow, they do not share the
+ * load generator's event loop.
  */
 import { join } from "node:path";
 import { spawnManaged } from "../runtime/process.ts";
@@ -12,13 +14,47 @@ export function serveSink(): void {
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
+    maxRequestBodySize: 2 ** 31,
     async fetch(req) {
+      const m = /\/bytes\/(\d+)$/.exec(new URL(req.url).pathname);
+      if (m && req.method === "GET") return new Response(payload(Number(m[1])), { headers: { "content-type": "application/octet-stream" } });
       if (req.method !== "GET" && req.method !== "HEAD") await req.arrayBuffer();
       return new Response("{}", { headers: { "content-type": "application/json" } });
     },
   });
-  process.stdout.write(`E2E_SINK ${server.port}\n`);
+  // Raw loopback (Bun's native sockets, as Bun.serve uses): the client sends an 8-byte length,
+  // then that many bytes; one byte back when all arrived.
+  type Conn = { want: number; got: number; head: Uint8Array };
+  const raw = Bun.listen<Conn>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(sock) {
+        sock.data = { want: -1, got: 0, head: new Uint8Array(0) };
+      },
+      data(sock, chunk) {
+        const c = sock.data;
+        let rest: Uint8Array = chunk;
+        if (c.want < 0) {
+          const head = new Uint8Array(c.head.length + chunk.length);
+          head.set(c.head);
+          head.set(chunk, c.head.length);
+          if (head.length < 8) return void (c.head = head);
+          c.want = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0));
+          rest = head.subarray(8);
+        }
+        c.got += rest.length;
+        if (c.got >= c.want) {
+          sock.write(new Uint8Array([1]));
+          sock.flush();
+          sock.data = { want: -1, got: 0, head: new Uint8Array(0) };
+        }
+      },
+    },
+  });
+  process.stdout.write(`E2E_SINK ${server.port} ${raw.port}\n`);
   const stop = () => {
+    raw.stop(true);
     server.stop(true);
     process.exit(0);
   };
@@ -29,8 +65,60 @@ export function serveSink(): void {
   setInterval(() => process.ppid !== parent && stop(), 1000);
 }
 
+let cached: Uint8Array | undefined;
+/** The bytes a download is served (one buffer, reused: the sink measures transfer, not generation). */
+function payload(n: number): Uint8Array {
+  if (!cached || cached.length < n) cached = new Uint8Array(Math.max(n, 1 << 20)).fill(0x5a);
+  return cached.subarray(0, n);
+}
+
+/**
+ * A plain TCP connection to the sink's raw listener: `send(body)` is the milliseconds to push the
+ * body through and get the one-byte answer, the loopback's own cost without HTTP. The connection
+ * is kept (like the HTTP client's keep-alive), so TCP's slow start is paid once, in a warm-up.
+ */
+export async function openRawLoopback(port: number): Promise<{ send(body: Uint8Array): Promise<number>; close(): void }> {
+  let answered: (() => void) | undefined;
+  let drained: (() => void) | undefined;
+  const sock = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data() {
+        answered?.();
+      },
+      drain() {
+        drained?.();
+      },
+    },
+  });
+  sock.setNoDelay(true);
+  // Bun's write() takes what fits and returns the count; the rest waits for drain.
+  const writeAll = async (buf: Uint8Array) => {
+    let off = 0;
+    while (off < buf.length) {
+      const n = sock.write(buf.subarray(off));
+      off += Math.max(0, n);
+      if (off < buf.length) await new Promise<void>((r) => (drained = r));
+    }
+  };
+  const send = async (body: Uint8Array) => {
+    const done = new Promise<void>((r) => (answered = r));
+    const head = new Uint8Array(8);
+    new DataView(head.buffer).setBigUint64(0, BigInt(body.length));
+    const t = performance.now();
+    await writeAll(head);
+    await writeAll(body);
+    await done;
+    return performance.now() - t;
+  };
+  return { send, close: () => sock.end() };
+}
+
 export interface Sink {
   url: string;
+  /** Port of the raw TCP listener. */
+  rawPort: number;
   pid: number;
   stop(): Promise<void>;
 }
@@ -43,12 +131,16 @@ export function selfArgv(): string[] {
 
 export async function startSink(): Promise<Sink> {
   let resolvePort!: (port: number) => void;
+  let rawPort = 0;
   const port = new Promise<number>((r) => (resolvePort = r));
   const proc = spawnManaged([...selfArgv(), "bench", "--sink"], {
     name: "loopback sink",
     onStdoutLine: (line) => {
-      const m = /^E2E_SINK (\d+)$/.exec(line.trim());
-      if (m) resolvePort(Number(m[1]));
+      const m = /^E2E_SINK (\d+) (\d+)$/.exec(line.trim());
+      if (m) {
+        rawPort = Number(m[2]);
+        resolvePort(Number(m[1]));
+      }
     },
   });
   const timeout = Bun.sleep(15_000).then(() => -1);
@@ -57,5 +149,5 @@ export async function startSink(): Promise<Sink> {
     await proc.stop();
     throw backendError("the loopback sink did not start", "run with E2E_DEBUG=1 to see why");
   }
-  return { url: `http://127.0.0.1:${p}`, pid: proc.pid, stop: async () => void (await proc.stop(2000)) };
+  return { url: `http://127.0.0.1:${p}`, rawPort, pid: proc.pid, stop: async () => void (await proc.stop(2000)) };
 }

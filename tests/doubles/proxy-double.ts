@@ -2,7 +2,9 @@
  * TEST DOUBLE of a reverse proxy (standing in for the nginx/ingress users put in front of a
  * tracking server): a Bun.serve on 127.0.0.1 that forwards every request to a real server and can
  * (a) refuse bodies above a limit with nginx's 413 page (client_max_body_size), (b) forward a
- * fixed Host header (proxy_set_header Host <public name>), (c) demand Basic auth (auth_basic).
+ * fixed Host header (proxy_set_header Host <public name>), (c) demand Basic auth (auth_basic),
+ * (d) answer 403 to every write (a read-only deployment: `limit_except GET { deny all; }`,
+ * MLflow's auth with a READ permission), letting reads through.
  * The server behind it is real; only the proxy is a double.
  */
 export interface ProxyDoubleOptions {
@@ -10,7 +12,11 @@ export interface ProxyDoubleOptions {
   bodyLimit?: number;
   host?: string;
   basicAuth?: { user: string; password: string };
+  /** 403 for every request that writes (anything but GET/HEAD and MLflow's search POSTs). */
+  readOnly?: boolean;
 }
+
+const READS = /\/(search|get|get-by-name|list)$/;
 
 export function startProxyDouble(o: ProxyDoubleOptions): { url: string; stop(): void } {
   const server = Bun.serve({
@@ -23,6 +29,8 @@ export function startProxyDouble(o: ProxyDoubleOptions): { url: string; stop(): 
       if (o.basicAuth && req.headers.get("authorization") !== `Basic ${btoa(`${o.basicAuth.user}:${o.basicAuth.password}`)}`)
         return new Response("<html><head><title>401 Authorization Required</title></head></html>", { status: 401, headers: { "www-authenticate": 'Basic realm="mlflow"' } });
       const u = new URL(req.url);
+      if (o.readOnly && req.method !== "GET" && req.method !== "HEAD" && !READS.test(u.pathname))
+        return new Response(JSON.stringify({ error_code: "PERMISSION_DENIED", message: "Permission denied" }), { status: 403, headers: { "content-type": "application/json" } });
       const headers = new Headers(req.headers);
       headers.delete("authorization");
       if (o.host) headers.set("host", o.host);

@@ -53,6 +53,7 @@ const RANGES: Record<string, [number, number]> = {
   bytes: [2 ** 20, 2 ** 36],
   ratio: [0.2, 1e4],
   clients: [0, 1024],
+  count: [0, 1e7],
 };
 
 describe("e2e bench --quick", () => {
@@ -88,8 +89,20 @@ describe("e2e bench --quick", () => {
       expect(f.spread.p99).toBeLessThanOrEqual(f.spread.max);
     }
     const mlflowMs = doc.figures.filter((f: { name: string; target: string }) => f.name === "http.log_batch.latency" && f.target === "mlflow-native");
-    for (const f of mlflowMs) expect(f.samples).toBeGreaterThanOrEqual(20); // the quick floor; more as time allows
+    // 1000 samples each, or the figure says why not (its time cap ended it first).
+    for (const f of mlflowMs) expect(f.samples >= 1000 || (f.lowSamples && /fit the \d+ s cap/.test(f.lowSamplesWhy))).toBe(true);
     for (const s of doc.scalability) expect(s.knee.clients).toBeGreaterThan(0);
+    // Every sample kept and an interval for every headline resting on more than one.
+    for (const f of doc.figures.filter((x: { samples: number; unit: string }) => x.samples > 1 && x.unit === "ms")) {
+      expect(f.ci.method).toBe("order-statistic");
+      expect(f.ci.lo <= f.value && f.value <= f.ci.hi).toBe(true);
+    }
+    for (const f of doc.figures.filter((x: { lowSamples?: boolean; unit: string }) => x.lowSamples && x.unit === "ms")) expect(f.samples).toBeLessThan(1000);
+    // The fleet load ran on MLflow, every step with its figures.
+    const fleet = doc.fleet.find((s: { target: string }) => s.target === "mlflow-native");
+    expect(fleet.steps.length).toBeGreaterThan(0);
+    expect(fleet.steps[0].jobs).toBe(1);
+    expect(fleet.knee.reason).toMatch(/^(p99|errors|plateau|max-jobs|time-budget)$/);
     expect(doc.ratios.some((r: { denominator: string }) => r.denominator.startsWith("harness/"))).toBe(true);
     expect(doc.ratios.some((r: { numerator: string }) => r.numerator.startsWith("wandb-offline/sdk."))).toBe(true);
   }, 10_000);
@@ -114,7 +127,7 @@ describe("e2e bench --quick", () => {
       expect(dom.status).toBe(0);
       const charts = dom.stdout.match(/<figure class="chart" data-chart="[^"]+">/g) ?? [];
       expect(charts.length).toBeGreaterThanOrEqual(7);
-      for (const id of ["log-batch-throughput", "history-latency", "overhead", "scalability", "sdk-latency"]) expect(dom.stdout).toContain(`data-chart="${id}"`);
+      for (const id of ["log-batch-throughput", "history-latency", "overhead", "scalability", "sdk-latency", "fleet-throughput", "fleet-latency"]) expect(dom.stdout).toContain(`data-chart="${id}"`);
       expect((dom.stdout.match(/<path d="M/g) ?? []).length).toBeGreaterThan(3);
       const shot = spawnSync(chromium!, [...flags, `--screenshot=${out("r.png")}`, "--window-size=1200,2400", `file://${out("r.html")}`], { encoding: "utf8", timeout: 60_000 });
       expect(shot.status).toBe(0);

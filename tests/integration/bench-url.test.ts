@@ -1,0 +1,123 @@
+/**
+ * `e2e bench --url` against a real MLflow server started here by hand (native, SQLite, served
+ * artifacts): it measures it and leaves nothing behind (read back over REST: every experiment
+ * and run it created is deleted, no artifact file remains); an unreachable server and a
+ * read-only one (a proxy double answering 403 to writes) stop it with one line and exit 4.
+ * No timing is asserted.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startNativeMlflow, type NativeMlflow } from "../../src/backends/mlflow/native.ts";
+import { freePort } from "../../src/util/port.ts";
+import { startProxyDouble } from "../doubles/proxy-double.ts";
+import { validateAgainst } from "../schema.ts";
+import { e2eCommand, runE2E, setupPython } from "../helpers.ts";
+import { spawnSync } from "node:child_process";
+
+const work = mkdtempSync(join(tmpdir(), "e2e-bench-url-test-"));
+const env: Record<string, string> = {};
+let server: NativeMlflow;
+
+interface Exp { experiment_id: string; name: string; lifecycle_stage: string }
+async function experiments(url: string): Promise<Exp[]> {
+  const r = await fetch(`${url}/api/2.0/mlflow/experiments/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ max_results: 1000, view_type: "ALL" }) });
+  return ((await r.json()) as { experiments?: Exp[] }).experiments ?? [];
+}
+async function runsOf(url: string, ids: string[]): Promise<{ info: { run_id: string; lifecycle_stage: string } }[]> {
+  const r = await fetch(`${url}/api/2.0/mlflow/runs/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ experiment_ids: ids, max_results: 1000, run_view_type: "ALL" }) });
+  return ((await r.json()) as { runs?: { info: { run_id: string; lifecycle_stage: string } }[] }).runs ?? [];
+}
+function filesUnder(dir: string): string[] {
+  let out: string[] = [];
+  try {
+    for (const n of readdirSync(dir)) {
+      const p = join(dir, n);
+      out = statSync(p).isDirectory() ? [...out, ...filesUnder(p)] : [...out, p];
+    }
+  } catch {}
+  return out;
+}
+
+beforeAll(async () => {
+  const python = setupPython();
+  const [cmd, ...pre] = e2eCommand();
+  if (spawnSync(cmd!, [...pre, "bench", "--help"], { encoding: "utf8" }).stdout?.includes("--url") !== true) process.env.E2E_TEST_FROM_SOURCE = env.E2E_TEST_FROM_SOURCE = "1";
+  server = await startNativeMlflow({ python, workDir: work });
+}, 180_000);
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("e2e bench --url", () => {
+  test("measures a server it did not start and leaves nothing behind on it", async () => {
+    const before = await experiments(server.url);
+    const ran = await runE2E(["bench", "--url", server.url, "--backend", "mlflow", "--quick", "--jobs", "2", "--duration", "8", "--json"], { env, timeoutMs: 590_000 });
+    expect(ran.stderr).not.toContain("Traceback");
+    expect(ran.code === 0 ? "" : ran.stderr.split("\n").filter((l) => /error|warn/i.test(l)).join("\n")).toBe("");
+    const doc = JSON.parse(ran.stdout);
+    expect(await validateAgainst("bench-result.schema.json", doc)).toEqual([]);
+    expect(doc.errors).toEqual([]);
+    const srv = doc.environment.servers[0];
+    expect(srv).toMatchObject({ target: "mlflow-url", version: "3.17.2", workersVisible: false });
+    expect(srv.store).toContain("SqlStore");
+    expect(doc.environment.mlflowWorkers).toBeNull();
+    expect(new Set(doc.figures.map((f: { target: string }) => f.target))).toEqual(new Set(["harness", "mlflow-url"]));
+    expect(doc.fleet[0].target).toBe("mlflow-url");
+    expect(doc.fleet[0].steps.length).toBeGreaterThan(0);
+    for (const f of doc.figures) if (f.samples > 1 && f.unit === "ms") expect(f.ci.lo <= f.value && f.value <= f.ci.hi).toBe(true);
+
+    // What the server holds now, read over REST: the bench's experiments and runs are all deleted.
+    const after = await experiments(server.url);
+    const mine = after.filter((e) => !before.some((b) => b.experiment_id === e.experiment_id));
+    expect(mine.length).toBe(doc.cleanup.experiments);
+    expect(mine.length).toBeGreaterThanOrEqual(3);
+    expect(mine.every((e) => e.name.startsWith("e2e-bench-") && e.lifecycle_stage === "deleted")).toBe(true);
+    expect(after.filter((e) => e.lifecycle_stage === "active").map((e) => e.name)).toEqual(before.filter((e) => e.lifecycle_stage === "active").map((e) => e.name));
+    const runs = await runsOf(server.url, mine.map((e) => e.experiment_id));
+    expect(runs.length).toBe(doc.cleanup.runs);
+    expect(runs.every((r) => r.info.lifecycle_stage === "deleted")).toBe(true);
+    expect(doc.cleanup.artifacts).toBeGreaterThan(0);
+    expect(doc.cleanup.failures).toEqual([]);
+    expect(doc.cleanup.remains).toContain("mlflow gc");
+    expect(filesUnder(join(work, "mlartifacts"))).toEqual([]);
+  }, 600_000);
+
+  test("an unreachable server: one line naming the fix, exit 4, before any load", async () => {
+    const r = await runE2E(["bench", "--url", `http://127.0.0.1:${await freePort()}`, "--backend", "mlflow", "--quick"], { env, timeoutMs: 60_000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("does not answer");
+    expect(r.stdout).toBe("");
+  }, 70_000);
+
+  test("a read-only server (403 on create): one line, exit 4, nothing created", async () => {
+    const proxy = startProxyDouble({ target: server.url, readOnly: true });
+    try {
+      const before = await experiments(server.url);
+      const r = await runE2E(["bench", "--url", proxy.url, "--backend", "mlflow", "--quick", "--json"], { env, timeoutMs: 60_000 });
+      expect(r.code).toBe(4);
+      // One line, then the server's answer as detail.
+      const lines = r.stderr.trim().split("\n");
+      expect(lines[0]).toContain("rejected the credentials (HTTP 403), during the creation of a throwaway experiment");
+      expect(lines.slice(1).join("\n")).toContain("PERMISSION_DENIED");
+      expect(lines.length).toBeLessThanOrEqual(2);
+      expect(lines[0]).toContain("MLFLOW_TRACKING_TOKEN");
+      expect(r.stdout).toBe("");
+      expect((await experiments(server.url)).length).toBe(before.length);
+    } finally {
+      proxy.stop();
+    }
+  }, 70_000);
+
+  test("usage: --url needs --backend mlflow and no --mode", async () => {
+    for (const args of [["--backend", "wandb"], [], ["--backend", "mlflow", "--mode", "native"]]) {
+      const r = await runE2E(["bench", "--url", "http://127.0.0.1:1", ...args], { env, timeoutMs: 30_000 });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  }, 100_000);
+});

@@ -8,26 +8,24 @@ import { assetRoot } from "../assets/bundle.ts";
 import { ensurePython } from "../runtime/python/env.ts";
 import { interrupted, onTeardown } from "../runtime/lifecycle.ts";
 import { E2EError, ExitCode, formatError, verdictExitCode } from "../util/errors.ts";
-import { makeWorkDir, writeFileAtomic } from "../util/fs.ts";
+import { makeWorkDir } from "../util/fs.ts";
 import { log, scrub } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { printJson } from "../util/output.ts";
 import { compare, describeRegressions, loadBaseline } from "./baseline.ts";
+import { Reporters } from "../report/reporter.ts";
+import { benchReporters } from "./bench-reporters.ts";
 import { benchEnvironment, type ServerInfo } from "./environment.ts";
 import type { Figure } from "./figure.ts";
-import { ghBenchEntries, ghBenchPaths } from "./gh-bench.ts";
-import { renderHtml } from "./html.ts";
 import type { FleetSeries } from "./fleet.ts";
 import { runMlflowSuite, runSinkSuite, type SuiteContext } from "./http-suite.ts";
 import { cleanRemote, openRemote, type RemoteMlflow } from "./remote.ts";
-import { renderMarkdown } from "./markdown.ts";
 import { estimateSeconds, makeBenchPlan, type BenchArgs, type SdkTarget } from "./plan.ts";
 import { BENCH_RESULT_SCHEMA, ratiosOf, type BenchResult } from "./result.ts";
 import { runSdkTarget, sdkFigures, sdkTargetOf } from "./sdk.ts";
 import { startDocker, startNative, type BenchServer } from "./servers.ts";
 import { startSink } from "./sink.ts";
 import { formatValue } from "./sizes.ts";
-import { renderBenchTable } from "./table.ts";
 
 export interface BenchCommandArgs extends BenchArgs {
   json?: boolean;
@@ -57,34 +55,12 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
     servers.push(remote.info);
     r.environment = benchEnvironment(python, servers);
   }
-  const writeFailures: string[] = [];
-  // Each output on its own: a report that cannot be written is named, the others (and the
-  // measurements, and the verdict) stay.
-  const write = async (what: string, path: string, text: () => string) => {
-    try {
-      await writeFileAtomic(path, text());
-    } catch (err) {
-      const m = `${what} ${path}: ${formatError(err)}`;
-      if (!writeFailures.includes(m)) {
-        writeFailures.push(m);
-        log.warn(`could not write ${m}`);
-      }
-    }
-  };
+  const reporters = new Reporters(benchReporters({ ...a, workRoot }));
+  r.reportErrors = reporters.failures;
   const save = async (final = false) => {
     r.ratios = ratiosOf(r.figures);
     r.durationMs = Date.now() - started;
-    const text = scrub(JSON.stringify(r, null, 2));
-    await writeFileAtomic(join(workRoot, "bench-result.json"), text).catch(() => {});
-    if (a.report) await write("JSON report", a.report, () => text);
-    if (!final) return;
-    if (a.html) await write("HTML report", a.html, () => scrub(renderHtml(r)));
-    if (a.markdown) await write("Markdown report", a.markdown, () => scrub(renderMarkdown(r)));
-    if (a.ghBench) {
-      const p = ghBenchPaths(a.ghBench);
-      await write("github-action-benchmark file", p.smaller, () => JSON.stringify(ghBenchEntries(r, "smaller"), null, 2));
-      await write("github-action-benchmark file", p.bigger, () => JSON.stringify(ghBenchEntries(r, "bigger"), null, 2));
-    }
+    await (final ? reporters.end(r) : reporters.workflowEnd(r));
   };
   // Runs after the servers' teardowns (registered later, run first): Ctrl-C, or an error that
   // ends the run, still writes every output with what was measured.
@@ -190,9 +166,6 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   r.finishedAt = new Date().toISOString();
   if (baseline) r.comparison = compare(baseline, r.figures, plan.maxRegression);
   await save(true);
-  process.stderr.write(`\n${scrub(renderBenchTable(r))}\n`);
-  if (writeFailures.length) log.warn(`${writeFailures.length} report file(s) could not be written (measurements kept in the JSON on stdout and the work folder): ${writeFailures.join("; ")}`);
-  if (a.json) printJson(JSON.parse(scrub(JSON.stringify(r))));
   if (r.comparison?.regressions.length) throw new E2EError(describeRegressions(r.comparison), `compare with ${plan.baseline}; a noisy machine may need a larger --max-regression`, ExitCode.checksFailed);
   if (r.comparison) log.success(`baseline: ${r.comparison.compared} figures compared, none regressed beyond ${(plan.maxRegression * 100).toFixed(0)}%`);
   return verdictExitCode({ errors: r.errors.map(() => ExitCode.backend) });

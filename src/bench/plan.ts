@@ -139,7 +139,9 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
       intervalMs: interval ?? 100,
       artifactEvery: artifactEvery ?? 50,
       artifactBytes: 64 * KB,
-      stepSeconds: quick ? 3 : 10,
+      // At least 10 intervals per step: with fewer, the calls that fit a step (and so the sustained
+      // rate) depend on where the jobs' phases fall.
+      stepSeconds: Math.max(quick ? 3 : 10, (10 * (interval ?? 100)) / 1000),
       maxJobs: maxJobs ?? (quick ? 32 : 256),
       budgetSeconds: duration ?? (quick ? 30 : 240),
       p99LimitMs: interval ?? 100,

@@ -5,6 +5,7 @@
 import type { Figure, Target } from "./figure.ts";
 import type { Knee, ScaleStep } from "./knee.ts";
 import type { Comparison } from "./baseline.ts";
+import type { ReporterFailure } from "../report/reporter.ts";
 import type { BenchPlan } from "./plan.ts";
 import type { FleetSeries } from "./fleet.ts";
 import type { CleanupReport } from "./remote.ts";
@@ -55,6 +56,8 @@ export interface BenchResult {
   cleanup?: CleanupReport;
   errors: BenchError[];
   comparison?: Comparison;
+  /** Reports that could not be written; they never change the measurements or the exit code. */
+  reportErrors?: ReporterFailure[];
 }
 
 const sameParams = (a: Figure, b: Figure) => JSON.stringify(a.params) === JSON.stringify(b.params);

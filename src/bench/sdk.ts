@@ -11,7 +11,7 @@ import { backendError } from "../util/errors.ts";
 import { fromSamples, wallClockRate, type Figure, type Target } from "./figure.ts";
 import { pollGroupMemory } from "./memory.ts";
 import type { BenchPlan, SdkTarget } from "./plan.ts";
-import { median } from "./stats.ts";
+import { median, medianInterval } from "./stats.ts";
 
 export interface SdkOutput {
   backend: string;
@@ -106,7 +106,9 @@ export function sdkFigures(t: SdkTarget, out: SdkOutput & { treePeakRssBytes: nu
     // Side by side: each tracked step over the median plain step of the same process.
     const plain = median(out.plainStepMs);
     const ratio = fromSamples({ ...spec, group: "overhead", name: "sdk.train_step.overhead", unit: "ratio", better: "smaller", note: "tracked step time / plain step time, interleaved blocks in one process" }, out.trackedStepMs.map((ms) => ms / plain));
+    // The headline is the median ratio: its interval is the median's, not the mean's.
     ratio.value = median(out.trackedStepMs) / plain;
+    if (out.trackedStepMs.length > 1) ratio.ci = medianInterval(out.trackedStepMs.map((ms) => ms / plain));
     figs.push(ratio);
   }
   const mparams: Record<string, string> = t.backend === "none" ? {} : { mode: t.mode };

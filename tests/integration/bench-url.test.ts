@@ -6,7 +6,7 @@
  * No timing is asserted.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNativeMlflow, type NativeMlflow } from "../../src/backends/mlflow/native.ts";
@@ -55,12 +55,16 @@ afterAll(async () => {
 describe("e2e bench --url", () => {
   test("measures a server it did not start and leaves nothing behind on it", async () => {
     const before = await experiments(server.url);
-    const ran = await runE2E(["bench", "--url", server.url, "--backend", "mlflow", "--quick", "--jobs", "2", "--duration", "8", "--json"], { env, timeoutMs: 590_000 });
+    // An --html path under a regular file cannot be written: named, and nothing else changes.
+    writeFileSync(join(work, "a-file"), "");
+    const ran = await runE2E(["bench", "--url", server.url, "--backend", "mlflow", "--quick", "--jobs", "2", "--duration", "8", "--json", "--html", join(work, "a-file", "r.html")], { env, timeoutMs: 590_000 });
     expect(ran.stderr).not.toContain("Traceback");
     expect(ran.code === 0 ? "" : ran.stderr.split("\n").filter((l) => /error|warn/i.test(l)).join("\n")).toBe("");
     const doc = JSON.parse(ran.stdout);
     expect(await validateAgainst("bench-result.schema.json", doc)).toEqual([]);
     expect(doc.errors).toEqual([]);
+    expect(doc.reportErrors.map((e: { reporter: string }) => e.reporter)).toEqual([`--html ${join(work, "a-file", "r.html")}`]);
+    expect(ran.stderr).toContain("the verdict is unchanged");
     const srv = doc.environment.servers[0];
     expect(srv).toMatchObject({ target: "mlflow-url", version: "3.17.2", workersVisible: false });
     expect(srv.store).toContain("SqlStore");

@@ -27,7 +27,7 @@ export interface BenchOutputs {
 const jsonText = (r: BenchResult) => JSON.stringify({ ...r, ratios: ratiosOf(r.figures) }, null, 2);
 
 export function benchReporters(o: BenchOutputs): Reporter<BenchResult>[] {
-  const list: Reporter<BenchResult>[] = [fileReporter("result", join(o.workRoot, "bench-result.json"), jsonText, { everyStep: true })];
+  const list: Reporter<BenchResult>[] = [fileReporter("result", join(o.workRoot, "bench-result.json"), jsonText, { everyStep: true, onlyIntoExistingFolder: true })];
   if (o.report) list.push(fileReporter("--report", o.report, jsonText, { everyStep: true }));
   if (o.html) list.push(fileReporter("--html", o.html, renderHtml));
   if (o.markdown) list.push(fileReporter("--markdown", o.markdown, renderMarkdown));

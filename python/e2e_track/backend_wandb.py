@@ -109,6 +109,8 @@ class WandbRun(Run):
         """Attach W&B's TensorBoard capture to log_dir for this run (what W&B's patch does)."""
         root = self.tracker.cfg["tensorboard_dir"]
         self.run._tensorboard_callback(log_dir, save=True, root_logdir=root)
+        # The history keys' prefix: the verifier needs it by URL, where no tbrecord is read.
+        self.extra["tensorboardNamespace"] = os.path.relpath(log_dir, root).replace(os.sep, "/")
 
     def _writer(self):
         if self._tb is None:

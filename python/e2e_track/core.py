@@ -227,7 +227,8 @@ class Run:
         self.tags = dict(doc.get("tags", {}))
         self.metrics = {k: [list(p) for p in pts] for k, pts in doc.get("metrics", {}).items()}
         self.artifacts = [dict(a) for a in doc.get("artifacts", [])]
-        for k in ("group", "project", "experiment", "offlinePath", "offlinePaths", "stepKey"):
+        for k in ("group", "project", "experiment", "offlinePath", "offlinePaths", "stepKey",
+                  "tensorboardNamespace"):
             if k in doc:
                 self.extra[k] = doc[k]
         if "tensorboardDir" in doc:

@@ -51,6 +51,8 @@ export interface ManifestRun {
   clearml?: import("../backends/clearml/expect.ts").ClearmlExpectations;
   /** W&B scripts: artifacts, media and summary the script handed over. */
   wandb?: import("../backends/wandb/expect.ts").WandbExpectations;
+  /** W&B: the prefix of the history keys W&B's TensorBoard capture writes for this run ("<ns>/<tag>"). */
+  tensorboardNamespace?: string;
   /** W&B: the history key that carries the step (default "step"; Lightning: "trainer/global_step"). */
   stepKey?: string;
   /** Models stored apart from the run (MLflow 3 LoggedModels) that this run created or output. */

@@ -78,9 +78,9 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
       WANDB_SILENT: "true", WANDB_CONSOLE: "off", WANDB_DIR: ctx.workDir,
       WANDB_CACHE_DIR: `${home}/cache`, WANDB_DATA_DIR: `${home}/data`, WANDB_CONFIG_DIR: `${home}/config`,
     }),
-    verify: async (manifest) => {
+    verify: async (manifest, workDir) => {
       const v = await verifyByUrl(manifest, (run) => readWandbOnlineRun(gql, run, { entity, project: manifest.runs[0]?.project ?? "e2e" }), COMPARE, groupRelation);
-      v.checks.push(...wandbScriptChecks(manifest, v.observed, "url"));
+      v.checks.push(...(await wandbTensorboardChecks(manifest, v.observed, workDir)), ...wandbScriptChecks(manifest, v.observed, "url"));
       return v;
     },
     lifecycle: () => wandbDeployment(gql, url, sdk, entity),

@@ -14,6 +14,12 @@ import { WandbGraphql } from "./graphql.ts";
 import { readWandbOnlineRun } from "./online.ts";
 import { wandbDriver } from "./driver.ts";
 import { wandbScriptChecks } from "./script-checks.ts";
+import { wandbTensorboardChecks } from "./tensorboard-capture.ts";
+import { readEventFiles } from "../../verify/tensorboard.ts";
+import { FIXTURES } from "../../../tests/fixtures/testutil.ts";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { freePort } from "../../util/port.ts";
 
@@ -131,6 +137,41 @@ test("--script kinds by URL: artifact entries, media rows with their files, summ
   const altered = new Uint8Array(png);
   altered[3] = altered[3]! ^ 0xff;
   expect((await verdicts(altered)).filter(([, s]) => s === "fail")).toEqual([["media.samples@9000", "fail"]]);
+}, 30_000);
+
+test("W&B's TensorBoard capture by URL: captured rows (tensorboardNamespace) vs the event files, the event file among the run files; a dropped row fails only its tag", async () => {
+  const work = mkdtempSync(join(tmpdir(), "e2e-wandb-tb-url-"));
+  try {
+    const dir = join(work, "tb", "main");
+    mkdirSync(dir, { recursive: true });
+    const src = readdirSync(join(FIXTURES, "tensorboard")).find((n) => n.startsWith("events.out.tfevents"))!;
+    copyFileSync(join(FIXTURES, "tensorboard", src), join(dir, src));
+    const events = await readEventFiles(dir);
+    const tags = Object.keys(events).sort();
+    const f = fixtureRun("abc123xy");
+    const run = { ...f.run, tensorboardDir: "tb/main", tensorboardNamespace: "main" };
+    const manifest: Manifest = { schema: 1, backend: "wandb", workflow: "cnn", environment: {}, runs: [run] };
+    const seeded = (drop?: string) => {
+      const r = serverRun(f);
+      let s = 100000;
+      for (const tag of tags)
+        for (const p of events[tag]!)
+          if (!(tag === drop && p === events[tag]![0])) r.rows.push({ [`main/${tag}`]: p.value, global_step: p.step, _step: s++, _timestamp: p.wallTime });
+      r.files[`main/${src}`] = new Uint8Array(readFileSync(join(dir, src)));
+      return r;
+    };
+    const verdicts = async (drop?: string) => {
+      double = startWandbDouble({ apiKey: KEY, runs: [seeded(drop)] });
+      const obs = await readWandbOnlineRun(new WandbGraphql(double.url, KEY), run, { entity: "e2e-user", project: "e2e-test" });
+      double.stop();
+      expect(Object.keys(obs.metrics).some((k) => k.startsWith("main/"))).toBe(false); // kept apart from the run's metrics
+      return (await wandbTensorboardChecks(manifest, { [run.key]: obs }, work)).map((c) => [c.name, c.status]).sort();
+    };
+    expect(await verdicts()).toEqual([...tags.map((t) => [`tensorboard.wandb-capture:${t}`, "pass"]), ["tensorboard.wandb-capture:event-files", "pass"]].sort());
+    expect((await verdicts(tags[0])).filter(([, st]) => st === "fail")).toEqual([[`tensorboard.wandb-capture:${tags[0]}`, "fail"]]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }, 30_000);
 
 test("driver by URL: verify passes, deployment checks pass, the key stays out of config and reports", async () => {

@@ -23,6 +23,7 @@ import { backendError } from "../../util/errors.ts";
 import { flattenParams, historyToMetrics, isSdkFile, parseJson } from "./reader.ts";
 import type { WandbGraphql } from "./graphql.ts";
 import type { StoredArtifact } from "./stored.ts";
+import { splitByNamespace } from "./tensorboard-capture.ts";
 
 const STATE: Record<string, string> = { finished: "FINISHED", failed: "FAILED", crashed: "FAILED", killed: "KILLED", running: "RUNNING", pending: "RUNNING" };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -67,10 +68,13 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
     flattenRow(row, "", values);
     return { values };
   });
-  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(flat, stepKey);
+  // Rows W&B's TensorBoard capture wrote ("<namespace>/<tag>", global_step) are kept apart.
+  const ns = exp.tensorboardNamespace;
+  const { own, capture } = splitByNamespace(flat, ns && exp.tensorboardDir ? [{ logDir: exp.tensorboardDir, namespace: ns }] : []);
+  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(own, stepKey);
   // W&B media values (whole objects with `_type`), by row, as the offline reader lists them
   const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
-  for (const { values } of flat)
+  for (const { values } of own)
     for (const [key, value] of values)
       if (isObject(value) && typeof value._type === "string") {
         const st = values.get("_step");
@@ -159,6 +163,7 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
       artifactSource,
       wandbArtifacts,
       media,
+      tensorboardCapture: capture,
     },
   };
 }

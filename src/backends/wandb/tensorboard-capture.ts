@@ -6,6 +6,9 @@
  * `global_step` and its wall time in `_timestamp`, values as float32 (shortest repr); and it
  * links every event file into files/<namespace>/<file> with a `files` record (policy END).
  *
+ * By URL the same rows come from GraphQL history and the files from the run's files; the log
+ * dir's namespace is the one the adapter wrote into the manifest (tensorboardNamespace).
+ *
  * Two checks per run, named apart from the direct parse of the event files
  * (src/verify/tensorboard-check.ts, "tensorboard.<key>"):
  * - tensorboard.wandb-capture:<tag>: W&B's captured history against the event files, point for
@@ -41,8 +44,13 @@ const namespaceOf = (r: WandbTbRecord) => (r.rootDir ? relative(r.rootDir, r.log
  * (a `global_step` item and keys under a captured namespace).
  */
 export function splitCapturedRows(rows: Row[], tb: WandbTbRecord[]): { own: Row[]; capture: TbCapture } {
-  const spaces = [...new Set(tb.map(namespaceOf).filter((n) => n !== "" && !n.startsWith("..")))];
-  const capture: TbCapture = { dirs: tb.map((r) => ({ logDir: r.logDir, namespace: namespaceOf(r) })), points: {} };
+  return splitByNamespace(rows, tb.map((r) => ({ logDir: r.logDir, namespace: namespaceOf(r) })));
+}
+
+/** The same split, for log dirs known otherwise (by URL: the manifest's tensorboardNamespace). */
+export function splitByNamespace(rows: Row[], dirs: TbCapture["dirs"]): { own: Row[]; capture: TbCapture } {
+  const spaces = [...new Set(dirs.map((d) => d.namespace).filter((n) => n !== "" && !n.startsWith("..")))];
+  const capture: TbCapture = { dirs, points: {} };
   if (!spaces.length) return { own: rows, capture };
   const own: Row[] = [];
   for (const row of rows) {
@@ -89,7 +97,8 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
     if (!obs) continue; // the run check already failed
     const dir = isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir);
     const capture = obs.extra?.tensorboardCapture as TbCapture | undefined;
-    const attached = capture?.dirs.find((d) => d.logDir === dir);
+    // Offline the tbrecord names the absolute log dir; by URL the reader names the manifest's.
+    const attached = capture?.dirs.find((d) => d.logDir === dir || d.logDir === run.tensorboardDir);
     if (!attached) {
       checks.push(skip("tensorboard", name("history"), `W&B's TensorBoard capture was not attached to ${dir} in this run's .wandb log (no tbrecord; Lightning's TensorBoardLogger runs are not captured)`));
       continue;

@@ -16,11 +16,11 @@ import { compare, describeRegressions, loadBaseline } from "./baseline.ts";
 import { Reporters } from "../report/reporter.ts";
 import { benchReporters } from "./bench-reporters.ts";
 import { benchEnvironment, type ServerInfo } from "./environment.ts";
-import type { Figure } from "./figure.ts";
 import type { FleetSeries } from "./fleet.ts";
 import { runMlflowSuite, runSinkSuite, type SuiteContext } from "./http-suite.ts";
 import { cleanRemote, openRemote, type RemoteMlflow } from "./remote.ts";
 import { estimateSeconds, makeBenchPlan, type BenchArgs, type SdkTarget } from "./plan.ts";
+import { figureId, type Figure } from "./figure.ts";
 import { BENCH_RESULT_SCHEMA, ratiosOf, type BenchResult } from "./result.ts";
 import { runSdkTarget, sdkFigures, sdkTargetOf } from "./sdk.ts";
 import { startDocker, startNative, type BenchServer } from "./servers.ts";
@@ -70,9 +70,10 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
     await save(true).catch(() => {});
   });
 
-  const targets = 1 + (remote ? 1 : 0) + plan.mlflowModes.length + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
+  const variants = plan.mlflowModes.includes("native") ? plan.workers.slice(1) : [];
+  const targets = 1 + (remote ? 1 : 0) + plan.mlflowModes.length + variants.length + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
   const mins = (s: number) => (s < 90 ? `${s} s` : `${Math.round(s / 60)} min`);
-  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...(plan.url ? [`mlflow at ${plan.url}`] : []), ...plan.mlflowModes.map((m) => `mlflow ${m}`), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
+  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...(plan.url ? [`mlflow at ${plan.url}`] : []), ...plan.mlflowModes.map((m) => `mlflow ${m}${m === "native" && plan.workers[0] !== 1 ? ` (${plan.workers[0]} workers)` : ""}`), ...variants.map((w) => `mlflow native ${w} workers (load figures)`), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
   let stageNo = 0;
   const ctxFor = (target: SuiteContext["target"]): SuiteContext => ({
     target, url: "", plan,
@@ -133,12 +134,23 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
       }
     });
   if (plan.sdkTargets.length) await stage("untracked training process (baseline)", () => sdk({ backend: "none", mode: "offline" }));
-  for (const mode of plan.mlflowModes)
-    await stage(`MLflow ${mode}`, async () => {
-      const ctx = ctxFor(mode === "native" ? "mlflow-native" : "mlflow-docker");
+  // A server with more than 1 worker: its figures carry workers=N (1 worker keeps the ids --baseline knows).
+  const withWorkers = (ctx: SuiteContext, workers: number): SuiteContext =>
+    workers === 1 ? ctx : {
+      ...ctx,
+      figure: (f: Figure) => {
+        f.params = { ...f.params, workers };
+        f.id = figureId(f.target, f.name, f.params);
+        ctx.figure(f);
+      },
+      fleet: (s: FleetSeries) => ctx.fleet?.({ ...s, workers }),
+    };
+  const mlflowStage = (mode: "native" | "docker", workers: number, loadOnly: boolean) =>
+    stage(`MLflow ${mode}${workers === 1 ? "" : `, ${workers} workers`}${loadOnly ? " (load figures)" : ""}`, async () => {
+      const ctx = withWorkers(ctxFor(mode === "native" ? "mlflow-native" : "mlflow-docker"), workers);
       let server: BenchServer;
       try {
-        server = mode === "native" ? await startNative(python!.python, workRoot) : await startDocker(assets.root);
+        server = mode === "native" ? await startNative(python!.python, workRoot, workers) : await startDocker(assets.root);
       } catch (err) {
         if (interrupted()) throw err;
         return ctx.error("start", err);
@@ -146,10 +158,10 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
       try {
         servers.push(server.info);
         r.environment = benchEnvironment(python, servers);
-        log.info(`  MLflow ${server.info.version ?? "?"} at ${server.url} (${server.info.store}, 1 worker)`);
-        const s = await runMlflowSuite({ ...ctx, url: server.url });
-        if (s) r.scalability.push(s);
-        if (mode === "native") for (const t of plan.sdkTargets.filter((x) => x.backend === "mlflow")) await sdk(t, server.url);
+        log.info(`  MLflow ${server.info.version ?? "?"} at ${server.url} (${server.info.store}, ${server.info.workers ?? 1} worker(s))`);
+        const s = await runMlflowSuite({ ...ctx, url: server.url, loadOnly });
+        if (s) r.scalability.push(workers === 1 ? s : { ...s, workers });
+        if (mode === "native" && !loadOnly) for (const t of plan.sdkTargets.filter((x) => x.backend === "mlflow")) await sdk(t, server.url);
         for (const f of await server.memory()) ctx.figure(f);
       } catch (err) {
         if (interrupted()) throw err;
@@ -158,6 +170,8 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
         await server.stop();
       }
     });
+  for (const mode of plan.mlflowModes) await mlflowStage(mode, mode === "native" ? plan.workers[0]! : 1, false);
+  for (const w of variants) await mlflowStage("native", w, true);
   for (const t of plan.sdkTargets.filter((x) => x.backend === "wandb" || x.backend === "clearml"))
     await stage(`${t.backend} offline (SDK)`, () => sdk(t));
 

@@ -29,7 +29,7 @@ export function benchEnvironment(python: PythonEnv | undefined, servers: ServerI
     mitata: mitataPkg.version,
     python: python ? { executable: python.info.executable, version: python.info.python, kind: python.kind, packages: python.info.packages, torch: torch?.version } : undefined,
     // Servers e2e starts run 1 worker; a server by URL does not say how many it runs.
-    mlflowWorkers: servers.some((s) => s.workersVisible === false) ? null : 1,
+    mlflowWorkers: servers.some((s) => s.workersVisible === false) ? null : Math.max(1, ...servers.map((s) => s.workers ?? 1)),
     // Other work on the machine skews every figure: the 1/5/15-minute load when this was written.
     loadAverage: loadavg(),
     servers,

@@ -60,6 +60,8 @@ export interface FleetKnee {
 
 export interface FleetSeries {
   target: string;
+  /** Uvicorn workers of the server, when e2e started it. */
+  workers?: number;
   plan: Omit<FleetPlan, "maxRps"> & { maxRps?: number };
   steps: FleetStep[];
   knee?: FleetKnee;

@@ -33,14 +33,14 @@ export function renderHtml(r: BenchResult): string {
     lineChart({ id: "runs-latency", title: "Searching runs as their number grows (p50)", xLabel: "runs in the experiment", unit: "ms", logX: true, logY: true, series: seriesBy(by("api.search_runs.latency"), "runs", (f) => f.spread.p50) }),
     barChart({ id: "overhead", title: "Training step with tracking / without (median, side by side)", unit: "ratio", bars: by("sdk.train_step.overhead").map((f) => ({ label: label(f), value: f.value, high: f.spread.p99 })) }),
     lineChart({ id: "fleet-throughput", title: `Training fleet (${r.fleet.map((s) => `${s.plan.keys} metrics every ${s.plan.intervalMs} ms per job${s.knee ? `; knee ${s.knee.jobs} jobs` : ""}`).join("; ")}): points/s offered and sustained`, xLabel: "jobs", unit: "points/s", logX: true, logY: true, series: r.fleet.flatMap((s) => [
-      { name: `${s.target} sustained`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.pointsPerSec, 1e-3) })) },
-      { name: `${s.target} offered`, points: s.steps.map((p) => ({ x: p.jobs, y: p.offeredPointsPerSec })) },
+      { name: `${s.target}${s.workers ? ` ${s.workers}w` : ""} sustained`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.pointsPerSec, 1e-3) })) },
+      { name: `${s.target}${s.workers ? ` ${s.workers}w` : ""} offered`, points: s.steps.map((p) => ({ x: p.jobs, y: p.offeredPointsPerSec })) },
     ]) }),
     lineChart({ id: "fleet-latency", title: `Training fleet: log-call latency under load (p99 threshold ${r.fleet.map((s) => `${s.plan.p99LimitMs} ms`).join(", ")})`, xLabel: "jobs", unit: "ms", logX: true, logY: true, series: r.fleet.flatMap((s) => [
-      { name: `${s.target} p99`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.p99Ms, 1e-3) })) },
-      { name: `${s.target} p50`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.p50Ms, 1e-3) })) },
+      { name: `${s.target}${s.workers ? ` ${s.workers}w` : ""} p99`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.p99Ms, 1e-3) })) },
+      { name: `${s.target}${s.workers ? ` ${s.workers}w` : ""} p50`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.p50Ms, 1e-3) })) },
     ]) }),
-    lineChart({ id: "scalability", title: "Concurrent clients: throughput (log-batch of 100)", xLabel: "clients", unit: "points/s", logX: true, logY: true, series: r.scalability.map((s) => ({ name: `${s.target}${s.knee ? ` (knee ${s.knee.clients})` : ""}`, points: s.steps.map((p) => ({ x: p.clients, y: p.throughput })) })) }),
+    lineChart({ id: "scalability", title: "Concurrent clients: throughput (log-batch of 100)", xLabel: "clients", unit: "points/s", logX: true, logY: true, series: r.scalability.map((s) => ({ name: `${s.target}${s.workers ? ` ${s.workers}w` : ""}${s.knee ? ` (knee ${s.knee.clients})` : ""}`, points: s.steps.map((p) => ({ x: p.clients, y: p.throughput })) })) }),
     lineChart({ id: "artifacts", title: "Artifact transfer: MLflow, the HTTP sink, and raw TCP on the loopback (MB/s)", xLabel: "bytes", unit: "MB/s", logX: true, logY: true, series: seriesBy([...by("http.artifact.upload"), ...by("http.artifact.download"), ...by("tcp.loopback.transfer")], "size", (f) => f.value, (f) => (f.name.startsWith("tcp.") ? `${f.target} raw TCP` : `${f.target} ${f.name.split(".").pop()}`)) }),
     barChart({ id: "memory", title: "Peak resident memory", unit: "MiB", bars: r.figures.filter((f) => f.group === "memory" && !f.name.endsWith("tree_peak_rss")).map((f) => ({ label: `${label(f)} ${f.name.replace("memory.", "").replace(".peak_rss", "")}`, value: f.value / 2 ** 20 })) }),
   ].filter(Boolean);

@@ -41,6 +41,8 @@ export interface SuiteContext {
   /** Everything created, when the server is the user's and must be cleaned. */
   created?: Created;
   fleet?(series: FleetSeries): void;
+  /** A server variant (more workers): only the load figures (log-batch, client sweep, fleet). */
+  loadOnly?: boolean;
 }
 
 const LOG_BATCH = "/api/2.0/mlflow/runs/log-batch";
@@ -174,7 +176,7 @@ export async function runMlflowSuite(ctx: SuiteContext): Promise<ScaleSeries | u
   };
   const exp = await newExperiment("http");
   await logBatchFigures(ctx, (size) => newRun(exp, `log-batch-${size}`));
-  await stage(ctx, "artifacts", async () => {
+  if (!ctx.loadOnly) await stage(ctx, "artifacts", async () => {
     const runId = await newRun(exp, "artifacts");
     const uri = (await client.getRun(runId)).info.artifact_uri;
     if (!/^mlflow-artifacts:/.test(uri)) throw backendError(`runs store artifacts at ${uri}, which clients write directly: artifact figures need a server started with --serve-artifacts`);
@@ -191,8 +193,8 @@ export async function runMlflowSuite(ctx: SuiteContext): Promise<ScaleSeries | u
       for (const p of written) created?.artifacts.push([uri, p]);
     }
   });
-  await stage(ctx, "history", async () => historyFigures(ctx, client, await newRun(exp, "history")));
-  await stage(ctx, "runs", async () => {
+  if (!ctx.loadOnly) await stage(ctx, "history", async () => historyFigures(ctx, client, await newRun(exp, "history")));
+  if (!ctx.loadOnly) await stage(ctx, "runs", async () => {
     const runsExp = await newExperiment("runs");
     await runCountFigures(ctx, (name) => newRun(runsExp, name), runsExp);
   });

@@ -53,4 +53,14 @@ describe("makeBenchPlan", () => {
       expect(p.batch.capMs).toBeGreaterThan(0);
     }
   });
+
+  test("--workers: a list of counts for the native server, bounded, not with --url", () => {
+    expect(makeBenchPlan({ quick: true }).workers).toEqual([1]);
+    const p = makeBenchPlan({ quick: true, workers: "1,2,4,2" });
+    expect(p.workers).toEqual([1, 2, 4]);
+    expect(estimateSeconds(p)).toBeGreaterThan(estimateSeconds(makeBenchPlan({ quick: true })));
+    expect(() => makeBenchPlan({ workers: "0" })).toThrow(/--workers/);
+    expect(() => makeBenchPlan({ workers: "64" })).toThrow(/at most 16/);
+    expect(() => makeBenchPlan({ workers: "2", url: "http://x", backend: "mlflow" })).toThrow(/--workers/);
+  });
 });

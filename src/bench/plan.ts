@@ -33,6 +33,8 @@ export interface BenchPlan {
   url?: string;
   /** Requests per second the sequential figures and the fleet may send (--max-rps). */
   maxRps?: number;
+  /** Worker counts of the native MLflow server: the first gets the whole suite, the others the load figures (--workers). */
+  workers: number[];
   /** Per SDK process: up to `steps` timed log calls and `blocks` overhead rounds, each phase cut at budgetSeconds (with a floor of samples). */
   sdk: { steps: number; keys: number; blocks: number; blockSteps: number; budgetSeconds: number };
   sdkTargets: SdkTarget[];
@@ -58,6 +60,7 @@ export interface BenchArgs {
   metrics?: string;
   interval?: string;
   artifactEvery?: string;
+  workers?: string;
 }
 
 function positive(text: string | undefined, flag: string, hint: string, integer = true): number | undefined {
@@ -111,6 +114,9 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
   const keys = positive(a.metrics, "--metrics", "give metrics per log call, e.g. --metrics 20");
   const interval = positive(a.interval, "--interval", "give milliseconds between a job's steps, e.g. --interval 100");
   const artifactEvery = a.artifactEvery === "0" ? 0 : positive(a.artifactEvery, "--artifact-every", "give steps between artifacts, e.g. --artifact-every 50, or 0 for none");
+  const workers = a.workers ? a.workers.split(",").map((w) => positive(w.trim(), "--workers", "give worker counts, e.g. --workers 1,2,4")!) : [1];
+  if (workers.some((w) => w > 16)) throw usageError(`--workers ${a.workers}: at most 16 workers`, "use e.g. --workers 1,2,4");
+  if (a.workers && url) throw usageError("--workers starts servers; it does not go with --url", "drop --workers");
   if (keys !== undefined && keys > 1000) throw usageError(`--metrics ${keys} is over MLflow's 1000 metrics per log-batch`, "use 1000 or fewer");
   if (a.maxRegression && !a.baseline) throw usageError("--max-regression needs --baseline FILE", "add --baseline with an earlier result");
   const quick = profile === "quick";
@@ -150,6 +156,7 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
     },
     ...(url ? { url } : {}),
     ...(maxRps ? { maxRps } : {}),
+    workers: [...new Set(workers)],
     sdkTargets,
     python: a.python,
     assets: a.assets,
@@ -175,5 +182,8 @@ export function estimateSeconds(p: BenchPlan): number {
   const docker = p.mlflowModes.includes("docker") ? 45 : 0;
   // A process: imports and SDK start (~8 s), then at most two phases of budgetSeconds; MLflow's use both.
   const sdk = p.sdkTargets.reduce((a, t) => a + 8 + (t.backend === "mlflow" ? 2 * p.sdk.budgetSeconds : 4), 0);
-  return Math.round(5 + perMode * (p.mlflowModes.length + (p.url ? 1 : 0)) + docker + sdk + 5);
+  // Each extra worker count: a server start, log-batch, the client sweep and the fleet.
+  const variant = 10 + p.batchSizes.length * (p.batch.capMs / 1000) + Math.min(p.scale.budgetSeconds, Math.log2(p.scale.maxClients) * p.scale.stepSeconds * 2) + Math.min(p.fleet.budgetSeconds, (Math.log2(p.fleet.maxJobs) + 1) * p.fleet.stepSeconds);
+  const variants = p.mlflowModes.includes("native") ? (p.workers.length - 1) * variant : 0;
+  return Math.round(5 + perMode * (p.mlflowModes.length + (p.url ? 1 : 0)) + variants + docker + sdk + 5);
 }

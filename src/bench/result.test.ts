@@ -35,4 +35,11 @@ describe("ratiosOf", () => {
     expect(g.lowSamples).toBeUndefined();
     expect(g.spread.p99).toBeCloseTo(989.01);
   });
+
+  test("a figure measured with N workers is divided by the same figure with 1 worker", () => {
+    const one = lat("mlflow-native", "http.log_batch.latency", { batch: 100 }, 40);
+    const four = lat("mlflow-native", "http.log_batch.latency", { batch: 100, workers: 4 }, 10);
+    const r = ratiosOf([one, four]);
+    expect(r).toEqual([{ name: "http.log_batch.latency", numerator: four.id, denominator: one.id, value: 0.25 }]);
+  });
 });

@@ -16,6 +16,8 @@ export const BENCH_RESULT_SCHEMA = "e2e/bench-result/v1";
 
 export interface ScaleSeries {
   target: Target;
+  /** Uvicorn workers of the server, when e2e started it. */
+  workers?: number;
   batch: number;
   steps: ScaleStep[];
   knee?: Knee;
@@ -74,13 +76,18 @@ function referencesOf(f: Figure, all: readonly Figure[]): Figure[] {
   } else {
     if (f.target !== "harness" && (f.name.startsWith("http.") || f.name.startsWith("scale."))) refs.push(peers.find((g) => g.target === "harness" && sameParams(f, g)));
     if (f.target === "mlflow-docker") refs.push(peers.find((g) => g.target === "mlflow-native" && sameParams(f, g)));
+    // N workers over 1 worker: what the workers buy.
+    if (f.params.workers !== undefined) {
+      const { workers: _w, ...rest } = f.params;
+      refs.push(peers.find((g) => g.target === f.target && g.params.workers === undefined && JSON.stringify(g.params) === JSON.stringify(rest)));
+    }
   }
   return refs.filter((r): r is Figure => !!r && r.value > 0);
 }
 
 /**
  * Ratios between targets measured in this run, each figure over the same figure measured on its
- * reference: HTTP figures over the harness ceiling (the loopback sink), SDK figures over MLflow's
+ * reference: HTTP figures over the harness ceiling (the loopback sink), N workers over 1, SDK figures over MLflow's
  * synchronous logging, training memory over the untracked Python process, docker over native.
  */
 export function ratiosOf(figures: readonly Figure[]): Ratio[] {

@@ -20,17 +20,17 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startNative(python: string, workDir: string): Promise<BenchServer> {
-  const dir = join(workDir, "mlflow-native");
+export async function startNative(python: string, workDir: string, workers = 1): Promise<BenchServer> {
+  const dir = join(workDir, workers === 1 ? "mlflow-native" : `mlflow-native-${workers}-workers`);
   await mkdir(dir, { recursive: true });
-  const server = await startNativeMlflow({ python, workDir: dir, workers: 1 });
+  const server = await startNativeMlflow({ python, workDir: dir, workers });
   const poll = pollGroupMemory(server.process.pid, 250);
   const version = await new MlflowClient(server.url).version().catch(() => undefined);
   const spec = { target: "mlflow-native", group: "memory", params: {}, unit: "bytes", better: "smaller" } as const;
   return {
     target: "mlflow-native",
     url: server.url,
-    info: { target: "mlflow-native", version, workers: 1, store: "sqlite, served artifacts on local disk" },
+    info: { target: "mlflow-native", version, workers, store: "sqlite, served artifacts on local disk" },
     memory: async () => {
       const m = poll.snapshot();
       return [

@@ -4,6 +4,8 @@
  * order statistics for a median, a seeded bootstrap for a mean, and for a ratio of medians the
  * quotient of the two medians' intervals, each taken at a level that makes the pair jointly hold.
  */
+import { mulberry32 } from "../util/prng.ts";
+
 export interface Spread {
   min: number;
   max: number;
@@ -93,23 +95,12 @@ export function medianInterval(samples: readonly number[], level = 0.95): Interv
   return { of: "p50", level: coverage >= level ? level : round4(coverage), lo: s[j - 1]!, hi: s[n - j]!, method: "order-statistic" };
 }
 
-/** Mulberry32: a small seeded generator, so an interval is reproducible from the same samples. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Percentile bootstrap of the mean (2000 resamples, seeded). */
 export function meanInterval(samples: readonly number[], level = 0.95, resamples = 2000): Interval {
   const n = samples.length;
   if (!n) throw new Error("no samples");
-  const rand = rng(0x5eed ^ n);
+  const rand = mulberry32(0x5eed ^ n);
   const means: number[] = [];
   for (let r = 0; r < resamples; r++) {
     let sum = 0;

@@ -97,6 +97,9 @@ def main():
                                     "distBackend": backend,
                                     "paramsInSync": len(set(digests)) == 1}
             run.finish()
+        # Every rank leaves together: a rank that tears gloo down while rank 0 still finishes
+        # its run can die with "terminate called without an active exception" (SIGABRT).
+        dist.barrier()
     finally:
         if rank == 0:
             import sys

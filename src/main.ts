@@ -10,9 +10,11 @@ import { VERSION } from "./version.ts";
 import { E2EError, ExitCode, exitCodeOf, formatError } from "./util/errors.ts";
 import { installSignalHandlers, runTeardowns } from "./runtime/lifecycle.ts";
 import { scrub } from "./util/log.ts";
+import { BACKENDS } from "./backends/registry.ts";
+import { sayList } from "./util/words.ts";
 
 export const main = defineCommand({
-  meta: { name: "e2e", version: VERSION, description: "End-to-end tests and benchmarks of MLflow, W&B and ClearML for PyTorch" },
+  meta: { name: "e2e", version: VERSION, description: `End-to-end tests and benchmarks of ${sayList(BACKENDS.map((b) => b.title))} for PyTorch` },
   subCommands: {
     run: () => import("./cli/run.ts").then((m) => m.default),
     doctor: () => import("./cli/doctor.ts").then((m) => m.default),

@@ -5,6 +5,7 @@
  * exports one of these, and naming it in registry.ts.
  */
 import type { BackendName } from "../verify/manifest.ts";
+import type { TimestampRule } from "../verify/timestamps.ts";
 import type { BackendDriver, Mode } from "./types.ts";
 
 export interface BackendDescriptor {
@@ -19,14 +20,21 @@ export interface BackendDescriptor {
    * --api-key-file holds, and the variable that names such a file instead of the flag.
    */
   credentials: { env: readonly string[]; file?: string; fileEnv?: string };
+  /** Which of its servers `--url` names, where that is not plain (ClearML: the API server). */
+  urlIs?: string;
   /**
    * Its SDK: the Python module (`import mlflow`); source patterns that show a script logs through
    * it; the version python/requirements.txt pins (a test keeps the two equal); the oldest release
    * whose formats the readers know and the first major not yet seen (outside: refused, exit 3).
    */
   sdk: { module: string; detect: readonly RegExp[]; pinned: string; supported: { min: string; belowMajor: number } };
-  /** Its embedded compose stack (assets/compose/<stack>.yml) for `e2e up`, if any. */
-  composeStack?: string;
+  /** How it keeps a metric point's timestamp: the window the timestamp check accepts, and why. */
+  timestamps: TimestampRule;
+  /**
+   * Its compose stack, if any, for `e2e up`, `e2e images` and bundles: the name (the file
+   * assets/compose/<stack>.yml on disk) and that file's text, embedded in the program.
+   */
+  compose?: { stack: string; yml: string };
   load(): Promise<BackendDriver>;
 }
 

@@ -24,7 +24,7 @@ export function descriptorOf(name: BackendName): BackendDescriptor {
 export const driverFor = (name: BackendName): Promise<BackendDriver> => descriptorOf(name).load();
 
 /** Stacks `e2e up` can start: every backend that ships a compose file. */
-export const COMPOSE_STACKS: readonly string[] = BACKENDS.flatMap((b) => (b.composeStack ? [b.composeStack] : []));
+export const COMPOSE_STACKS: readonly string[] = BACKENDS.flatMap((b) => (b.compose ? [b.compose.stack] : []));
 
 /** The tracking SDKs' Python modules (the interpreter probe asks for each). */
 export const SDK_MODULES: readonly string[] = BACKENDS.map((b) => b.sdk.module);

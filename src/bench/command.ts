@@ -20,6 +20,8 @@ import type { FleetSeries } from "./fleet.ts";
 import { runMlflowSuite, runSinkSuite, type SuiteContext } from "./http-suite.ts";
 import { cleanRemote, openRemote, type RemoteMlflow } from "./remote.ts";
 import { estimateSeconds, makeBenchPlan, type BenchArgs, type SdkTarget } from "./plan.ts";
+
+export { BENCH_HELP } from "./plan.ts";
 import { figureId, type Figure } from "./figure.ts";
 import { BENCH_RESULT_SCHEMA, ratiosOf, type BenchResult } from "./result.ts";
 import { runSdkTarget, sdkFigures, sdkTargetOf } from "./sdk.ts";

@@ -4,17 +4,19 @@
  * announces before it starts.
  */
 import { BACKEND_NAMES, descriptorOf } from "../backends/registry.ts";
+import type { BackendName } from "../verify/manifest.ts";
 import { usageError } from "../util/errors.ts";
+import { sayList } from "../util/words.ts";
 import { parseThreshold } from "./baseline.ts";
 import type { FleetPlan } from "./fleet.ts";
 import type { SampleBudget } from "./load.ts";
 
 export type Profile = "quick" | "full";
-export type SdkTarget = { backend: "none" | "mlflow" | "wandb" | "clearml"; mode: "sync" | "async" | "buffered" | "offline" };
+export type SdkTarget = { backend: "none" | BackendName; mode: "sync" | "async" | "buffered" | "offline" };
 
 export interface BenchPlan {
   profile: Profile;
-  backends: ("mlflow" | "wandb" | "clearml")[];
+  backends: BackendName[];
   mlflowModes: ("native" | "docker")[];
   /** log-batch sizes (metrics per request), up to MLflow's limit of 1000. */
   batchSizes: number[];
@@ -73,6 +75,8 @@ function positive(text: string | undefined, flag: string, hint: string, integer 
 const KB = 1024;
 const MB = 1024 * KB;
 const BACKENDS = BACKEND_NAMES;
+/** For --help, from the backend descriptors. */
+export const BENCH_HELP = { backends: BACKEND_NAMES.join(", ") };
 // The MLflow server modes bench can start itself (by URL is not a bench target).
 const MODES = descriptorOf("mlflow").modes.filter((m): m is "native" | "docker" => m === "native" || m === "docker");
 
@@ -102,7 +106,7 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
     }
     if (!a.backend) throw usageError("--url needs --backend", "add --backend mlflow (the server's kind)");
     if (backends.length !== 1 || backends[0] !== "mlflow")
-      throw usageError(`e2e bench --url measures MLflow servers only; --backend ${a.backend} is not supported by URL`, "use --backend mlflow, or bench W&B and ClearML offline without --url");
+      throw usageError(`e2e bench --url measures MLflow servers only; --backend ${a.backend} is not supported by URL`, `use --backend mlflow, or bench ${sayList(BACKENDS.filter((b) => b !== "mlflow").map((b) => descriptorOf(b).title))} offline without --url`);
     if (a.mode) throw usageError("--mode starts servers; it does not go with --url", "drop --mode");
     url = a.url.replace(/\/+$/, "");
     backends = ["mlflow"];

@@ -10,6 +10,9 @@ import { loadImages, MissingImagesError, saveImages } from "../runtime/docker/im
 import { engineOrThrow } from "../runtime/docker/start.ts";
 import { envError, usageError } from "../util/errors.ts";
 
+/** For --help: the stacks `--stack`/`--images` accept. */
+export const STACKS_HELP = `${EMBEDDED_STACK_NAMES.join(",")} or all`;
+
 export type StackImages = Record<string, { file: string; images: string[] }>;
 
 /** "mlflow,clearml" -> checked stack names; `all` means every embedded stack. */
@@ -17,9 +20,9 @@ export function parseStacks(list: string): EmbeddedStackName[] {
   const names = list.split(",").map((s) => s.trim()).filter(Boolean);
   const out = names.includes("all") ? [...EMBEDDED_STACK_NAMES] : names;
   for (const n of out)
-    if (!(EMBEDDED_STACK_NAMES as string[]).includes(n)) throw usageError(`unknown stack '${n}'`, `use ${EMBEDDED_STACK_NAMES.join(", ")} or all`);
+    if (!EMBEDDED_STACK_NAMES.includes(n)) throw usageError(`unknown stack '${n}'`, `use ${EMBEDDED_STACK_NAMES.join(", ")} or all`);
   if (!out.length) throw usageError("no stack named", `use ${EMBEDDED_STACK_NAMES.join(", ")} or all`);
-  return [...new Set(out)] as EmbeddedStackName[];
+  return [...new Set(out)];
 }
 
 /** Save one tarball of all images of the given stacks. */

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { COMMANDS } from "./meta.ts";
 import { jsonArgs, pythonArgs } from "./_shared.ts";
-import { benchCommand } from "../bench/command.ts";
+import { BENCH_HELP, benchCommand } from "../bench/command.ts";
 import { serveSink } from "../bench/sink.ts";
 
 export default defineCommand({
@@ -9,7 +9,7 @@ export default defineCommand({
   args: {
     quick: { type: "boolean", description: "Bounded smoke run (about 3 minutes on 2 cores)" },
     profile: { type: "string", description: "quick | full (default: full; it states its estimated duration first)" },
-    backend: { type: "string", description: "Backends, comma-separated: mlflow, wandb, clearml, all (default: all)", alias: "b" },
+    backend: { type: "string", description: `Backends, comma-separated: ${BENCH_HELP.backends}, all (default: all)`, alias: "b" },
     mode: { type: "string", description: "MLflow server modes, comma-separated: native, docker, all (default: native)" },
     workers: { type: "string", description: "Uvicorn workers of the native MLflow server, comma-separated (default 1): the first gets the whole suite, each other count log-batch, the client sweep and the fleet, side by side", valueHint: "N,N" },
     url: { type: "string", description: "Measure your own MLflow server instead of starting one (with --backend mlflow); credentials from MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD; everything it creates is deleted afterwards", valueHint: "URL" },

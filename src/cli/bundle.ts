@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { bundleCreateCommand, bundleInstallCommand } from "../commands/bundle.ts";
+import { bundleCreateCommand, bundleInstallCommand, STACKS_HELP } from "../commands/bundle.ts";
 import { COMMANDS } from "./meta.ts";
 import { jsonArgs, pythonArgs } from "./_shared.ts";
 
@@ -9,7 +9,7 @@ const create = defineCommand({
     dir: { type: "positional", required: true, description: "New (or empty) folder to write the bundle to", valueHint: "DIR" },
     platform: { type: "string", description: "Wheel platform of the offline machine (default: this machine's, manylinux_2_28_<arch> on Linux)", valueHint: "TAG" },
     "python-version": { type: "string", description: "Python of the offline machine, MAJOR.MINOR (default: this machine's python3)", valueHint: "3.11" },
-    images: { type: "string", description: "Also save the Docker images of these stacks: mlflow,clearml,wandb or all", valueHint: "STACKS" },
+    images: { type: "string", description: `Also save the Docker images of these stacks: ${STACKS_HELP}`, valueHint: "STACKS" },
     executable: { type: "string", description: "Carry this executable instead of the running one (another build.ts --target)", valueHint: "PATH" },
     assets: pythonArgs.assets,
     ...jsonArgs,

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { imagesLoadCommand, imagesSaveCommand } from "../commands/images.ts";
+import { imagesLoadCommand, imagesSaveCommand, STACKS_HELP } from "../commands/images.ts";
 import { COMMANDS } from "./meta.ts";
 import { jsonArgs } from "./_shared.ts";
 
@@ -7,7 +7,7 @@ const save = defineCommand({
   meta: { name: "save", description: "Save the Docker images of stacks to one tarball (docker save)" },
   args: {
     file: { type: "positional", required: true, description: "Tarball to write", valueHint: "FILE" },
-    stack: { type: "string", description: "Stacks whose images to save: mlflow,clearml,wandb or all", default: "mlflow", valueHint: "STACKS" },
+    stack: { type: "string", description: `Stacks whose images to save: ${STACKS_HELP}`, default: "mlflow", valueHint: "STACKS" },
     ...jsonArgs,
   },
   run: ({ args }) => imagesSaveCommand({ file: args.file, stack: args.stack, json: args.json }),

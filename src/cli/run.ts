@@ -9,7 +9,7 @@ export default defineCommand({
     backend: { type: "string", description: `Backends, comma-separated: ${RUN_HELP.backends}, all (default: all)`, alias: "b" },
     workflow: { type: "string", description: "Workflows, comma-separated: cnn, lightning, ddp, sweep, checkpoint, scale, all (default: cnn; all with --profile full)", alias: "w" },
     mode: { type: "string", description: `How to reach every chosen backend (* = default): ${RUN_HELP.modes}; one a chosen backend lacks is exit 2` },
-    url: { type: "string", description: "Verify an existing server at this URL (one backend): MLflow, W&B, or ClearML's API server" },
+    url: { type: "string", description: `Verify an existing server at this URL (one backend): ${RUN_HELP.urls}` },
     "api-key-file": { type: "string", description: `With --url: a file holding the secret (never argv). ${RUN_HELP.credentials}`, valueHint: "FILE" },
     profile: { type: "string", description: "quick (default; cnn) | full (every workflow, larger sizes, clean and dirty git)" },
     timeout: { type: "string", description: "Deadline for each workflow process, or for the --script, in seconds (workflows: 300 quick, 1800 full; a script: none)" },

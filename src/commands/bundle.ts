@@ -1,6 +1,8 @@
 /** `e2e bundle create|install`: offline bundles for machines with no network. */
 import { createBundle } from "../bundle/create.ts";
 import { parseStacks } from "../bundle/images.ts";
+
+export { STACKS_HELP } from "../bundle/images.ts";
 import { installBundle } from "../bundle/install.ts";
 import { ExitCode } from "../util/errors.ts";
 import { log } from "../util/log.ts";

@@ -1,6 +1,8 @@
 /** `e2e images save|load`: move Docker images to a machine with no registry. */
 import { resolve } from "node:path";
 import { loadTarball, parseStacks, saveStacks } from "../bundle/images.ts";
+
+export { STACKS_HELP } from "../bundle/images.ts";
 import { ExitCode } from "../util/errors.ts";
 import { log } from "../util/log.ts";
 import { printJson } from "../util/output.ts";

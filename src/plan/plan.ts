@@ -6,6 +6,7 @@ import type { Mode } from "../backends/types.ts";
 import { BACKEND_NAMES, descriptorOf } from "../backends/registry.ts";
 import type { BackendName } from "../verify/manifest.ts";
 import { usageError } from "../util/errors.ts";
+import { sayList } from "../util/words.ts";
 import { ALL_WORKFLOWS, WORKFLOWS, type Profile, type WorkflowName } from "./workflows.ts";
 
 export interface Plan {
@@ -62,7 +63,7 @@ export function makePlan(a: RunArgs): Plan {
     throw usageError(`unknown profile '${a.profile}'`, "use --profile quick or --profile full");
   if (a.url && !/^https?:\/\/[^\s/]+/.test(a.url)) throw usageError(`--url ${a.url} is not an http(s) URL`, "pass e.g. --url http://127.0.0.1:5000");
   if (a.url && names.length > 1) throw usageError("--url names one server but several backends were chosen", "pass exactly one --backend with --url");
-  if (a.apiKeyFile && !a.url) throw usageError("--api-key-file goes with --url", "pass --url of your W&B or ClearML server, or leave out --api-key-file");
+  if (a.apiKeyFile && !a.url) throw usageError("--api-key-file goes with --url", `pass --url of your ${sayList(BACKEND_NAMES.map(descriptorOf).filter((b) => b.credentials.file).map((b) => b.title), "or")} server, or leave out --api-key-file`);
   const port = a.port === undefined ? undefined : Number(a.port);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
     throw usageError(`--port ${a.port} is not a port number`, "use an integer from 1 to 65535");

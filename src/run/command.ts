@@ -16,10 +16,13 @@ import { Reporters } from "../report/reporter.ts";
 import { runReporters } from "../report/run-reporters.ts";
 import { parseScript, scriptBackends } from "../script/spec.ts";
 import { BACKENDS } from "../backends/registry.ts";
+import { sayList } from "../util/words.ts";
 
 /** For --help, from the backend descriptors: names, and each one's modes (* the default). */
 export const RUN_HELP = {
   backends: BACKENDS.map((b) => b.name).join(", "),
+  /** The servers --url reaches. */
+  urls: sayList(BACKENDS.filter((b) => b.modes.includes("url")).map((b) => (b.urlIs ? `${b.title} (${b.urlIs})` : b.title)), "or"),
   modes: BACKENDS.map((b) => `${b.name} ${b.modes.map((m) => (m === b.defaultMode ? `${m}*` : m)).join("|")}`).join("; "),
   /** What --api-key-file holds per backend, and the environment read otherwise. */
   credentials: BACKENDS.filter((b) => b.credentials.file)

@@ -7,8 +7,9 @@
  *   adapter handed the point over.
  * - ClearML stamps each scalar event itself (ms, its own clock at `report_scalar`); same window.
  * Points are paired the way compareMetric pairs them: by step, then by order within a step.
+ * Each backend's rule is in its descriptor (src/backends/<name>/index.ts, `timestamps`).
  */
-import type { BackendName, MetricPoint } from "./manifest.ts";
+import type { MetricPoint } from "./manifest.ts";
 import type { ObservedPoint } from "./observed.ts";
 
 export interface TimestampRule {
@@ -17,14 +18,6 @@ export interface TimestampRule {
   /** What the backend stores and why the window is what it is (said in every message). */
   rule: string;
 }
-
-// The windows for self-stamping SDKs are the time between the adapter's clock read and the SDK's
-// own inside one call, on a loaded 2-core box; a shifted or invented timestamp is far outside.
-export const TIMESTAMP_RULES: Record<BackendName, TimestampRule> = {
-  mlflow: { toleranceMs: 0, rule: "MLflow stores the client's timestamp as integer ms: exact" },
-  wandb: { toleranceMs: 5_000, rule: "W&B stamps each row itself (_timestamp, seconds as a double, read as ms): within ±5000 ms of the adapter's clock" },
-  clearml: { toleranceMs: 2_000, rule: "ClearML stamps each scalar event itself (ms): within ±2000 ms of the adapter's clock" },
-};
 
 /** A reader that cannot see timestamps at all says why: one skip per run, never a silent pass. */
 export interface TimestampsUnavailable {

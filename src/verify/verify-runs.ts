@@ -8,7 +8,7 @@ import type { ObservedRun } from "./observed.ts";
 import { check, type Check } from "./check.ts";
 import { compareRun, type CompareOptions } from "./compare.ts";
 import { formatError } from "../util/errors.ts";
-import { TIMESTAMP_RULES } from "./timestamps.ts";
+import { descriptorOf } from "../backends/registry.ts";
 
 export interface Verification {
   checks: Check[];
@@ -45,7 +45,7 @@ export async function verifyRuns(manifest: Manifest, read: (run: ManifestRun) =>
     observed[run.key] = obs;
     if (o.checkId) checks.push(check("run", `${p}id`, obs.runId === run.runId, obs.runId === run.runId ? "run id matches" : "run id differs", run.runId, obs.runId));
     // Every backend's timestamps are judged by its rule unless its driver states another.
-    const compared = compareRun(run, obs, { timestamps: TIMESTAMP_RULES[manifest.backend], ...(typeof o.compare === "function" ? o.compare(obs) : o.compare), label });
+    const compared = compareRun(run, obs, { timestamps: descriptorOf(manifest.backend).timestamps, ...(typeof o.compare === "function" ? o.compare(obs) : o.compare), label });
     // An artifact the reader saw declared but could not fetch: say why, not just "missing".
     const unreadable = (obs.extra?.unreadable ?? {}) as Record<string, string>;
     for (const c of compared) {

@@ -1,3 +1,4 @@
+import composeYml from "../../../assets/compose/clearml.yml" with { type: "text" };
 import { imports, type BackendDescriptor } from "../descriptor.ts";
 
 export const clearml: BackendDescriptor = {
@@ -11,7 +12,11 @@ export const clearml: BackendDescriptor = {
     file: "the access and secret key (KEY=value lines, a clearml.conf, or ACCESS:SECRET)",
     fileEnv: "E2E_CLEARML_CREDENTIALS_FILE",
   },
+  urlIs: "its API server",
   sdk: { module: "clearml", detect: [imports("clearml")], pinned: "2.1.12", supported: { min: "1.14.0", belowMajor: 3 } },
-  composeStack: "clearml",
+  // The window is the time between the adapter's clock read and the SDK's own inside one call, on a
+  // loaded 2-core box; a shifted or invented timestamp is far outside.
+  timestamps: { toleranceMs: 2_000, rule: "ClearML stamps each scalar event itself (ms): within ±2000 ms of the adapter's clock" },
+  compose: { stack: "clearml", yml: composeYml as string },
   load: () => import("./driver.ts").then((m) => m.clearmlDriver),
 };

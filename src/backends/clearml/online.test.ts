@@ -14,7 +14,7 @@ import { fixtureRun } from "../../../tests/doubles/fixture.ts";
 import { ClearmlRest, clearmlHosts } from "./rest.ts";
 import { readClearmlTask } from "./online.ts";
 import { clearmlDriver } from "./driver.ts";
-import { TIMESTAMP_RULES } from "../../verify/timestamps.ts";
+import { clearml } from "./index.ts";
 
 const KEYS = { accessKey: "ACCESSKEY0123456789", secretKey: "secret-0123456789abcdefghijklmnopqrstuvwxyz" };
 let double: ClearmlDouble | undefined;
@@ -69,7 +69,7 @@ test("timestamps by URL: each point's own from events.get_task_events (paged); a
   const obs = await readClearmlTask(rest(), f.run);
   expect(double.calls.filter((c) => c === "events.get_task_events").length).toBeGreaterThanOrEqual(3);
   expect(obs.metrics.loss!.map((p) => p.timestamp)).toEqual(f.run.metrics.loss!.map((p) => p[2]));
-  const opts = { ...COMPARE, timestamps: TIMESTAMP_RULES.clearml };
+  const opts = { ...COMPARE, timestamps: clearml.timestamps };
   expect(compareRun(f.run, obs, opts).filter((c) => c.status === "fail")).toEqual([]);
   double.stop();
   t.scalars.acc!.acc![5]![2]! += 60_000;

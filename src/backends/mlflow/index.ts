@@ -1,3 +1,4 @@
+import composeYml from "../../../assets/compose/mlflow.yml" with { type: "text" };
 import { imports, type BackendDescriptor } from "../descriptor.ts";
 
 export const mlflow: BackendDescriptor = {
@@ -7,6 +8,7 @@ export const mlflow: BackendDescriptor = {
   defaultMode: "native",
   credentials: { env: ["MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"] },
   sdk: { module: "mlflow", detect: [imports("mlflow"), /\bMLFlowLogger\b/], pinned: "3.17.2", supported: { min: "2.9.0", belowMajor: 4 } },
-  composeStack: "mlflow",
+  timestamps: { toleranceMs: 0, rule: "MLflow stores the client's timestamp as integer ms: exact" },
+  compose: { stack: "mlflow", yml: composeYml as string },
   load: () => import("./driver.ts").then((m) => m.mlflowDriver),
 };

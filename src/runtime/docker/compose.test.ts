@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { BACKENDS } from "../../backends/registry.ts";
 import { interpolate, parseCompose, parseDuration, shellSplit, stackImages, startOrder } from "./compose.ts";
 import { EMBEDDED_STACK_NAMES, embeddedStackImages, loadEmbeddedStack } from "./embedded.ts";
 import { plan } from "./stack.ts";
@@ -6,6 +9,12 @@ import { plan } from "./stack.ts";
 const LICENSED = { E2E_WANDB_LICENSE: "test-license" };
 
 describe("embedded compose files", () => {
+  test("one per file in assets/compose/, each a backend descriptor's, as text equal to the file", async () => {
+    const dir = join(import.meta.dir, "../../../assets/compose");
+    const files = (await readdir(dir)).filter((f) => f.endsWith(".yml")).map((f) => f.slice(0, -4));
+    expect([...EMBEDDED_STACK_NAMES].sort()).toEqual(files.sort());
+    for (const b of BACKENDS) if (b.compose) expect(b.compose.yml).toBe(await Bun.file(join(dir, `${b.compose.stack}.yml`)).text());
+  });
   for (const name of EMBEDDED_STACK_NAMES) {
     describe(name, () => {
       const stack = loadEmbeddedStack(name, LICENSED);

@@ -1,28 +1,25 @@
 /**
- * The compose definitions shipped inside the program (assets/compose/*.yml, embedded as text by
- * `bun build --compile`), and loading a user-supplied compose file with the same parser.
+ * The compose stacks shipped inside the program: each backend's descriptor carries its
+ * assets/compose/<stack>.yml as text (embedded by `bun build --compile`). Also loading a
+ * user-supplied compose file with the same parser.
  */
-import clearmlYml from "../../../assets/compose/clearml.yml" with { type: "text" };
-import mlflowYml from "../../../assets/compose/mlflow.yml" with { type: "text" };
-import wandbYml from "../../../assets/compose/wandb.yml" with { type: "text" };
+import { BACKENDS } from "../../backends/registry.ts";
 import { type Env, parseCompose, type StackDef, stackImages } from "./compose.ts";
 
-export const EMBEDDED_COMPOSE = {
-  mlflow: mlflowYml as string,
-  clearml: clearmlYml as string,
-  wandb: wandbYml as string,
-} as const;
+/** Stack name -> compose text, from the descriptors (the one list of backends). */
+const EMBEDDED_COMPOSE: ReadonlyMap<string, string> = new Map(BACKENDS.flatMap((b) => (b.compose ? [[b.compose.stack, b.compose.yml] as const] : [])));
 
-export type EmbeddedStackName = keyof typeof EMBEDDED_COMPOSE;
+/** A stack's name, as in `e2e up --backend` and `e2e images save --stack`. */
+export type EmbeddedStackName = string;
 
-export const EMBEDDED_STACK_NAMES = Object.keys(EMBEDDED_COMPOSE) as EmbeddedStackName[];
+export const EMBEDDED_STACK_NAMES: readonly EmbeddedStackName[] = [...EMBEDDED_COMPOSE.keys()];
 
 /**
  * Parse an embedded stack with interpolation from `env` (default: process.env). Throws a
  * ComposeError for a missing required variable (the W&B license) unless `lenient`.
  */
 export function loadEmbeddedStack(name: EmbeddedStackName, env: Env = process.env, opts: { lenient?: boolean } = {}): StackDef {
-  const text = EMBEDDED_COMPOSE[name];
+  const text = EMBEDDED_COMPOSE.get(name);
   if (typeof text !== "string") throw new Error(`compose: no embedded stack '${String(name)}' (known: ${EMBEDDED_STACK_NAMES.join(", ")})`);
   return parseCompose(text, { file: `assets/compose/${name}.yml`, env, lenient: opts.lenient ?? false });
 }

@@ -142,7 +142,7 @@ async function buildVenv(tmp: string, final: string, reqs: string, opts: SetupOp
     await runStep([base, "-m", "venv", tmp], log, shownLog, "python -m venv");
     const py = join(tmp, "bin", "python");
     const index = opts.wheelhouse ? ["--no-index", "--find-links", opts.wheelhouse] : [];
-    consola.start(`installing pinned packages (torch, lightning, mlflow, wandb, clearml, tensorboard)${opts.wheelhouse ? ` from ${opts.wheelhouse}` : ""}`);
+    consola.start(`installing pinned packages (torch, lightning, ${SDK_MODULES.join(", ")}, tensorboard)${opts.wheelhouse ? ` from ${opts.wheelhouse}` : ""}`);
     await runStep([py, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", ...index, "-r", reqs], log, shownLog, "pip install", (line) => {
       const m = /^(Collecting|Installing collected packages|Successfully installed|Using cached|Processing)\s*(.*)/.exec(line.trim());
       if (m) opts.onProgress?.(`${m[1]} ${m[2]}`.slice(0, 120));

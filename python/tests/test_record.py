@@ -178,17 +178,37 @@ def test_wandb_rows_follow_wandbs_step_rule(tmp_path):
     assert only(tmp_path)["unverified"][0]["what"].startswith("a row whose step is below")
 
 
-def test_recorder_adds_little_per_call(tmp_path):
-    """3000 W&B rows: the recorder's share of the time stays small (no per-call disk write)."""
-    src = """
-        import time, wandb
+def test_recorder_writes_now_and_then_not_per_call(tmp_path):
+    """3000 W&B rows: each call is noted in memory; the record reaches the disk at most once a
+    second while the script logs (the interim writes), then at the run's end. What this costs per
+    call is a benchmark's business, not a test's: asserted here is the rule, not a time."""
+    p = run(tmp_path, """
+        import json, time, wandb, e2e_recorder
+        rec = e2e_recorder.recorder()
+        starts = []
+        real_write = rec.write
+        def counted():
+            starts.append(time.monotonic())
+            real_write()
+        rec.write = counted
         run = wandb.init(project="p")
-        t = time.perf_counter()
+        before = len(starts)
+        t = time.monotonic()
         for i in range(3000):
             run.log({"x": i})
-        print(time.perf_counter() - t)
+        loop = time.monotonic() - t
+        during = starts[before:]
         run.finish()
-    """
-    with_rec = float(run(tmp_path, src).stdout.strip().splitlines()[-1])
-    without = float(run(tmp_path, src, extra_env={"E2E_RECORD_DIR": ""}).stdout.strip().splitlines()[-1])
-    assert with_rec < without * 2 + 1.0, (with_rec, without)
+        print(json.dumps({"during": during, "loop": loop, "after": len(starts) - before - len(during)}))
+    """)
+    assert p.returncode == 0, p.stderr
+    seen = json.loads(p.stdout.strip().splitlines()[-1])
+    during, loop = seen["during"], seen["loop"]
+    gaps = [b - a for a, b in zip(during, during[1:])]
+    assert all(g >= 1.0 for g in gaps), gaps  # maybe_write: at most one interim write a second
+    assert len(during) <= 1 + loop, (len(during), loop)  # so far fewer writes than the 3000 calls
+    assert seen["after"] >= 1  # the run's end writes the record
+    rec = only(tmp_path)
+    assert rec["calls"]["wandb:run.log (wandb.log)"] == 3000  # every call noted
+    [r] = rec["runs"]
+    assert [v for _, v in points(r)["x"]] == list(range(3000))

@@ -14,7 +14,8 @@ const ESC = "\x1b[";
 const e2e = e2eCommand().map((a) => `'${a}'`).join(" ");
 const env = (extra: Record<string, string> = {}) => {
   const e: Record<string, string | undefined> = { ...process.env, ...extra };
-  for (const k of ["NO_COLOR", "FORCE_COLOR", "CI", "TEST"]) if (!(k in extra)) delete e[k];
+  // As a user's shell: bun test sets NODE_ENV=test, and consola then picks its plain reporter.
+  for (const k of ["NO_COLOR", "FORCE_COLOR", "CI", "TEST", "NODE_ENV"]) if (!(k in extra)) delete e[k];
   return { ...e, TERM: "xterm" } as NodeJS.ProcessEnv;
 };
 const hasScript = spawnSync("script", ["--version"]).status === 0;
@@ -30,8 +31,8 @@ test("help in a pipe has no colour; FORCE_COLOR turns it on", () => {
   expect(forced.stdout).toContain(ESC);
 });
 
-test("at a terminal: colour, unless NO_COLOR; logs redirected to a file have none", () => {
-  if (!hasScript) return console.warn("skipped: util-linux `script` is not installed");
+// A test that cannot run here is reported as skipped, with its reason, never as a pass.
+test.skipIf(!hasScript)(`at a terminal: colour, unless NO_COLOR; logs redirected to a file have none${hasScript ? "" : " (SKIPPED: util-linux script is not installed; apt-get install -y bsdutils)"}`, () => {
   expect(atTerminal(`${e2e} --help`)).toContain(ESC);
   const off = atTerminal(`${e2e} --help`, { NO_COLOR: "1" });
   expect(off).toContain("USAGE");

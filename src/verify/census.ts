@@ -3,8 +3,10 @@
  * the DDP workflow promises exactly one run (only rank 0 logs), and a rank that opened its own
  * run would leave a second one here even when the manifest, written by rank 0, lists one.
  * - MLflow: runs/search in the run's experiment for runs with the workflow's run name.
- * - W&B offline: the run folders (offline-run-*) W&B wrote in the workflow's W&B folder.
- * - ClearML offline: the session zips (offline-*.zip) ClearML wrote in its offline cache.
+ * - W&B offline: the run folders (offline-run-*) W&B wrote in the workflow's W&B folder; by URL:
+ *   the project's runs in the run's group or with its name (backends/wandb/census.ts).
+ * - ClearML offline: the session zips (offline-*.zip) ClearML wrote in its offline cache; by URL:
+ *   the project's tasks with the run's name (backends/clearml/census.ts).
  */
 import { readdir } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";

@@ -2,7 +2,8 @@
  * TEST DOUBLE of a ClearML server (not ClearML): two Bun.serve listeners on 127.0.0.1, the API
  * server and the fileserver, answering the endpoints e2e calls with the shapes of clearml-server's
  * apiserver: {meta, data} envelopes, auth.login (Basic -> JWT-shaped token carrying
- * server_version/api_version), Bearer on every other call, tasks.get_by_id, projects.get_by_id,
+ * server_version/api_version), Bearer on every other call, tasks.get_by_id, tasks.get_all (project,
+ * name pattern, page/page_size, only_fields), projects.get_by_id,
  * events.get_scalar_metrics_and_variants, events.scalar_metrics_iter_raw with its scroll (next
  * page = events with iter above the last one returned, as services/events.py pages),
  * events.get_task_events (full events with their timestamps, scrolled in pages; scalar, log and
@@ -55,6 +56,8 @@ export interface ClearmlDouble {
   files: string;
   calls: string[];
   fileStore: Map<string, Uint8Array>;
+  /** The server's tasks: a test may plant one (files of tasks added later are not served). */
+  tasks: DoubleTask[];
   stop(): void;
 }
 
@@ -130,6 +133,17 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
             execution: { artifacts: Object.entries(t.artifacts).map(([key, a]) => ({ key, type: "custom", mode: "output", uri: uriOf(t, key), content_size: a.bytes.length, hash: new Bun.CryptoHasher("sha256").update(a.bytes).digest("hex") })) },
           } });
         }
+        case "tasks.get_all": {
+          // The project's tasks whose name matches the pattern (a case-insensitive regex, as the
+          // apiserver matches `name`), paged by page/page_size, only_fields honoured.
+          const pattern = typeof body.name === "string" ? new RegExp(body.name, "i") : undefined;
+          const all = tasks.filter((t) => (!body.project?.length || body.project.includes(t.project.id)) && (!pattern || pattern.test(t.name)))
+            .map((t) => ({ id: t.id, name: t.name, project: t.project.id, status: t.status ?? "completed", system_tags: [] as string[] }));
+          const size = body.page_size ?? 500;
+          const slice = all.slice((body.page ?? 0) * size, ((body.page ?? 0) + 1) * size);
+          const only: string[] | undefined = body.only_fields;
+          return envelope(endpoint, 200, { tasks: only ? slice.map((t) => Object.fromEntries(Object.entries(t).filter(([k]) => k === "id" || only.includes(k)))) : slice });
+        }
         case "projects.get_by_id": {
           const t = tasks.find((x) => x.project.id === body.project);
           return t ? envelope(endpoint, 200, { project: { id: t.project.id, name: t.project.name } }) : envelope(endpoint, 400, {}, "Invalid project id", 101);
@@ -187,5 +201,5 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
       return envelope(endpoint, 400, {}, `Invalid endpoint: ${endpoint}`, 2);
     },
   });
-  return { api: `http://127.0.0.1:${api.port}`, files: filesUrl, calls, fileStore, stop: () => { api.stop(true); files.stop(true); } };
+  return { api: `http://127.0.0.1:${api.port}`, files: filesUrl, calls, fileStore, tasks, stop: () => { api.stop(true); files.stop(true); } };
 }

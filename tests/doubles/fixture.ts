@@ -33,3 +33,19 @@ export function fixtureRun(runId: string, steps = 2500): Fixture {
     },
   };
 }
+
+/**
+ * A DDP workflow's manifest over a fixture run: one run (rank 0's), loss at every step, its
+ * world_size param and ddp facts, the loss plot as its figure; what `ddp.*` and the census judge.
+ */
+export function ddpFixture(runId: string, steps = 30): Fixture & { manifest: import("../../src/verify/manifest.ts").Manifest } {
+  const f = fixtureRun(runId, steps);
+  const name = "ddp-clean-t";
+  f.run = {
+    ...f.run, name, group: name,
+    params: { ...f.run.params, world_size: "2" },
+    metrics: { loss: f.run.metrics.loss! },
+    artifacts: f.run.artifacts.map((a) => (a.path.endsWith(".png") ? { ...a, kind: "image" as const } : a)),
+  };
+  return { ...f, manifest: { schema: 1, backend: "wandb", workflow: "ddp", environment: {}, facts: { ddp: { worldSize: 2, loggingRanks: [0] } }, runs: [f.run] } };
+}

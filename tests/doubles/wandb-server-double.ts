@@ -9,7 +9,8 @@
  * header on a signed URL, like S3; files uploaded by signed URL appear only after
  * markRunFilesUploaded, like self-hosted W&B. Artifacts a run logged answer RunOutputArtifacts
  * and ArtifactMembershipFiles (collection + alias "v<index>"), files served by signed URL with
- * the md5 W&B lists.
+ * the md5 W&B lists. The project's runs answer Runs (Api.runs) with its MongoDB-style filters
+ * ($or, $and, equality on group / display_name / name / state; another key is an error).
  */
 import { createHash } from "node:crypto";
 
@@ -58,6 +59,22 @@ export interface WandbDouble {
   /** Operation names in the order received. */
   ops: string[];
   stop(): void;
+}
+
+type Filter = Record<string, unknown>;
+/** Run fields a filter may name, by their server paths (display_name as in Api.runs' docstring). */
+const FIELDS: Record<string, (r: DoubleRun) => unknown> = {
+  group: (r) => r.group ?? null, display_name: (r) => r.displayName ?? r.id, displayName: (r) => r.displayName ?? r.id, name: (r) => r.id, state: (r) => r.state ?? "finished",
+};
+/** The subset of W&B's MongoDB-style run filters e2e sends: $and, $or and equality on run fields. */
+function matches(r: DoubleRun, f: Filter): boolean {
+  return Object.entries(f).every(([k, want]) => {
+    if (k === "$or") return (want as Filter[]).some((x) => matches(r, x));
+    if (k === "$and") return (want as Filter[]).every((x) => matches(r, x));
+    const field = FIELDS[k];
+    if (!field) throw new Error(`invalid filter key ${k}`);
+    return field(r) === want;
+  });
 }
 
 const NGINX_413 = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
@@ -184,6 +201,14 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
         if (!a) return { project: { artifactCollection: null } };
         const files = Object.keys(a.files).sort().map((n) => artifactFileNode(a, n));
         return { project: { artifactCollection: { artifactMembership: { files: page(files, v.cursor, v.perPage) } } } };
+      }
+      case "Runs": {
+        // Api.runs: the project's runs that match MongoDB-style `filters` (JSON text), paged.
+        const filters = v.filters ? (JSON.parse(v.filters) as Filter) : {};
+        const nodes = runs.filter((r) => r.entity === v.entity && r.project === v.project && matches(r, filters)).map((r) => ({
+          id: r.storageId ?? `storage-${r.id}`, name: r.id, displayName: r.displayName ?? r.id, group: r.group ?? null, state: r.state ?? "finished",
+        }));
+        return { project: { runCount: nodes.length, runs: page(nodes, v.cursor, v.perPage) } };
       }
       case "Project":
         return { project: null };

@@ -2,7 +2,8 @@
  * ClearML: offline by default (Task.set_offline). The verifier opens the session zip the SDK
  * leaves with unzipper and reads task.json, metrics.jsonl and data/ (reader.ts).
  * By URL (--url, the API server): the SDK logs to the server and the verifier reads the task
- * over REST (online.ts), then checks the deployment (deployment/clearml.ts).
+ * over REST (online.ts), counts a workflow's tasks in the project (census.ts), then checks the
+ * deployment (deployment/clearml.ts).
  */
 import type { BackendContext, BackendDriver, StartedBackend } from "../types.ts";
 import { usageError } from "../../util/errors.ts";
@@ -51,8 +52,8 @@ export const clearmlDriver: BackendDriver = {
 async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
   if (!ctx.url) throw usageError("--mode url needs --url", "pass --url https://api.your-clearml-server (the API server, port 8008)");
   const sdk = assertSdk("clearml", ctx.python);
-  const [{ clearmlKeys }, { ClearmlRest, clearmlHosts }, { readClearmlTask }, { verifyByUrl }, { clearmlDeployment }] = await Promise.all([
-    import("../deployment/credentials.ts"), import("./rest.ts"), import("./online.ts"), import("../deployment/verify-runs.ts"), import("../deployment/clearml.ts"),
+  const [{ clearmlKeys }, { ClearmlRest, clearmlHosts }, { readClearmlTask }, { verifyByUrl }, { clearmlDeployment }, { clearmlCensus }] = await Promise.all([
+    import("../deployment/credentials.ts"), import("./rest.ts"), import("./online.ts"), import("../deployment/verify-runs.ts"), import("../deployment/clearml.ts"), import("./census.ts"),
   ]);
   const keys = clearmlKeys(ctx.credentialsFile);
   const hosts = clearmlHosts(ctx.url);
@@ -83,6 +84,7 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
       v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, { mode: "url", rest, observed: v.observed })));
       return v;
     },
+    census: clearmlCensus(rest),
     lifecycle: () => clearmlDeployment(rest, sdk),
     stop: async () => {},
   };

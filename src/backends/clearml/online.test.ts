@@ -10,7 +10,8 @@ import { compareRun } from "../../verify/compare.ts";
 import { E2EError } from "../../util/errors.ts";
 import { freePort } from "../../util/port.ts";
 import { startClearmlDouble, type ClearmlDouble, type DoubleTask } from "../../../tests/doubles/clearml-server-double.ts";
-import { fixtureRun } from "../../../tests/doubles/fixture.ts";
+import { ddpFixture, fixtureRun } from "../../../tests/doubles/fixture.ts";
+import { verifyWorkflow } from "../../verify/verify-workflow.ts";
 import { ClearmlRest, clearmlHosts } from "./rest.ts";
 import { readClearmlTask } from "./online.ts";
 import { clearmlDriver } from "./driver.ts";
@@ -117,6 +118,44 @@ test("driver by URL: verify and deployment checks pass; keys only in the workflo
       "deployment.api-level:pass", "deployment.artifact-round-trip:pass", "deployment.https-files:pass", "deployment.https:pass", "deployment.large-request:pass", "deployment.versions:pass",
     ]);
     expect([...double.fileStore.keys()].some((k) => k.startsWith("e2e-deployment/"))).toBe(false); // probes deleted
+  } finally {
+    delete process.env.CLEARML_API_ACCESS_KEY;
+    delete process.env.CLEARML_API_SECRET_KEY;
+    delete process.env.CLEARML_FILES_HOST;
+  }
+}, 60_000);
+
+test("DDP by URL: runs-in-backend counts the project's tasks with the workflow's name (tasks.get_all); a planted stray task fails only that check", async () => {
+  const f = ddpFixture("4f1e2d3c4b5a69788796a5b4c3d2e1f0");
+  f.manifest.backend = "clearml";
+  const main = serverTask(f);
+  main.hyperparams!.General!.world_size = { section: "General", name: "world_size", value: "2", type: "int" };
+  const task = (id: string, name: string, project = main.project): DoubleTask => ({ id, name, project, scalars: {}, artifacts: {} });
+  // Another workflow's task in the project, and a task of the same name in another project: not counted.
+  double = startClearmlDouble({ ...KEYS, tasks: [main, task("cnn-task", "cnn-clean-t"), task("elsewhere", "ddp-clean-t", { id: "p-2", name: "other" })] });
+  process.env.CLEARML_API_ACCESS_KEY = KEYS.accessKey;
+  process.env.CLEARML_API_SECRET_KEY = KEYS.secretKey;
+  process.env.CLEARML_FILES_HOST = double.files;
+  try {
+    const started = await clearmlDriver.start({ python, workDir: "/tmp/e2e-clearml-double", session: "t", mode: "url", url: double.api, assetRoot: "/tmp" });
+    const verdict = async () => {
+      const checks = await verifyWorkflow(started, f.manifest, "/tmp", { commit: f.run.git!.commit, dirty: false });
+      return { failed: checks.filter((c) => c.status !== "pass").map((c) => c.name), census: checks.find((c) => c.name === "ddp.runs-in-backend")! };
+    };
+    const clean = await verdict();
+    expect(clean.failed).toEqual([]);
+    expect(clean.census.message).toContain("1 run (tasks.get_all in project e2e-test for name ddp-clean-t)");
+    expect(double.calls).toContain("tasks.get_all");
+
+    // A rank that opened its own task: same name, same project, its own id. Planted in the server's data.
+    double.tasks.push(task("rank1-task", "ddp-clean-t"));
+    const planted = await verdict();
+    expect(planted.failed).toEqual(["ddp.runs-in-backend"]);
+    expect(planted.census.message).toContain("not rank 0's: rank1-task");
+    // Paged as the SDK pages (a short page is the last); the name is matched exactly, not as a pattern.
+    const rest = new ClearmlRest(clearmlHosts(double.api, { CLEARML_FILES_HOST: double.files }), KEYS);
+    expect((await rest.tasksNamed("p-1", "ddp-clean-t", 1)).map((t) => t.id).sort()).toEqual(["4f1e2d3c4b5a69788796a5b4c3d2e1f0", "rank1-task"]);
+    expect(await rest.tasksNamed("p-1", "ddp.clean.t")).toEqual([]);
   } finally {
     delete process.env.CLEARML_API_ACCESS_KEY;
     delete process.env.CLEARML_API_SECRET_KEY;

@@ -143,6 +143,23 @@ export class ClearmlRest {
     return d.task;
   }
 
+  /**
+   * Every task of a project with exactly this name: tasks.get_all with the name as an anchored,
+   * escaped pattern (the server matches `name` as a regex; the SDK's exact_match_regex), paged as
+   * Task._query_tasks pages (page, page_size; a short page is the last).
+   */
+  async tasksNamed(project: string, name: string, pageSize = 500): Promise<{ id: string; name?: string }[]> {
+    const out: { id: string; name?: string }[] = [];
+    const pattern = exactMatchRegex(name);
+    for (let page = 0; ; page++) {
+      const d = await this.call<{ tasks?: { id: string; name?: string }[] }>("tasks.get_all",
+        { project: [project], name: pattern, only_fields: ["id", "name"], page, page_size: pageSize }, `tasks named ${name} in project ${project}`);
+      const tasks = d.tasks ?? [];
+      out.push(...tasks);
+      if (tasks.length < pageSize) return out;
+    }
+  }
+
   async projectName(id: string): Promise<string | undefined> {
     const d = await this.call<{ project?: { name?: string } }>("projects.get_by_id", { project: id }, `reading project ${id}`).catch(() => undefined);
     return d?.project?.name;
@@ -237,6 +254,9 @@ export class ClearmlRest {
     await ofetch(uri, { method: "DELETE", headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, retry: 0 }).catch(() => {});
   }
 }
+
+/** The SDK's exact_match_regex: "^<name, regex characters escaped>$". */
+export const exactMatchRegex = (name: string) => `^${name.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&")}$`;
 
 /** The payload of a JWT, unverified (read for the server version only). */
 export function decodeJwt(token: string): Record<string, unknown> {

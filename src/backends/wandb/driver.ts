@@ -3,7 +3,7 @@
  * run's .wandb transaction log in TypeScript (records.ts), not the side files that recent
  * releases may not write, and not through the SDK whose behaviour is under test.
  * By URL (--url): the SDK logs online and the verifier reads the run over GraphQL (online.ts),
- * then checks the deployment (deployment/wandb.ts).
+ * counts a workflow's runs in the project (census.ts), then checks the deployment (deployment/wandb.ts).
  */
 import type { BackendContext, BackendDriver, StartedBackend } from "../types.ts";
 import { usageError } from "../../util/errors.ts";
@@ -55,8 +55,8 @@ export const wandbDriver: BackendDriver = {
 async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
   if (!ctx.url) throw usageError("--mode url needs --url", "pass --url https://your-wandb-server");
   const sdk = assertSdk("wandb", ctx.python);
-  const [{ wandbApiKey }, { WandbGraphql }, { readWandbOnlineRun }, { verifyByUrl }, { wandbDeployment }] = await Promise.all([
-    import("../deployment/credentials.ts"), import("./graphql.ts"), import("./online.ts"), import("../deployment/verify-runs.ts"), import("../deployment/wandb.ts"),
+  const [{ wandbApiKey }, { WandbGraphql }, { readWandbOnlineRun }, { verifyByUrl }, { wandbDeployment }, { wandbCensus }] = await Promise.all([
+    import("../deployment/credentials.ts"), import("./graphql.ts"), import("./online.ts"), import("../deployment/verify-runs.ts"), import("../deployment/wandb.ts"), import("./census.ts"),
   ]);
   const url = ctx.url.replace(/\/$/, "");
   const key = wandbApiKey(ctx.credentialsFile);
@@ -83,6 +83,7 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
       v.checks.push(...(await wandbTensorboardChecks(manifest, v.observed, workDir)), ...wandbScriptChecks(manifest, v.observed, "url"));
       return v;
     },
+    census: wandbCensus(gql, entity),
     lifecycle: () => wandbDeployment(gql, url, sdk, entity),
     stop: async () => {},
   };

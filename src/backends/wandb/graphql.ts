@@ -4,7 +4,8 @@
  * (wandb/apis/public/runs.py RunFragment, files.py RunFilesFragment, the HistoryPage query of
  * the history scan, sdk/verify/verify.py's ServerInfo and large-payload queries, and
  * sdk/artifacts/_generated/operations.py's RunOutputArtifacts and ArtifactMembershipFiles, how
- * the SDK itself lists a run's logged artifacts and an artifact version's files).
+ * the SDK itself lists a run's logged artifacts and an artifact version's files; runs.py's Runs
+ * query with its MongoDB-style filters, how Api.runs lists a project's runs).
  */
 import { ofetch, type $Fetch } from "ofetch";
 import { createHash } from "node:crypto";
@@ -88,6 +89,18 @@ const ARTIFACT_FILES_QUERY = `query ArtifactMembershipFiles($entity: String!, $p
           edges { node { id name: displayName url directUrl sizeBytes md5 digest } }
         }
       }
+    }
+  }
+}`;
+
+// The public API's Runs query (wandb/apis/public/runs.py), with only the fields a census needs;
+// `filters` is MongoDB-style JSON, as Api.runs(path, filters=...) sends it.
+const RUNS_QUERY = `query Runs($project: String!, $entity: String!, $cursor: String, $perPage: Int = 50, $filters: JSONString) {
+  project(name: $project, entityName: $entity) {
+    runCount(filters: $filters)
+    runs(filters: $filters, after: $cursor, first: $perPage) {
+      edges { node { id name displayName group state } cursor }
+      pageInfo { endCursor hasNextPage }
     }
   }
 }`;
@@ -208,6 +221,13 @@ export class WandbGraphql {
       cursor = files.pageInfo.endCursor;
     }
     return out;
+  }
+
+  /** Every run of a project that matches `filters` (MongoDB-style, as Api.runs takes them), every page. */
+  async runs(entity: string, project: string, filters: Record<string, unknown>, perPage = 50): Promise<Pick<WandbRunAttrs, "id" | "name" | "displayName" | "group" | "state">[]> {
+    type Node = Pick<WandbRunAttrs, "id" | "name" | "displayName" | "group" | "state">;
+    return this.pages<Node>(RUNS_QUERY, { entity, project, perPage, filters: JSON.stringify(filters) },
+      (d) => (d as { project: { runs: Paged<Node> } | null }).project?.runs, `runs of ${entity}/${project}`);
   }
 
   /** The artifact versions a run logged (log_artifact), every page. */

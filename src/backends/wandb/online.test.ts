@@ -9,7 +9,8 @@ import { compareRun, looseParamEquals } from "../../verify/compare.ts";
 import { E2EError } from "../../util/errors.ts";
 import { scrub } from "../../util/log.ts";
 import { startWandbDouble, type DoubleRun, type WandbDouble } from "../../../tests/doubles/wandb-server-double.ts";
-import { fixtureRun } from "../../../tests/doubles/fixture.ts";
+import { ddpFixture, fixtureRun } from "../../../tests/doubles/fixture.ts";
+import { verifyWorkflow } from "../../verify/verify-workflow.ts";
 import { WandbGraphql } from "./graphql.ts";
 import { readWandbOnlineRun } from "./online.ts";
 import { wandbDriver } from "./driver.ts";
@@ -193,6 +194,39 @@ test("driver by URL: verify passes, deployment checks pass, the key stays out of
     expect(double.ops).toContain("MarkRunFilesUploaded");
     expect(double.runs.some((x) => x.id.startsWith("e2e-deploy-"))).toBe(false); // throwaway run deleted
     expect(scrub(`key=${KEY}`)).toBe("key=***");
+  } finally {
+    delete process.env.WANDB_API_KEY;
+  }
+}, 60_000);
+
+test("DDP by URL: runs-in-backend counts the project's runs in the workflow's group or with its name; a planted stray run fails only that check", async () => {
+  const f = ddpFixture("ddp0rank");
+  const main = { ...serverRun(f), group: f.run.group, config: { lr: 0.001, epochs: 3, optimizer: "adam", world_size: 2 } };
+  // Another workflow's run in the same session's project: not the DDP workflow's, not counted.
+  const other = { ...serverRun(fixtureRun("cnn0run1", 5)), displayName: "cnn-clean-t", group: "cnn-clean-t" };
+  double = startWandbDouble({ apiKey: KEY, runs: [main, other] });
+  process.env.WANDB_API_KEY = KEY;
+  try {
+    const started = await wandbDriver.start({ python, workDir: "/tmp/e2e-wandb-double", session: "t", mode: "url", url: double.url, assetRoot: "/tmp" });
+    const verdict = async () => {
+      const checks = await verifyWorkflow(started, f.manifest, "/tmp", { commit: f.run.git!.commit, dirty: false });
+      return { failed: checks.filter((c) => c.status !== "pass").map((c) => c.name), census: checks.find((c) => c.name === "ddp.runs-in-backend")! };
+    };
+    const clean = await verdict();
+    expect(clean.failed).toEqual([]);
+    expect(clean.census.message).toContain("1 run (Runs query in e2e-user/e2e-test for group ddp-clean-t or name ddp-clean-t)");
+    expect(double.ops).toContain("Runs");
+
+    // A rank that opened its own run: same group, its own id. Planted in the server's data.
+    double.runs.push({ ...serverRun(fixtureRun("ddp1rank", 5)), displayName: "ddp-clean-t", group: "ddp-clean-t" });
+    const planted = await verdict();
+    expect(planted.failed).toEqual(["ddp.runs-in-backend"]);
+    expect(planted.census.message).toContain("not rank 0's: ddp1rank");
+    double.runs.pop();
+
+    // Only the name matches (a run outside the group): counted too.
+    double.runs.push({ ...serverRun(fixtureRun("ddp2rank", 5)), displayName: "ddp-clean-t" });
+    expect((await verdict()).failed).toEqual(["ddp.runs-in-backend"]);
   } finally {
     delete process.env.WANDB_API_KEY;
   }

@@ -47,12 +47,25 @@ class MlflowRun(Run):
         for i in range(0, len(metrics), 1000):
             client.log_batch(self.run_id, metrics=metrics[i:i + 1000])
 
+    def _on_top(self):
+        """Whether this run is the fluent API's active run: then it is logged to without run_id=,
+        the way users log. MLflow 3.17's fluent log_metrics/log_params given run_id= fetch the run
+        (a blocking GET runs/get) on every call, which doubles the requests per step."""
+        active = mlflow.active_run()
+        return active is not None and active.info.run_id == self.run_id
+
     def _sdk_params(self, params):
-        mlflow.log_params(params, run_id=self.run_id)
+        if self._on_top():
+            mlflow.log_params(params)
+        else:
+            mlflow.log_params(params, run_id=self.run_id)
 
     def _sdk_metrics(self, values, step, ts):
         # Same timestamp as the manifest, so (step, value, timestamp) match exactly.
-        mlflow.log_metrics(values, step=step, timestamp=ts, run_id=self.run_id)
+        if self._on_top():
+            mlflow.log_metrics(values, step=step, timestamp=ts)
+        else:
+            mlflow.log_metrics(values, step=step, timestamp=ts, run_id=self.run_id)
 
     def _sdk_artifact(self, local_path, artifact_path, kind):
         # log_artifact keeps the local file name: stage a copy when the wanted name differs.
@@ -73,8 +86,7 @@ class MlflowRun(Run):
         # server and parses those bytes. A resumed run uploads the folder again, new file included.
         if os.path.isdir(self._tb_dir) and any(files for _r, _d, files in os.walk(self._tb_dir)):
             mlflow.log_artifacts(self._tb_dir, artifact_path="tensorboard", run_id=self.run_id)
-        active = mlflow.active_run()
-        if active is not None and active.info.run_id == self.run_id:
+        if self._on_top():
             mlflow.end_run(status)
         else:  # not on top of the fluent stack (e.g. ended out of order)
             MlflowClient().set_terminated(self.run_id, status)

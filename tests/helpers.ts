@@ -1,7 +1,18 @@
 /** Shared by the integration tests: the compiled binary (or the source when not built), run as a user would. */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn, spawnSync } from "node:child_process";
+import { afterAll, beforeAll } from "bun:test";
+import { driverFor } from "../src/backends/registry.ts";
+import type { StartedBackend } from "../src/backends/types.ts";
+import { startNativeMlflow, type NativeMlflow } from "../src/backends/mlflow/native.ts";
+import { useInterpreter } from "../src/runtime/python/env.ts";
+import { verifyScriptRun } from "../src/script/execute.ts";
+import { runScript, type ScriptRun } from "../src/script/run.ts";
+import { parseScript } from "../src/script/spec.ts";
+import type { BackendName } from "../src/verify/manifest.ts";
+import type { WorkflowResult } from "../src/run/result.ts";
 
 export const repoRoot = join(import.meta.dir, "..");
 export const binary = join(repoRoot, "dist", "e2e");
@@ -61,4 +72,60 @@ export function processesUnder(dir: string): string[] {
     }
   }
   return out;
+}
+
+/** One user script run as `e2e run --script` runs it, and its verdict. */
+export interface ScriptCase {
+  run: ScriptRun;
+  result: WorkflowResult;
+  be: StartedBackend;
+  backendDir: string;
+}
+
+/**
+ * The script tests' setup: the Python `e2e setup` made, a temp root, and one real MLflow server
+ * for the test file (its store in `serverDir()`: mlflow.db, mlartifacts/), started before and
+ * stopped after the file's tests (it registers its own beforeAll/afterAll). `run` writes a
+ * script into a fresh project folder, runs it with the recorder against the backend (MLflow by
+ * URL to that server; W&B and ClearML offline) and verifies it.
+ */
+export function scriptFixture(prefix: string) {
+  let python = "";
+  let root = "";
+  let server: NativeMlflow | undefined;
+  let n = 0;
+  const serverDir = () => join(root, "mlflow-server");
+  beforeAll(async () => {
+    python = setupPython();
+    root = mkdtempSync(join(tmpdir(), prefix));
+    mkdirSync(serverDir());
+    server = await startNativeMlflow({ python, workDir: serverDir() });
+  }, 300_000);
+  afterAll(async () => {
+    await server?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+  return {
+    root: () => root,
+    serverDir,
+    /** A fresh folder under the root, numbered with the cases. */
+    folder: (name: string) => join(root, `${name}-${++n}`),
+    async run(backend: BackendName, source: string, opts: { command?: string; args?: string[]; timeoutMs?: number } = {}): Promise<ScriptCase> {
+      const dir = join(root, `case-${++n}`);
+      const proj = join(dir, "project");
+      const backendDir = join(dir, backend);
+      mkdirSync(proj, { recursive: true });
+      mkdirSync(backendDir, { recursive: true });
+      writeFileSync(join(proj, "train.py"), source);
+      const be = await (await driverFor(backend)).start({
+        python: await useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot,
+        mode: backend === "mlflow" ? "url" : "offline", url: backend === "mlflow" ? server!.url : undefined,
+      });
+      const spec = parseScript(opts.command ?? "train.py", opts.args ?? [], proj);
+      const run = await runScript({ spec, python, assetRoot: repoRoot, workDir: join(dir, "work"), env: be.workflowEnv(), timeoutMs: opts.timeoutMs ?? 300_000 });
+      const result = await verifyScriptRun(be, run, backendDir);
+      await be.stop(); // MLflow by URL and the offline modes hold nothing: verifying again still works
+      return { run, result, be, backendDir };
+    },
+  };
 }

@@ -5,60 +5,18 @@
  * planted fault alters the server's store or its artifact folder after the script ran, and
  * exactly the check for it fails.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { driverFor } from "../../src/backends/registry.ts";
-import type { StartedBackend } from "../../src/backends/types.ts";
-import { startNativeMlflow, type NativeMlflow } from "../../src/backends/mlflow/native.ts";
-import { useInterpreter } from "../../src/runtime/python/env.ts";
 import { verifyScriptRun } from "../../src/script/execute.ts";
-import { runScript, type ScriptRun } from "../../src/script/run.ts";
-import { parseScript } from "../../src/script/spec.ts";
 import type { WorkflowResult } from "../../src/run/result.ts";
-import { repoRoot, setupPython } from "../helpers.ts";
+import { scriptFixture, type ScriptCase } from "../helpers.ts";
 
-let python = "";
-let root = "";
-let server: NativeMlflow | undefined;
-const serverDir = () => join(root, "mlflow-server");
-
-beforeAll(async () => {
-  python = setupPython();
-  root = mkdtempSync(join(tmpdir(), "e2e-script-mlflow-"));
-  mkdirSync(serverDir());
-  server = await startNativeMlflow({ python, workDir: serverDir() });
-}, 300_000);
-
-afterAll(async () => {
-  await server?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
-}, 60_000);
-
-let n = 0;
-interface Ran {
-  run: ScriptRun;
-  result: WorkflowResult;
-  be: StartedBackend;
-  backendDir: string;
-}
-
-async function runUserScript(source: string): Promise<Ran> {
-  const dir = join(root, `case-${++n}`);
-  const proj = join(dir, "project");
-  const backendDir = join(dir, "mlflow");
-  mkdirSync(proj, { recursive: true });
-  mkdirSync(backendDir, { recursive: true });
-  writeFileSync(join(proj, "train.py"), source);
-  const be = await (await driverFor("mlflow")).start({
-    python: await useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot, mode: "url", url: server!.url,
-  });
-  const run = await runScript({ spec: parseScript("train.py", [], proj), python, assetRoot: repoRoot, workDir: join(dir, "work"), env: be.workflowEnv(), timeoutMs: 300_000 });
-  const result = await verifyScriptRun(be, run, backendDir);
-  return { run, result, be, backendDir };
-}
+const fx = scriptFixture("e2e-script-mlflow-");
+const serverDir = fx.serverDir;
+/** Runs the script with MLflow by URL against the file's server (scriptFixture). */
+const runUserScript = (source: string) => fx.run("mlflow", source);
 
 const failed = (r: WorkflowResult) => r.checks.filter((c) => c.status === "fail").map((c) => c.name).sort();
 const named = (r: WorkflowResult, name: string) => r.checks.find((c) => c.name === name);
@@ -91,7 +49,7 @@ with mlflow.start_run(run_name="mlp"):
 `;
 
 describe("MLflow 3 logged models, media and dataset inputs through --script", () => {
-  let ran: Ran;
+  let ran: ScriptCase;
 
   test("log_model + load_model, log_table, log_image, log_dict, log_text, log_input: all verified, nothing left unverified", async () => {
     ran = await runUserScript(MODEL_SCRIPT);

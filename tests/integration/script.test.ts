@@ -5,66 +5,19 @@
  * real offline files; a planted loss on the server (a deleted metric row, a truncated artifact)
  * is caught; a script whose SDK is not the chosen backend gets a clear message.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { driverFor } from "../../src/backends/registry.ts";
-import type { StartedBackend } from "../../src/backends/types.ts";
-import { startNativeMlflow, type NativeMlflow } from "../../src/backends/mlflow/native.ts";
-import { useInterpreter } from "../../src/runtime/python/env.ts";
 import { verifyScriptRun } from "../../src/script/execute.ts";
-import { runScript, type ScriptRun } from "../../src/script/run.ts";
-import { parseScript } from "../../src/script/spec.ts";
 import type { BackendName } from "../../src/verify/manifest.ts";
 import type { WorkflowResult } from "../../src/run/result.ts";
-import { repoRoot, runE2E, setupPython } from "../helpers.ts";
+import { runE2E, scriptFixture, type ScriptCase } from "../helpers.ts";
 import { validateAgainst } from "../schema.ts";
 
-let python = "";
-let root = "";
-let mlflow: NativeMlflow | undefined;
-
-beforeAll(async () => {
-  python = setupPython();
-  root = mkdtempSync(join(tmpdir(), "e2e-script-test-"));
-  mkdirSync(join(root, "mlflow-server"));
-  mlflow = await startNativeMlflow({ python, workDir: join(root, "mlflow-server") });
-}, 300_000);
-
-afterAll(async () => {
-  await mlflow?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
-}, 60_000);
-
-let n = 0;
-interface Ran {
-  run: ScriptRun;
-  result: WorkflowResult;
-  be: StartedBackend;
-  backendDir: string;
-}
-
+const fx = scriptFixture("e2e-script-test-");
 /** Writes the script into a fresh project folder and runs it as `e2e run --script` would. */
-async function runUserScript(backend: BackendName, source: string, opts: { command?: string; args?: string[] } = {}): Promise<Ran> {
-  const dir = join(root, `case-${++n}`);
-  const proj = join(dir, "project");
-  const backendDir = join(dir, backend);
-  mkdirSync(proj, { recursive: true });
-  mkdirSync(backendDir, { recursive: true });
-  writeFileSync(join(proj, "train.py"), source);
-  const driver = await driverFor(backend);
-  const be = await driver.start({
-    python: await useInterpreter(python), workDir: backendDir, session: "test", assetRoot: repoRoot,
-    mode: backend === "mlflow" ? "url" : "offline", url: backend === "mlflow" ? mlflow!.url : undefined,
-  });
-  const spec = parseScript(opts.command ?? "train.py", opts.args ?? [], proj);
-  const run = await runScript({ spec, python, assetRoot: repoRoot, workDir: join(dir, "work"), env: be.workflowEnv(), timeoutMs: 240_000 });
-  const result = await verifyScriptRun(be, run, backendDir);
-  await be.stop();
-  return { run, result, be, backendDir };
-}
+const runUserScript = (backend: BackendName, source: string, opts: { command?: string; args?: string[] } = {}) => fx.run(backend, source, { timeoutMs: 240_000, ...opts });
 
 const failed = (r: WorkflowResult) => r.checks.filter((c) => c.status === "fail");
 const named = (r: WorkflowResult, name: string) => r.checks.find((c) => c.name === name);
@@ -90,7 +43,7 @@ with mlflow.start_run(run_name="fluent"):
 `;
 
 describe("e2e run --script against a real MLflow server", () => {
-  let fluent: Ran;
+  let fluent: ScriptCase;
 
   test("plain loop with the fluent API: every point, param, tag and artifact accounted for", async () => {
     fluent = await runUserScript("mlflow", FLUENT);
@@ -107,11 +60,11 @@ describe("e2e run --script against a real MLflow server", () => {
 
   test("a planted loss on the server is caught: a deleted metric row, a truncated artifact", async () => {
     const runId = fluent.run.merged.runs[0]!.runId;
-    const db = new Database(join(root, "mlflow-server", "mlflow.db"));
+    const db = new Database(join(fx.serverDir(), "mlflow.db"));
     const del = db.query("DELETE FROM metrics WHERE run_uuid = ? AND key = 'loss' AND step = 7").run(runId);
     db.close();
     expect(del.changes).toBe(1);
-    const artifacts = join(root, "mlflow-server", "mlartifacts");
+    const artifacts = join(fx.serverDir(), "mlartifacts");
     const exp = readdirSync(artifacts).find((e) => readdirSync(join(artifacts, e)).includes(runId))!;
     truncateSync(join(artifacts, exp, runId, "artifacts", "checkpoints", "model.pt"), 10);
     const again = await verifyScriptRun(fluent.be, fluent.run, fluent.backendDir);
@@ -291,7 +244,7 @@ task.close()
 
 describe("the e2e run --script command", () => {
   const proj = () => {
-    const d = join(root, `cli-${++n}`);
+    const d = fx.folder("cli");
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, "train.py"), `
 import sys, wandb
@@ -319,7 +272,7 @@ run.finish()
 
   test("a report that cannot be written is a reporter error: said, recorded, and the verdict and exit code stand", async () => {
     const cwd = proj();
-    const blocker = join(cwd, "..", `not-a-folder-${n}`);
+    const blocker = fx.folder("not-a-folder");
     writeFileSync(blocker, "a file, so nothing can be written under it");
     const r = await runE2E(["run", "--script", "train.py", "--json", "--junit", join(blocker, "x.xml"), "--", "3"], { cwd, timeoutMs: 280_000 });
     const doc = JSON.parse(r.stdout);
@@ -339,7 +292,7 @@ run.finish()
   }, 300_000);
 
   test("a script that does not exist: exit 2", async () => {
-    const r = await runE2E(["run", "--script", "nope.py", "--backend", "mlflow"], { cwd: root });
+    const r = await runE2E(["run", "--script", "nope.py", "--backend", "mlflow"], { cwd: fx.root() });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("script nope.py does not exist");
   }, 60_000);

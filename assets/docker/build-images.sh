@@ -17,8 +17,12 @@
 # Usage: assets/docker/build-images.sh [--force] [mlflow] [postgres]   (default: both)
 #   --force   rebuild images that already exist (the cached base rootfs is kept)
 #
+# Two runs at once (two CI jobs on one runner) build each image once: a run holds a lock per image
+# tag ($E2E_IMAGE_CACHE/<tag>.lock, a flock the kernel drops when its holder dies, so a killed build
+# never blocks the next one); another run says it waits, then uses the image that run made.
+#
 # Environment:
-#   E2E_IMAGE_CACHE    cache dir for the base rootfs tarball
+#   E2E_IMAGE_CACHE    cache dir for the base rootfs tarball and the per-image locks
 #   E2E_DEBIAN_MIRROR  Debian mirror (default http://deb.debian.org/debian)
 #   E2E_MLFLOW_VERSION mlflow version (default 3.17.2; also the image tag)
 set -eu
@@ -38,7 +42,7 @@ for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     mlflow|postgres) targets="$targets $arg" ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "build-images: unknown argument '$arg' (use: --force, mlflow, postgres)" >&2; exit 2 ;;
   esac
 done
@@ -86,6 +90,29 @@ ensure_base() {
   log "base rootfs: cached $(du -h "$base_tar" | cut -f1) in $base_tar"
 }
 
+# Run "$@" (a build_* function) holding the lock of image $1. A run that had to wait and finds
+# the image (re)made meanwhile uses it, even with --force: it was just built.
+with_image_lock() {
+  image=$1; shift
+  mkdir -p "$cache"
+  lock=$cache/$(printf '%s' "$image" | tr '/:' '__').lock
+  before=$(image_id "$image")
+  exec 8>>"$lock"
+  if ! flock -n 8; then
+    log "$image: waiting for another build-images (pid $(cat "$lock" 2>/dev/null || true)) building it"
+    flock 8
+    now=$(image_id "$image")
+    if [ -n "$now" ] && [ "$now" != "$before" ]; then
+      log "$image: made by the other build-images while this one waited; using it"
+      exec 8>&-
+      return
+    fi
+  fi
+  echo $$ >"$lock"
+  "$@"
+  exec 8>&-
+}
+
 # Unpack the base into a fresh dir and make it usable for chroot (DNS, /proc, /dev).
 unpack() {
   dir=$1
@@ -110,6 +137,7 @@ drop_old() { new=$(image_id "$2"); if [ -n "$1" ] && [ "$1" != "$new" ]; then do
 
 build_mlflow() {
   if [ "$force" = 0 ] && image_exists "$mlflow_image"; then log "$mlflow_image: exists (use --force to rebuild)"; return; fi
+  ensure_base
   dir=$work/mlflow
   unpack "$dir"
   log "$mlflow_image: pip install mlflow==$mlflow_version psycopg2-binary (inside the chroot)"
@@ -143,6 +171,7 @@ build_mlflow() {
 
 build_postgres() {
   if [ "$force" = 0 ] && image_exists "$postgres_image"; then log "$postgres_image: exists (use --force to rebuild)"; return; fi
+  ensure_base
   dir=$work/postgres
   unpack "$dir"
   log "$postgres_image: apt-get install postgresql-15 (inside the chroot)"
@@ -177,6 +206,6 @@ build_postgres() {
 }
 
 start=$(date +%s)
-ensure_base
-for t in $targets; do "build_$t"; done
+# The base rootfs is made only when an image is built (ensure_base, inside the lock).
+for t in $targets; do eval "with_image_lock \"\$${t}_image\" build_$t"; done
 log "all done in $(( $(date +%s) - start )) s: $(for t in $targets; do eval "printf '%s ' \"\$${t}_image\""; done)"

@@ -114,3 +114,23 @@ test("a failed build publishes nothing and leaves no lock or temporary folder", 
   await expect(ensureCacheEntry({ ...entry(dir, []), build: async () => { throw new Error("pip failed"); } })).rejects.toThrow("pip failed");
   expect(await readdir(root)).toEqual([]);
 });
+
+test("keepIncomplete: a folder of someone else's that appears meanwhile is left alone, and the build is an error", async () => {
+  const root = await tmp();
+  const dir = join(root, "e");
+  const theirs = async () => {
+    await mkdir(dir);
+    await writeFile(join(dir, "mine.txt"), "user data");
+  };
+  const build = async (t: string) => {
+    await theirs();
+    await writeFile(join(t, ".complete"), "");
+  };
+  await expect(ensureCacheEntry({ ...entry(dir, []), keepIncomplete: true, build })).rejects.toThrow(`${dir} appeared while the test entry was being made there`);
+  expect(await readdir(root)).toEqual(["e"]);
+  expect(await readFile(join(dir, "mine.txt"), "utf8")).toBe("user data");
+  // Without it (a cache folder), the half folder in the way is replaced.
+  await rm(dir, { recursive: true });
+  expect((await ensureCacheEntry({ ...entry(dir, []), build })).how).toBe("built");
+  expect(existsSync(join(dir, "mine.txt"))).toBe(false);
+});

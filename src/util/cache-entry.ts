@@ -13,7 +13,7 @@ import { link, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from "
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { onInterrupt, onTeardown } from "../runtime/lifecycle.ts";
-import { InterruptedError } from "./errors.ts";
+import { InterruptedError, usageError } from "./errors.ts";
 
 export interface LockHolder {
   pid: number;
@@ -32,6 +32,11 @@ export interface CacheEntryOptions {
   isComplete: (dir: string) => Promise<boolean>;
   /** Fill `tmp` (an empty sibling of `dir`); it is renamed to `dir` when this resolves. */
   build: (tmp: string) => Promise<void>;
+  /**
+   * A folder that is not a complete entry in the way of the rename: replaced (the default: a half
+   * folder an older e2e left), or, for a folder the user named (a bundle), left alone and an error.
+   */
+  keepIncomplete?: boolean;
   /** Told once when another process holds the lock. */
   onWait?: (holder: LockHolder, what: string) => void;
   /** A lock not refreshed for this long is stale (builders refresh it every heartbeatMs). */
@@ -91,6 +96,7 @@ async function buildAndPublish(o: CacheEntryOptions, lock: string): Promise<void
       await rename(tmp, o.dir);
     } catch (err) {
       if (await o.isComplete(o.dir)) return; // another builder won: theirs is as good as ours
+      if (o.keepIncomplete) throw usageError(`${o.dir} appeared while ${o.what} was being made there`, "remove it or name a new folder");
       // A half folder from a killed builder of an older e2e is in the way; we hold the lock.
       await rm(o.dir, { recursive: true, force: true });
       await rename(tmp, o.dir);

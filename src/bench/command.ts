@@ -19,6 +19,7 @@ import { benchEnvironment, type ServerInfo } from "./environment.ts";
 import type { FleetSeries } from "./fleet.ts";
 import { runMlflowSuite, runSinkSuite, type SuiteContext } from "./http-suite.ts";
 import { cleanRemote, openRemote, type RemoteMlflow } from "./remote.ts";
+import { openRemoteBench, type RemoteBench } from "./remote-bench.ts";
 import { estimateSeconds, makeBenchPlan, type BenchArgs, type SdkTarget } from "./plan.ts";
 
 export { BENCH_HELP } from "./plan.ts";
@@ -42,8 +43,10 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   const plan = makeBenchPlan(a);
   const baseline = plan.baseline ? await loadBaseline(plan.baseline) : undefined;
   // A server by URL is checked first: unreachable or read-only stops here, before any load.
-  const remote: RemoteMlflow | undefined = plan.url ? await openRemote(plan.url) : undefined;
+  const remote: RemoteMlflow | undefined = plan.url && plan.backends[0] === "mlflow" ? await openRemote(plan.url) : undefined;
   if (remote) onTeardown("bench clean-up", async () => void (await cleanRemote(remote.client, remote.created).catch(() => {})));
+  const other: RemoteBench | undefined = plan.url && plan.backends[0] !== "mlflow" ? await openRemoteBench(plan.backends[0]!, plan.url, plan.apiKeyFile) : undefined;
+  if (other) onTeardown("bench clean-up", async () => void (await other.clean().catch(() => {})));
   const assets = await assetRoot(plan.assets);
   const python = plan.sdkTargets.length === 0 ? undefined : await ensurePython({ python: plan.python, assets: plan.assets, onProgress: (l) => log.info(l) });
   const workRoot = await makeWorkDir(`e2e-bench-${randomBytes(3).toString("hex")}`, !!a.keepWork);
@@ -53,8 +56,8 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
     schema: BENCH_RESULT_SCHEMA, e2eVersion: VERSION, status: "running", profile: plan.profile, startedAt: new Date(started).toISOString(),
     estimatedSeconds: estimateSeconds(plan), environment: benchEnvironment(python, servers), figures: [], scalability: [], fleet: [], ratios: [], errors: [],
   };
-  if (remote) {
-    servers.push(remote.info);
+  for (const rs of [remote, other]) if (rs) {
+    servers.push(rs.info);
     r.environment = benchEnvironment(python, servers);
   }
   const reporters = new Reporters(benchReporters({ ...a, workRoot }));
@@ -73,9 +76,9 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   });
 
   const variants = plan.mlflowModes.includes("native") ? plan.workers.slice(1) : [];
-  const targets = 1 + (remote ? 1 : 0) + plan.mlflowModes.length + variants.length + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
+  const targets = 1 + (plan.url ? 1 : 0) + plan.mlflowModes.length + variants.length + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
   const mins = (s: number) => (s < 90 ? `${s} s` : `${Math.round(s / 60)} min`);
-  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...(plan.url ? [`mlflow at ${plan.url}`] : []), ...plan.mlflowModes.map((m) => `mlflow ${m}${m === "native" && plan.workers[0] !== 1 ? ` (${plan.workers[0]} workers)` : ""}`), ...variants.map((w) => `mlflow native ${w} workers (load figures)`), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
+  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...(plan.url ? [`${plan.backends[0]} at ${plan.url}`] : []), ...plan.mlflowModes.map((m) => `mlflow ${m}${m === "native" && plan.workers[0] !== 1 ? ` (${plan.workers[0]} workers)` : ""}`), ...variants.map((w) => `mlflow native ${w} workers (load figures)`), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
   let stageNo = 0;
   const ctxFor = (target: SuiteContext["target"]): SuiteContext => ({
     target, url: "", plan,
@@ -132,6 +135,23 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
         r.cleanup = c;
         remote.created.experiments.length = remote.created.runs.length = remote.created.artifacts.length = 0;
         log.info(`  removed ${c.experiments} experiment(s), ${c.runs} run(s), ${c.artifacts} artifact file(s) from the server (${c.remains})`);
+        for (const f of c.failures) ctx.error("clean-up", new Error(f));
+      }
+    });
+  if (other)
+    await stage(`${other.title} at ${plan.url}`, async () => {
+      const ctx = ctxFor(other.target);
+      log.info(`  ${other.title} ${other.info.version ?? "(version not reported)"} at ${plan.url}; everything in a throwaway project, removed afterwards`);
+      if (other.info.testDouble) log.warn(`${plan.url} answers as e2e's test double (tests/doubles/), not a ${other.title} server: its figures measure the double`);
+      try {
+        await other.run(ctx);
+      } catch (err) {
+        if (interrupted()) throw err;
+        ctx.error("suite", err);
+      } finally {
+        const c = await other.clean();
+        r.cleanup = c;
+        log.info(`  removed ${c.experiments} project(s), ${c.runs} ${other.title === "ClearML" ? "task" : "run"}(s), ${c.artifacts} file(s) from the server (${c.remains})`);
         for (const f of c.failures) ctx.error("clean-up", new Error(f));
       }
     });

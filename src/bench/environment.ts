@@ -17,6 +17,8 @@ export interface ServerInfo {
   project?: string;
   /** False for a server by URL: its worker count is not visible over its API. */
   workersVisible?: boolean;
+  /** The server answered as one of e2e's test doubles (tests/doubles/): its figures measure the double. */
+  testDouble?: boolean;
 }
 
 export function benchEnvironment(python: PythonEnv | undefined, servers: ServerInfo[]): Record<string, unknown> {
@@ -42,4 +44,10 @@ function readText(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Said in every report when a server by URL answered as e2e's test double: whose figures they are. */
+export function testDoubleNote(environment: Record<string, unknown>): string | undefined {
+  const doubles = ((environment.servers ?? []) as ServerInfo[]).filter((x) => x.testDouble).map((x) => x.target);
+  return doubles.length ? `${doubles.join(", ")}: measured against e2e's test double of that server (tests/doubles/), not a real server; these figures measure the double` : undefined;
 }

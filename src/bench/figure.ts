@@ -7,7 +7,7 @@ import { meanInterval, medianInterval, spreadOf, type Interval, type Spread } fr
 export type Unit = "ms" | "points/s" | "requests/s" | "MB/s" | "bytes" | "ratio" | "clients" | "count";
 export type Better = "smaller" | "bigger";
 /** Where a figure was measured: a backend in a mode, or the harness itself. */
-export type Target = "mlflow-native" | "mlflow-docker" | "mlflow-url" | "wandb-offline" | "clearml-offline" | "python-baseline" | "harness";
+export type Target = "mlflow-native" | "mlflow-docker" | "mlflow-url" | "wandb-url" | "clearml-url" | "wandb-offline" | "clearml-offline" | "python-baseline" | "harness";
 export type Group = "throughput" | "sdk" | "artifacts" | "api" | "memory" | "overhead" | "scalability" | "ceiling";
 
 export interface Figure {

@@ -9,6 +9,7 @@ import { barChart, esc, lineChart, type Series } from "./svg.ts";
 import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows } from "./table.ts";
 import { REFERENCES } from "./references.ts";
 import { formatValue } from "./sizes.ts";
+import { testDoubleNote } from "./environment.ts";
 
 const label = (f: Figure) => [f.target, ...Object.entries(f.params).filter(([k]) => k !== "keys").map(([, v]) => String(v))].join(" ");
 
@@ -57,7 +58,7 @@ export function renderHtml(r: BenchResult): string {
 </head><body>
 <h1>e2e bench (${esc(r.profile)}): ${esc(r.status)}</h1>
 <p id="environment">${esc(`${env.cpus} x ${env.cpu}, ${formatValue(Number(env.memoryBytes ?? 0), "bytes")}, ${env.os}; started ${r.startedAt}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}; ${env.mlflowWorkers === null ? "a server by URL (workers not visible)" : "MLflow workers pinned to 1"}; load average ${load ?? "?"} when it started (other work skews every figure)`)}</p>
-<section id="charts">${charts.join("\n")}</section>
+${testDoubleNote(env) ? `<p id="test-double"><b>${esc(testDoubleNote(env)!)}.</b></p>\n` : ""}<section id="charts">${charts.join("\n")}</section>
 <h2>Figures</h2><p>n marked * : fewer than 1000 samples, so its p99 and interval are indicative only. 95% CI: order statistics for medians, bootstrap for means.</p>
 <table id="figures"><thead><tr>${FIGURE_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>
 ${fleet ? `<h2>Training fleet</h2><table id="fleet"><thead><tr>${FLEET_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${fleet}</tbody></table>` : ""}

@@ -3,6 +3,7 @@ import type { BenchResult } from "./result.ts";
 import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows } from "./table.ts";
 import { REFERENCES } from "./references.ts";
 import { formatValue } from "./sizes.ts";
+import { testDoubleNote } from "./environment.ts";
 
 const row = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
 
@@ -12,6 +13,7 @@ export function renderMarkdown(r: BenchResult): string {
     `# e2e bench (${r.profile})`,
     "",
     `${r.status}, ${r.startedAt}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}; ${env.cpus} x ${env.cpu}, ${formatValue(env.memoryBytes ?? 0, "bytes")}, ${env.os}; ${r.environment.mlflowWorkers === null ? "a server by URL" : "MLflow workers pinned to 1"}; load average ${((r.environment as { loadAverage?: number[] }).loadAverage ?? []).map((x) => x.toFixed(2)).join(" ")} when it started.`,
+    ...(testDoubleNote(r.environment) ? ["", `**${testDoubleNote(r.environment)}.**`] : []),
     "",
     row(FIGURE_HEAD),
     row(Array(FIGURE_HEAD.length).fill("---")),

@@ -33,14 +33,20 @@ describe("makeBenchPlan", () => {
     expect(makeBenchPlan({ baseline: "x.json", maxRegression: "25%" }).maxRegression).toBeCloseTo(0.25);
   });
 
-  test("--url: MLflow only, no server started, no SDK processes; the fleet takes its knobs", () => {
+  test("--url: one backend, no server started, no SDK processes; the fleet takes its knobs", () => {
     const p = makeBenchPlan({ quick: true, url: "http://mlflow.internal:5000/", backend: "mlflow", maxRps: "40", duration: "20", jobs: "16", metrics: "50", interval: "200", artifactEvery: "0" });
     expect(p.url).toBe("http://mlflow.internal:5000");
     expect(p.mlflowModes).toEqual([]);
     expect(p.sdkTargets).toEqual([]);
     expect(p.maxRps).toBe(40);
     expect(p.fleet).toMatchObject({ keys: 50, intervalMs: 200, p99LimitMs: 200, maxJobs: 16, budgetSeconds: 20, artifactEvery: 0, maxRps: 40 });
-    for (const bad of [{ url: "ftp://x" }, { url: "http://x", backend: "wandb" }, { url: "http://x" }, { url: "http://x", backend: "mlflow", mode: "native" }, { url: "http://u:p@x", backend: "mlflow" }])
+    for (const b of ["wandb", "clearml"]) {
+      const q = makeBenchPlan({ quick: true, url: "http://srv:8008", backend: b, apiKeyFile: "/k" });
+      expect(q).toMatchObject({ url: "http://srv:8008", backends: [b], mlflowModes: [], sdkTargets: [], apiKeyFile: "/k" });
+    }
+    expect(() => makeBenchPlan({ url: "http://x", backend: "mlflow", apiKeyFile: "/k" })).toThrow(/--api-key-file/);
+    expect(() => makeBenchPlan({ apiKeyFile: "/k" })).toThrow(/--api-key-file/);
+    for (const bad of [{ url: "ftp://x" }, { url: "http://x", backend: "wandb,clearml" }, { url: "http://x", backend: "all" }, { url: "http://x" }, { url: "http://x", backend: "mlflow", mode: "native" }, { url: "http://u:p@x", backend: "mlflow" }])
       expect(() => makeBenchPlan(bad)).toThrow(E2EError);
     expect(() => makeBenchPlan({ maxRps: "-3" })).toThrow(/--max-rps -3/);
     expect(() => makeBenchPlan({ metrics: "5000" })).toThrow(/1000/);

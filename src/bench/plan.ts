@@ -33,6 +33,8 @@ export interface BenchPlan {
   fleet: FleetPlan;
   /** A server by URL (--url): measured in place, nothing started, everything created removed after. */
   url?: string;
+  /** The secret's file for a W&B or ClearML server by URL (--api-key-file). */
+  apiKeyFile?: string;
   /** Requests per second the sequential figures and the fleet may send (--max-rps). */
   maxRps?: number;
   /** Worker counts of the native MLflow server: the first gets the whole suite, the others the load figures (--workers). */
@@ -56,6 +58,8 @@ export interface BenchArgs {
   baseline?: string;
   maxRegression?: string;
   url?: string;
+  /** With --url for W&B or ClearML: a file holding the secret (as `e2e run --api-key-file`). */
+  apiKeyFile?: string;
   maxRps?: string;
   duration?: string;
   jobs?: string;
@@ -99,17 +103,15 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
     try {
       const u = new URL(a.url);
       if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-      if (u.username || u.password) throw usageError("--url must not carry credentials", "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, in the environment");
+      if (u.username || u.password) throw usageError("--url must not carry credentials", "set them in the environment (MLflow: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD; W&B: WANDB_API_KEY; ClearML: CLEARML_API_ACCESS_KEY/SECRET_KEY) or pass --api-key-file FILE");
     } catch (err) {
       if ((err as { exitCode?: number }).exitCode) throw err;
       throw usageError(`--url ${a.url} is not an http(s) URL`, "give the tracking server's base URL, e.g. http://mlflow.internal:5000");
     }
-    if (!a.backend) throw usageError("--url needs --backend", "add --backend mlflow (the server's kind)");
-    if (backends.length !== 1 || backends[0] !== "mlflow")
-      throw usageError(`e2e bench --url measures MLflow servers only; --backend ${a.backend} is not supported by URL`, `use --backend mlflow, or bench ${sayList(BACKENDS.filter((b) => b !== "mlflow").map((b) => descriptorOf(b).title))} offline without --url`);
+    if (!a.backend) throw usageError("--url needs --backend", `add --backend with the server's kind: ${sayList([...BACKENDS], "or")}`);
+    if (backends.length !== 1) throw usageError(`--url measures one server; --backend ${a.backend} names ${backends.length}`, `name the server's kind: ${sayList([...BACKENDS], "or")}`);
     if (a.mode) throw usageError("--mode starts servers; it does not go with --url", "drop --mode");
     url = a.url.replace(/\/+$/, "");
-    backends = ["mlflow"];
     mlflowModes = [];
   }
   const maxRps = positive(a.maxRps, "--max-rps", "give requests per second, e.g. --max-rps 50", false);
@@ -121,6 +123,7 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
   const workers = a.workers ? a.workers.split(",").map((w) => positive(w.trim(), "--workers", "give worker counts, e.g. --workers 1,2,4")!) : [1];
   if (workers.some((w) => w > 16)) throw usageError(`--workers ${a.workers}: at most 16 workers`, "use e.g. --workers 1,2,4");
   if (a.workers && url) throw usageError("--workers starts servers; it does not go with --url", "drop --workers");
+  if (a.apiKeyFile && (!url || backends[0] === "mlflow")) throw usageError("--api-key-file goes with --url --backend wandb or clearml", "MLflow reads MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD from the environment");
   if (keys !== undefined && keys > 1000) throw usageError(`--metrics ${keys} is over MLflow's 1000 metrics per log-batch`, "use 1000 or fewer");
   if (a.maxRegression && !a.baseline) throw usageError("--max-regression needs --baseline FILE", "add --baseline with an earlier result");
   const quick = profile === "quick";
@@ -159,6 +162,7 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
       ...(maxRps ? { maxRps } : {}),
     },
     ...(url ? { url } : {}),
+    ...(a.apiKeyFile ? { apiKeyFile: a.apiKeyFile } : {}),
     ...(maxRps ? { maxRps } : {}),
     workers: [...new Set(workers)],
     sdkTargets,

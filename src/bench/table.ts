@@ -2,6 +2,7 @@
 import type { Figure } from "./figure.ts";
 import type { BenchResult } from "./result.ts";
 import { formatValue } from "./sizes.ts";
+import { testDoubleNote } from "./environment.ts";
 
 const params = (f: Figure) => Object.entries(f.params).map(([k, v]) => `${k}=${v}`).join(" ");
 const num = (v: number, unit: string) => formatValue(v, unit).replace(/ .*$/, "");
@@ -28,12 +29,17 @@ export function textTable(head: string[], rows: string[][]): string {
 
 export function renderBenchTable(r: BenchResult): string {
   const out = [textTable(FIGURE_HEAD, figureRows(r.figures))];
+  const double = testDoubleNote(r.environment);
+  if (double) out.unshift(`${double}.`, "");
   out.push("* fewer than 1000 samples: its p99 and interval are indicative only (the JSON's lowSamplesWhy says why)");
   if (r.fleet.length) {
     out.push("", "training fleet (each job logs K metrics every T ms; sustained = over wall clock):", textTable(FLEET_HEAD, fleetRows(r)));
     for (const s of r.fleet) if (s.knee) out.push(`  ${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: knee at ${s.knee.jobs} job(s) of ${s.plan.keys} metrics every ${s.plan.intervalMs} ms, ${Math.round(s.knee.pointsPerSec)} points/s sustained, p99 ${s.knee.p99Ms.toFixed(1)} ms (stopped: ${s.knee.reason})`);
   }
-  if (r.cleanup) out.push("", `server clean-up: ${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted; ${r.cleanup.remains}${r.cleanup.failures.length ? `; FAILED: ${r.cleanup.failures.join("; ")}` : ""}`);
+  const byUrl = r.figures.find((f) => f.target.endsWith("-url"))?.target;
+  const mlflow = !byUrl || byUrl === "mlflow-url";
+  const clearml = byUrl === "clearml-url";
+  if (r.cleanup) out.push("", `server clean-up: ${r.cleanup.experiments} ${mlflow ? "experiment" : "project"}(s), ${r.cleanup.runs} ${clearml ? "task" : "run"}(s), ${r.cleanup.artifacts} artifact file(s) deleted; ${r.cleanup.remains}${r.cleanup.failures.length ? `; FAILED: ${r.cleanup.failures.join("; ")}` : ""}`);
   const knees = r.scalability.filter((s) => s.knee).map((s) => `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: knee at ${s.knee!.clients} client(s), ${Math.round(s.knee!.throughput)} points/s (${s.knee!.reason}${s.knee!.error ? `: ${s.knee!.error}` : ""})`);
   if (knees.length) out.push("", "scalability:", ...knees.map((k) => `  ${k}`));
   if (r.errors.length) out.push("", "errors:", ...r.errors.map((e) => `  ${e.target} ${e.stage}: ${e.message}`));

@@ -10,7 +10,10 @@
  * debug-image events), models.get_by_id, server.info,
  * debug.ping; the fileserver takes multipart POSTs (field name = target path) and serves GET/DELETE.
  * No ClearML server can run where e2e is built; this double is what the ClearML-by-URL client is
- * tested against.
+ * tested against. For `e2e bench --url`: projects.create/delete (force), tasks.create/delete
+ * (force), events.add_batch (json-lines, one event per line, as the SDK's batched request sends
+ * them; scalar events land in the task's scalars). Every answer carries the header
+ * `x-e2e-test-double: clearml`, so a bench against it says whose figures they are.
  */
 export interface DoubleTask {
   id: string;
@@ -56,6 +59,8 @@ export interface ClearmlDouble {
   files: string;
   calls: string[];
   fileStore: Map<string, Uint8Array>;
+  /** Projects made by projects.create (id -> name), removed by projects.delete. */
+  projects: Map<string, string>;
   /** The server's tasks: a test may plant one (files of tasks added later are not served). */
   tasks: DoubleTask[];
   stop(): void;
@@ -71,11 +76,16 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
   const envelope = (endpoint: string, code: number, data: unknown, msg = "OK", sub = 0) =>
     Response.json({ meta: { id: crypto.randomUUID(), trx: crypto.randomUUID(), endpoint: { name: endpoint, requested_version: "2.31", actual_version: "1.0" }, result_code: code, result_subcode: sub, result_msg: msg, error_stack: "", error_data: {} }, data }, { status: code });
 
+  const projects = new Map<string, string>();
+  const mark = (res: Response) => (res.headers.set("x-e2e-test-double", "clearml"), res);
   const files = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     maxRequestBodySize: 1 << 30,
-    async fetch(req) {
+    fetch: async (req) => mark(await filesFetch(req)),
+  });
+  async function filesFetch(req: Request): Promise<Response> {
+    {
       if (o.bodyLimit !== undefined && Number(req.headers.get("content-length") ?? 0) > o.bodyLimit)
         return new Response("<html><head><title>413 Request Entity Too Large</title></head><body><center><h1>413 Request Entity Too Large</h1></center><hr><center>nginx</center></body></html>", { status: 413 });
       if (o.fileAuth && req.headers.get("authorization") !== `Bearer ${token}`) return new Response("Unauthorized", { status: 401 });
@@ -92,8 +102,8 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
       }
       if (req.method === "DELETE") return new Response(fileStore.delete(path) ? "" : "File not found", { status: fileStore.has(path) ? 200 : 200 });
       return new Response("", { status: 405 });
-    },
-  });
+    }
+  }
   const filesUrl = `http://127.0.0.1:${files.port}`;
   const uriOf = (t: DoubleTask, key: string) => `${filesUrl}/${t.project.name}/${t.name}.${t.id}/artifacts/${key}/${t.artifacts[key]!.file}`;
   for (const t of tasks) for (const k of Object.keys(t.artifacts)) fileStore.set(decodeURIComponent(new URL(uriOf(t, k)).pathname.slice(1)), t.artifacts[k]!.bytes);
@@ -108,10 +118,22 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
   const api = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    async fetch(req) {
+    fetch: async (req) => mark(await apiFetch(req)),
+  });
+  async function apiFetch(req: Request): Promise<Response> {
+    {
       const endpoint = new URL(req.url).pathname.replace(/^\/(v[\d.]+\/)?/, "");
       calls.push(endpoint);
-      const body = (await req.json().catch(() => ({}))) as Record<string, any>;
+      const text = await req.text();
+      // events.add_batch comes as json-lines (one event per line); everything else as one JSON object.
+      const lines = endpoint === "events.add_batch" ? text.split("\n").filter((l) => l.trim()) : [];
+      const body = (() => {
+        try {
+          return (endpoint === "events.add_batch" ? {} : JSON.parse(text || "{}")) as Record<string, any>;
+        } catch {
+          return {} as Record<string, any>;
+        }
+      })();
       if (endpoint === "debug.ping") return envelope(endpoint, 200, { msg: "ClearML server" });
       if (endpoint === "auth.login") {
         if (req.headers.get("authorization") !== `Basic ${btoa(`${o.accessKey}:${o.secretKey}`)}`)
@@ -195,11 +217,51 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
               if (m.id === body.model) return envelope(endpoint, 200, { model: { id: m.id, name: m.name, framework: m.framework, uri: modelUri(t, m), task: t.id } });
           return envelope(endpoint, 400, {}, `Invalid model id: id=${body.model}`, 401);
         }
+        case "projects.create": {
+          if (typeof body.name !== "string" || !body.name) return envelope(endpoint, 400, {}, "Validation error (name is required)", 12);
+          if ([...projects.values()].includes(body.name)) return envelope(endpoint, 400, {}, "Value combination already exists (unique field) (name exists)", 103);
+          const id = crypto.randomUUID().replace(/-/g, "");
+          projects.set(id, body.name);
+          return envelope(endpoint, 200, { id });
+        }
+        case "projects.delete": {
+          if (!projects.has(body.project)) return envelope(endpoint, 400, {}, `Invalid project id: id=${body.project}`, 101);
+          if (!body.force && tasks.some((t) => t.project.id === body.project)) return envelope(endpoint, 400, {}, "Project has associated tasks", 115);
+          for (let i = tasks.length - 1; i >= 0; i--) if (tasks[i]!.project.id === body.project) tasks.splice(i, 1);
+          projects.delete(body.project);
+          return envelope(endpoint, 200, { deleted: 1, disassociated_tasks: 0 });
+        }
+        case "tasks.create": {
+          if (!body.name || !body.type) return envelope(endpoint, 400, {}, "Validation error (name and type are required)", 12);
+          const name = projects.get(body.project);
+          if (body.project && !name) return envelope(endpoint, 400, {}, `Invalid project id: id=${body.project}`, 101);
+          const id = crypto.randomUUID().replace(/-/g, "");
+          tasks.push({ id, name: body.name, project: { id: body.project ?? "", name: name ?? "" }, status: "created", scalars: {}, artifacts: {} });
+          return envelope(endpoint, 200, { id });
+        }
+        case "tasks.delete": {
+          const i = tasks.findIndex((t) => t.id === body.task);
+          if (i < 0) return envelope(endpoint, 400, {}, `Invalid task id: id=${body.task}`, 101);
+          if (!body.force && tasks[i]!.status === "in_progress") return envelope(endpoint, 400, {}, "Invalid task status (in_progress)", 110);
+          tasks.splice(i, 1);
+          return envelope(endpoint, 200, { deleted: 1, updated_children: 0, updated_models: 0 });
+        }
+        case "events.add_batch": {
+          let added = 0;
+          for (const line of lines) {
+            const e = JSON.parse(line) as { type?: string; task?: string; metric?: string; variant?: string; iter?: number; value?: number; timestamp?: number };
+            const t = task(e.task);
+            if (!t) return envelope(endpoint, 400, {}, `Invalid task id: id=${e.task}`, 101);
+            if (e.type === "training_stats_scalar") ((t.scalars[e.metric ?? ""] ??= {})[e.variant ?? ""] ??= []).push([e.iter ?? 0, e.value ?? 0, e.timestamp]);
+            added++;
+          }
+          return envelope(endpoint, 200, { added, errors: 0, errors_info: {} });
+        }
         default:
           break;
       }
       return envelope(endpoint, 400, {}, `Invalid endpoint: ${endpoint}`, 2);
-    },
-  });
-  return { api: `http://127.0.0.1:${api.port}`, files: filesUrl, calls, fileStore, tasks, stop: () => { api.stop(true); files.stop(true); } };
+    }
+  }
+  return { api: `http://127.0.0.1:${api.port}`, files: filesUrl, calls, fileStore, projects, tasks, stop: () => { api.stop(true); files.stop(true); } };
 }

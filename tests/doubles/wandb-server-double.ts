@@ -11,6 +11,11 @@
  * and ArtifactMembershipFiles (collection + alias "v<index>"), files served by signed URL with
  * the md5 W&B lists. The project's runs answer Runs (Api.runs) with its MongoDB-style filters
  * ($or, $and, equality on group / display_name / name / state; another key is an error).
+ * For `e2e bench --url`: history rows through `POST /files/{entity}/{project}/{run}/file_stream`
+ * (`{"files": {"wandb-history.jsonl": {"offset", "content": [row JSON]}}}`, the core's request),
+ * UpsertBucket with config and the bucket's project id, DeleteRun, and DeleteModel (a project's
+ * deletion, as Registry.delete sends it) removing the project and its runs. Every answer carries
+ * the header `x-e2e-test-double: wandb`, so a bench against it says whose figures they are.
  */
 import { createHash } from "node:crypto";
 
@@ -56,6 +61,10 @@ export interface WandbDouble {
   url: string;
   storeUrl: string;
   runs: DoubleRun[];
+  /** Projects by "entity/name" -> id, made by UpsertBucket, removed by DeleteModel. */
+  projects: Map<string, string>;
+  /** file_stream POSTs received. */
+  streamed: number;
   /** Operation names in the order received. */
   ops: string[];
   stop(): void;
@@ -87,11 +96,18 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
   const entity = o.entity ?? "e2e-user";
   const auth = `Basic ${btoa(`api:${o.apiKey}`)}`;
   const find = (e: string, p: string, id: string) => runs.find((r) => r.entity === e && r.project === p && r.id === id);
+  const projects = new Map<string, string>();
+  for (const r of runs) if (!projects.has(`${r.entity}/${r.project}`)) projects.set(`${r.entity}/${r.project}`, `project-${projects.size + 1}`);
+  const mark = (res: Response) => (res.headers.set("x-e2e-test-double", "wandb"), res);
+  let streamed = 0;
 
   const store = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    async fetch(req) {
+    fetch: async (req) => mark(await storeFetch(req)),
+  });
+  async function storeFetch(req: Request): Promise<Response> {
+    {
       const u = new URL(req.url);
       // A signed URL carries its own authorization: S3 refuses a second one with 400.
       if (req.headers.get("authorization")) return new Response("<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>", { status: 400 });
@@ -107,8 +123,8 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
         return b ? new Response(b) : new Response("<Error><Code>NoSuchKey</Code></Error>", { status: 404 });
       }
       return new Response("not found", { status: 404 });
-    },
-  });
+    }
+  }
   const storeUrl = `http://127.0.0.1:${store.port}`;
 
   const fileNode = (base: string, r: DoubleRun, name: string) => {
@@ -213,9 +229,21 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
       case "Project":
         return { project: null };
       case "UpsertBucket": {
-        let r = find(v.entity ?? entity, v.project, v.name);
-        if (!r) runs.push((r = { entity: v.entity ?? entity, project: v.project, id: v.name, config: {}, rows: [], files: {}, state: v.state, storageId: `storage-${v.name}` }));
-        return { upsertBucket: { bucket: { id: r.storageId ?? `storage-${r.id}`, name: r.id, project: { name: r.project, entity: { name: r.entity } } }, inserted: true } };
+        const e = v.entity ?? entity;
+        let r = find(e, v.project, v.name);
+        const inserted = !r;
+        if (!r) runs.push((r = { entity: e, project: v.project, id: v.name, config: {}, rows: [], files: {}, state: v.state, storageId: `storage-${e}-${v.project}-${v.name}` }));
+        if (typeof v.config === "string") Object.assign(r.config, JSON.parse(v.config));
+        const key = `${e}/${v.project}`;
+        if (!projects.has(key)) projects.set(key, `project-${projects.size + 1}-${v.project}`);
+        return { upsertBucket: { bucket: { id: r.storageId ?? `storage-${r.id}`, name: r.id, project: { id: projects.get(key), name: r.project, entity: { name: r.entity } } }, inserted } };
+      }
+      case "DeleteModel": {
+        const key = [...projects].find(([, id]) => id === v.id)?.[0];
+        if (!key) throw new Error(`project ${v.id} not found`);
+        projects.delete(key);
+        for (let i = runs.length - 1; i >= 0; i--) if (`${runs[i]!.entity}/${runs[i]!.project}` === key) runs.splice(i, 1);
+        return { deleteModel: { success: true } };
       }
       case "CreateRunFiles": {
         const r = find(v.entity, v.project, v.run);
@@ -247,7 +275,10 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
     hostname: "127.0.0.1",
     port: 0,
     maxRequestBodySize: 1 << 30,
-    async fetch(req): Promise<Response> {
+    fetch: async (req) => mark(await apiFetch(req)),
+  });
+  async function apiFetch(req: Request): Promise<Response> {
+    {
       const u = new URL(req.url);
       const base: string = `http://127.0.0.1:${server.port}`;
       if (o.bodyLimit !== undefined && Number(req.headers.get("content-length") ?? 0) > o.bodyLimit)
@@ -259,6 +290,17 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
         const b = find(e!, p!, id!)?.files[decodeURIComponent(rest.join("/"))];
         return b ? new Response(b) : new Response("not found", { status: 404 });
       }
+      if (req.method === "POST" && u.pathname.endsWith("/file_stream")) {
+        // The core's history stream: rows at `offset` onwards (a resent offset replaces those rows).
+        const [, , e, p, id] = u.pathname.split("/");
+        const r = find(decodeURIComponent(e!), decodeURIComponent(p!), decodeURIComponent(id!));
+        if (!r) return new Response(JSON.stringify({ error: "run not found" }), { status: 404 });
+        const body = (await req.json()) as { files?: Record<string, { offset: number; content: string[] }> };
+        const h = body.files?.["wandb-history.jsonl"];
+        if (h) r.rows.splice(h.offset, h.content.length, ...h.content.map((line) => JSON.parse(line) as Record<string, unknown>));
+        streamed++;
+        return Response.json({ exitcode: null, limits: {} });
+      }
       if (req.method !== "POST" || u.pathname !== "/graphql") return new Response("not found", { status: 404 });
       const { query, variables } = (await req.json()) as { query: string; variables?: Record<string, unknown> };
       try {
@@ -266,7 +308,13 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
       } catch (err) {
         return Response.json({ errors: [{ message: (err as Error).message }], data: null });
       }
+    }
+  }
+  return {
+    url: `http://127.0.0.1:${server.port}`, storeUrl, runs, projects, ops,
+    get streamed() {
+      return streamed;
     },
-  });
-  return { url: `http://127.0.0.1:${server.port}`, storeUrl, runs, ops, stop: () => { server.stop(true); store.stop(true); } };
+    stop: () => { server.stop(true); store.stop(true); },
+  };
 }

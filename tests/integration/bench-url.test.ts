@@ -117,8 +117,8 @@ describe("e2e bench --url", () => {
     }
   }, 70_000);
 
-  test("usage: --url needs --backend mlflow and no --mode", async () => {
-    for (const args of [["--backend", "wandb"], [], ["--backend", "mlflow", "--mode", "native"]]) {
+  test("usage: --url needs one --backend and no --mode", async () => {
+    for (const args of [["--backend", "mlflow,wandb"], [], ["--backend", "mlflow", "--mode", "native"]]) {
       const r = await runE2E(["bench", "--url", "http://127.0.0.1:1", ...args], { env, timeoutMs: 30_000 });
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);

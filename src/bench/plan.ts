@@ -80,7 +80,15 @@ const KB = 1024;
 const MB = 1024 * KB;
 const BACKENDS = BACKEND_NAMES;
 /** For --help, from the backend descriptors. */
-export const BENCH_HELP = { backends: BACKEND_NAMES.join(", ") };
+const KEY_FILE_BACKENDS = BACKEND_NAMES.filter((b) => descriptorOf(b).credentials.file);
+/** Each backend's credential variables, as --url reads them ("MLflow: A or B or C; ..."). */
+const URL_CREDENTIALS = BACKEND_NAMES.map((b) => `${descriptorOf(b).title}: ${descriptorOf(b).credentials.env.join("/")}`).join("; ");
+export const BENCH_HELP = {
+  backends: BACKEND_NAMES.join(", "),
+  urlBackends: sayList([...BACKEND_NAMES], "or"),
+  keyFileBackends: sayList(KEY_FILE_BACKENDS, "or"),
+  urlCredentials: URL_CREDENTIALS,
+};
 // The MLflow server modes bench can start itself (by URL is not a bench target).
 const MODES = descriptorOf("mlflow").modes.filter((m): m is "native" | "docker" => m === "native" || m === "docker");
 
@@ -103,7 +111,7 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
     try {
       const u = new URL(a.url);
       if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-      if (u.username || u.password) throw usageError("--url must not carry credentials", "set them in the environment (MLflow: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD; W&B: WANDB_API_KEY; ClearML: CLEARML_API_ACCESS_KEY/SECRET_KEY) or pass --api-key-file FILE");
+      if (u.username || u.password) throw usageError("--url must not carry credentials", `set them in the environment (${URL_CREDENTIALS}) or, for ${BENCH_HELP.keyFileBackends}, pass --api-key-file FILE`);
     } catch (err) {
       if ((err as { exitCode?: number }).exitCode) throw err;
       throw usageError(`--url ${a.url} is not an http(s) URL`, "give the tracking server's base URL, e.g. http://mlflow.internal:5000");
@@ -123,7 +131,8 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
   const workers = a.workers ? a.workers.split(",").map((w) => positive(w.trim(), "--workers", "give worker counts, e.g. --workers 1,2,4")!) : [1];
   if (workers.some((w) => w > 16)) throw usageError(`--workers ${a.workers}: at most 16 workers`, "use e.g. --workers 1,2,4");
   if (a.workers && url) throw usageError("--workers starts servers; it does not go with --url", "drop --workers");
-  if (a.apiKeyFile && (!url || backends[0] === "mlflow")) throw usageError("--api-key-file goes with --url --backend wandb or clearml", "MLflow reads MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD from the environment");
+  if (a.apiKeyFile && (!url || !KEY_FILE_BACKENDS.includes(backends[0]!)))
+    throw usageError(`--api-key-file goes with --url and --backend ${BENCH_HELP.keyFileBackends}`, `other servers take their credentials from the environment (${URL_CREDENTIALS})`);
   if (keys !== undefined && keys > 1000) throw usageError(`--metrics ${keys} is over MLflow's 1000 metrics per log-batch`, "use 1000 or fewer");
   if (a.maxRegression && !a.baseline) throw usageError("--max-regression needs --baseline FILE", "add --baseline with an earlier result");
   const quick = profile === "quick";

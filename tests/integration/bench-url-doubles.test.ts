@@ -8,7 +8,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startClearmlDouble } from "../doubles/clearml-server-double.ts";
@@ -94,10 +94,17 @@ describe("e2e bench --url against the W&B test double", () => {
       expect(r.stderr).not.toContain(wrong);
       expect(r.stdout).toBe("");
       expect(w.ops.filter((o) => o === "UpsertBucket")).toEqual([]);
+      // The same from --api-key-file (no key in the environment): the file's key is the one sent.
+      const keyFile = join(work, "wandb.key");
+      writeFileSync(keyFile, `${wrong}\n`);
+      const f = await runE2E(["bench", "--url", w.url, "--backend", "wandb", "--quick", "--api-key-file", keyFile], { env: { ...env, WANDB_API_KEY: "" }, timeoutMs: 60_000 });
+      expect(f.code).toBe(4);
+      expect(f.stderr).toContain("rejected the credentials (HTTP 401)");
+      expect(f.stderr).not.toContain(wrong);
     } finally {
       w.stop();
     }
-  }, 70_000);
+  }, 100_000);
 });
 
 describe("e2e bench --url against the ClearML test double", () => {

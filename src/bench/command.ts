@@ -28,6 +28,7 @@ import { BENCH_RESULT_SCHEMA, ratiosOf, type BenchResult } from "./result.ts";
 import { runSdkTarget, sdkFigures, sdkTargetOf } from "./sdk.ts";
 import { startDocker, startNative, type BenchServer } from "./servers.ts";
 import { startSink } from "./sink.ts";
+import { directArtifactFigures } from "./direct-artifacts.ts";
 import { formatValue } from "./sizes.ts";
 
 export interface BenchCommandArgs extends BenchArgs {
@@ -76,9 +77,9 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   });
 
   const variants = plan.mlflowModes.includes("native") ? plan.workers.slice(1) : [];
-  const targets = 1 + (plan.url ? 1 : 0) + plan.mlflowModes.length + variants.length + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
+  const targets = 1 + (plan.url ? 1 : 0) + plan.mlflowModes.length + variants.length + (plan.directArtifacts ? 1 : 0) + plan.sdkTargets.filter((t) => t.backend !== "mlflow").length;
   const mins = (s: number) => (s < 90 ? `${s} s` : `${Math.round(s / 60)} min`);
-  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...(plan.url ? [`${plan.backends[0]} at ${plan.url}`] : []), ...plan.mlflowModes.map((m) => `mlflow ${m}${m === "native" && plan.workers[0] !== 1 ? ` (${plan.workers[0]} workers)` : ""}`), ...variants.map((w) => `mlflow native ${w} workers (load figures)`), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
+  log.info(`e2e bench ${plan.profile}: ${targets} stages (harness ceiling, ${[...(plan.url ? [`${plan.backends[0]} at ${plan.url}`] : []), ...plan.mlflowModes.map((m) => `mlflow ${m}${m === "native" && plan.workers[0] !== 1 ? ` (${plan.workers[0]} workers)` : ""}`), ...variants.map((w) => `mlflow native ${w} workers (load figures)`), ...(plan.directArtifacts ? ["mlflow native with a direct artifact store (artifact figures)"] : []), ...plan.backends.filter((b) => b !== "mlflow").map((b) => `${b} offline`)].join(", ")}); estimated ${mins(r.estimatedSeconds)} on this machine`);
   let stageNo = 0;
   const ctxFor = (target: SuiteContext["target"]): SuiteContext => ({
     target, url: "", plan,
@@ -194,6 +195,28 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
     });
   for (const mode of plan.mlflowModes) await mlflowStage(mode, mode === "native" ? plan.workers[0]! : 1, false);
   for (const w of variants) await mlflowStage("native", w, true);
+  if (plan.directArtifacts)
+    await stage("MLflow native, direct artifact store (--no-serve-artifacts; artifact figures)", async () => {
+      const ctx = ctxFor("mlflow-native");
+      let server: BenchServer;
+      try {
+        server = await startNative(python!.python, workRoot, 1, true);
+      } catch (err) {
+        if (interrupted()) throw err;
+        return ctx.error("start (direct artifacts)", err);
+      }
+      try {
+        servers.push(server.info);
+        r.environment = benchEnvironment(python, servers);
+        log.info(`  MLflow ${server.info.version ?? "?"} at ${server.url} (${server.info.store})`);
+        await directArtifactFigures({ ...ctx, url: server.url });
+      } catch (err) {
+        if (interrupted()) throw err;
+        ctx.error("direct artifacts", err);
+      } finally {
+        await server.stop();
+      }
+    });
   for (const t of plan.sdkTargets.filter((x) => x.backend === "wandb" || x.backend === "clearml"))
     await stage(`${t.backend} offline (SDK)`, () => sdk(t));
 

@@ -60,6 +60,18 @@ describe("makeBenchPlan", () => {
     }
   });
 
+  test("--direct-artifacts: on in full, off in quick unless asked, only with the native server, not with --url", () => {
+    expect(makeBenchPlan({}).directArtifacts).toBe(true);
+    expect(makeBenchPlan({ quick: true }).directArtifacts).toBe(false);
+    expect(makeBenchPlan({ quick: true, directArtifacts: true }).directArtifacts).toBe(true);
+    expect(makeBenchPlan({ directArtifacts: false }).directArtifacts).toBe(false);
+    expect(makeBenchPlan({ mode: "docker" }).directArtifacts).toBe(false);
+    expect(makeBenchPlan({ backend: "wandb" }).directArtifacts).toBe(false);
+    expect(makeBenchPlan({ url: "http://x", backend: "mlflow" }).directArtifacts).toBe(false);
+    expect(() => makeBenchPlan({ url: "http://x", backend: "mlflow", directArtifacts: true })).toThrow(/--direct-artifacts/);
+    expect(estimateSeconds(makeBenchPlan({ quick: true, directArtifacts: true }))).toBeGreaterThan(estimateSeconds(makeBenchPlan({ quick: true })));
+  });
+
   test("--workers: a list of counts for the native server, bounded, not with --url", () => {
     expect(makeBenchPlan({ quick: true }).workers).toEqual([1]);
     const p = makeBenchPlan({ quick: true, workers: "1,2,4,2" });

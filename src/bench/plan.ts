@@ -37,6 +37,8 @@ export interface BenchPlan {
   apiKeyFile?: string;
   /** Requests per second the sequential figures and the fleet may send (--max-rps). */
   maxRps?: number;
+  /** A second native MLflow server with --no-serve-artifacts: artifact figures of a direct store beside the proxy's. */
+  directArtifacts: boolean;
   /** Worker counts of the native MLflow server: the first gets the whole suite, the others the load figures (--workers). */
   workers: number[];
   /** Per SDK process: up to `steps` timed log calls and `blocks` overhead rounds, each phase cut at budgetSeconds (with a floor of samples). */
@@ -67,6 +69,7 @@ export interface BenchArgs {
   interval?: string;
   artifactEvery?: string;
   workers?: string;
+  directArtifacts?: boolean;
 }
 
 function positive(text: string | undefined, flag: string, hint: string, integer = true): number | undefined {
@@ -131,6 +134,7 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
   const workers = a.workers ? a.workers.split(",").map((w) => positive(w.trim(), "--workers", "give worker counts, e.g. --workers 1,2,4")!) : [1];
   if (workers.some((w) => w > 16)) throw usageError(`--workers ${a.workers}: at most 16 workers`, "use e.g. --workers 1,2,4");
   if (a.workers && url) throw usageError("--workers starts servers; it does not go with --url", "drop --workers");
+  if (a.directArtifacts && url) throw usageError("--direct-artifacts starts a server; it does not go with --url", "drop --direct-artifacts (a server by URL serves artifacts or not as it was started)");
   if (a.apiKeyFile && (!url || !KEY_FILE_BACKENDS.includes(backends[0]!)))
     throw usageError(`--api-key-file goes with --url and --backend ${BENCH_HELP.keyFileBackends}`, `other servers take their credentials from the environment (${URL_CREDENTIALS})`);
   if (keys !== undefined && keys > 1000) throw usageError(`--metrics ${keys} is over MLflow's 1000 metrics per log-batch`, "use 1000 or fewer");
@@ -174,6 +178,8 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
     ...(a.apiKeyFile ? { apiKeyFile: a.apiKeyFile } : {}),
     ...(maxRps ? { maxRps } : {}),
     workers: [...new Set(workers)],
+    // Full: on; quick: only when asked (a second server start).
+    directArtifacts: !url && backends.includes("mlflow") && mlflowModes.includes("native") && (a.directArtifacts ?? profile === "full"),
     sdkTargets,
     python: a.python,
     assets: a.assets,
@@ -202,5 +208,6 @@ export function estimateSeconds(p: BenchPlan): number {
   // Each extra worker count: a server start, log-batch, the client sweep and the fleet.
   const variant = 10 + p.batchSizes.length * (p.batch.capMs / 1000) + Math.min(p.scale.budgetSeconds, Math.log2(p.scale.maxClients) * p.scale.stepSeconds * 2) + Math.min(p.fleet.budgetSeconds, (Math.log2(p.fleet.maxJobs) + 1) * p.fleet.stepSeconds);
   const variants = p.mlflowModes.includes("native") ? (p.workers.length - 1) * variant : 0;
-  return Math.round(5 + perMode * (p.mlflowModes.length + (p.url ? 1 : 0)) + variants + docker + sdk + 5);
+  const direct = p.directArtifacts ? 10 + p.artifactSizes.reduce((a, s) => a + p.artifactRepeats * (0.02 + (2 * s) / (500 * MB)), 0) : 0;
+  return Math.round(5 + perMode * (p.mlflowModes.length + (p.url ? 1 : 0)) + variants + direct + docker + sdk + 5);
 }

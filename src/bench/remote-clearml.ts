@@ -128,8 +128,10 @@ export async function openClearmlBench(url: string, keyFile?: string): Promise<R
       await stage("fleet", () => fleetFigures(ctx, async (i) => {
         const task = await newTask(`job-${i}`);
         const body = ctx.plan.fleet.artifactEvery ? randomBytes(ctx.plan.fleet.artifactBytes) : undefined;
+        // A job's iterations go on across load steps (each step counts from 0), as a training job's do.
+        let iter = 0;
         return {
-          log: (step) => addBatch(task, ctx.plan.fleet.keys, step).then(() => {}),
+          log: () => addBatch(task, ctx.plan.fleet.keys, iter++).then(() => {}),
           ...(body ? { artifact: (step: number) => upload(`fleet/${task}/ckpt-${step}.bin`, body) } : {}),
         };
       }));

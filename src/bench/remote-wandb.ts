@@ -157,8 +157,10 @@ export async function openWandbBench(url: string, keyFile?: string): Promise<Rem
         const run = `job-${i}`;
         await upsert(run);
         const body = ctx.plan.fleet.artifactEvery ? randomBytes(ctx.plan.fleet.artifactBytes) : undefined;
+        // A job's rows go on across load steps (each step counts from 0): offsets and _step never repeat.
+        let row = 0;
         return {
-          log: (step) => historyPost(run, ctx.plan.fleet.keys, step).then(() => {}),
+          log: () => historyPost(run, ctx.plan.fleet.keys, row++).then(() => {}),
           ...(body ? { artifact: (step: number) => uploadFile(run, `fleet/ckpt-${step}.bin`, body) } : {}),
         };
       }));

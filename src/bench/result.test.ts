@@ -42,4 +42,13 @@ describe("ratiosOf", () => {
     const r = ratiosOf([one, four]);
     expect(r).toEqual([{ name: "http.log_batch.latency", numerator: four.id, denominator: one.id, value: 0.25 }]);
   });
+
+  test("a direct-store artifact figure is divided by the proxy's at the same size, nothing else", () => {
+    const mbs = (name: string, size: string, v: number) => single({ target: "mlflow-native", group: "artifacts", name, params: { size }, unit: "MB/s", better: "bigger" }, v);
+    const served = mbs("http.artifact.upload", "1MB", 50);
+    const direct = mbs("direct.artifact.upload", "1MB", 400);
+    const other = mbs("direct.artifact.upload", "4MB", 800);
+    const down = mbs("http.artifact.download", "1MB", 90);
+    expect(ratiosOf([served, direct, other, down])).toEqual([{ name: "direct.artifact.upload", numerator: direct.id, denominator: served.id, value: 8 }]);
+  });
 });

@@ -76,6 +76,8 @@ function referencesOf(f: Figure, all: readonly Figure[]): Figure[] {
   } else {
     if (f.target !== "harness" && (f.name.startsWith("http.") || f.name.startsWith("scale."))) refs.push(peers.find((g) => g.target === "harness" && sameParams(f, g)));
     if (f.target === "mlflow-docker") refs.push(peers.find((g) => g.target === "mlflow-native" && sameParams(f, g)));
+    // A direct artifact store over the server's proxy, same sizes: what --serve-artifacts costs.
+    if (f.name.startsWith("direct.artifact.")) refs.push(all.find((g) => g.target === f.target && g.name === f.name.replace(/^direct\./, "http.") && sameParams(f, g)));
     // N workers over 1 worker: what the workers buy.
     if (f.params.workers !== undefined) {
       const { workers: _w, ...rest } = f.params;

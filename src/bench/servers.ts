@@ -20,17 +20,18 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startNative(python: string, workDir: string, workers = 1): Promise<BenchServer> {
-  const dir = join(workDir, workers === 1 ? "mlflow-native" : `mlflow-native-${workers}-workers`);
+/** `direct`: the server does not serve artifacts; clients write them to a local directory themselves. */
+export async function startNative(python: string, workDir: string, workers = 1, direct = false): Promise<BenchServer> {
+  const dir = join(workDir, direct ? "mlflow-native-direct-artifacts" : workers === 1 ? "mlflow-native" : `mlflow-native-${workers}-workers`);
   await mkdir(dir, { recursive: true });
-  const server = await startNativeMlflow({ python, workDir: dir, workers });
+  const server = await startNativeMlflow({ python, workDir: dir, workers, ...(direct ? { directArtifactRoot: join(dir, "artifact-store") } : {}) });
   const poll = pollGroupMemory(server.process.pid, 250);
   const version = await new MlflowClient(server.url).version().catch(() => undefined);
   const spec = { target: "mlflow-native", group: "memory", params: {}, unit: "bytes", better: "smaller" } as const;
   return {
     target: "mlflow-native",
     url: server.url,
-    info: { target: "mlflow-native", version, workers, store: "sqlite, served artifacts on local disk" },
+    info: { target: "mlflow-native", version, workers, store: direct ? "sqlite, artifacts written by clients directly to a local directory (--no-serve-artifacts --default-artifact-root)" : "sqlite, served artifacts on local disk" },
     memory: async () => {
       const m = poll.snapshot();
       return [

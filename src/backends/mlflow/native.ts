@@ -24,6 +24,11 @@ export interface NativeMlflowOptions {
   workers?: number;
   timeoutMs?: number;
   host?: string;
+  /**
+   * A directory clients write artifacts to themselves (`--no-serve-artifacts
+   * --default-artifact-root DIR`) instead of the server's proxy (`--serve-artifacts`).
+   */
+  directArtifactRoot?: string;
 }
 
 export async function startNativeMlflow(opts: NativeMlflowOptions): Promise<NativeMlflow> {
@@ -34,7 +39,9 @@ export async function startNativeMlflow(opts: NativeMlflowOptions): Promise<Nati
   const argv = [
     opts.python, "-m", "mlflow", "server",
     "--backend-store-uri", `sqlite:///${join(opts.workDir, "mlflow.db")}`,
-    "--serve-artifacts", "--artifacts-destination", join(opts.workDir, "mlartifacts"),
+    ...(opts.directArtifactRoot
+      ? ["--no-serve-artifacts", "--default-artifact-root", opts.directArtifactRoot]
+      : ["--serve-artifacts", "--artifacts-destination", join(opts.workDir, "mlartifacts")]),
     "--host", host, "--port", String(port), "--workers", String(opts.workers ?? 1),
   ];
   const proc = spawnManaged(argv, {

@@ -19,7 +19,7 @@ export interface BackendDescriptor {
    * What `--mode url` reads: the secrets' environment variables (they win when set), what
    * --api-key-file holds, and the variable that names such a file instead of the flag.
    */
-  credentials: { env: readonly string[]; file?: string; fileEnv?: string };
+  credentials: { env: readonly string[]; file?: string; fileEnv?: string; required: boolean };
   /** Which of its servers `--url` names, where that is not plain (ClearML: the API server). */
   urlIs?: string;
   /**

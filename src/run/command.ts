@@ -26,7 +26,7 @@ export const RUN_HELP = {
   modes: BACKENDS.map((b) => `${b.name} ${b.modes.map((m) => (m === b.defaultMode ? `${m}*` : m)).join("|")}`).join("; "),
   /** What --api-key-file holds per backend, and the environment read otherwise. */
   credentials: BACKENDS.filter((b) => b.credentials.file)
-    .map((b) => `${b.title}: ${b.credentials.file}, read when ${b.credentials.env.join(" and ")} ${b.credentials.env.length > 1 ? "are" : "is"} not set (or name it in ${b.credentials.fileEnv})`)
+    .map((b) => `${b.title}: ${b.credentials.file}; the environment (${b.credentials.env.join(", ")}) wins when set; or name the file in ${b.credentials.fileEnv}`)
     .join("; "),
 };
 

@@ -15,7 +15,8 @@ import { BackendSession } from "./session.ts";
 
 // The SDK versions are the pinned ones: the driver gets past its SDK check to its own input checks.
 const python = { python: "/nonexistent/python", kind: "user", info: { packages: { mlflow: "3.17.2", wandb: "0.31.0", clearml: "2.1.12" } } } as unknown as PythonEnv;
-const SECRETS = ["WANDB_API_KEY", "E2E_WANDB_API_KEY_FILE", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY", "E2E_CLEARML_CREDENTIALS_FILE"];
+// The environment wins over --api-key-file: none of it may leak in from the machine running the tests.
+const SECRETS = BACKENDS.flatMap((b) => [...b.credentials.env, ...(b.credentials.fileEnv ? [b.credentials.fileEnv] : [])]);
 let root = "";
 const saved: Record<string, string | undefined> = {};
 
@@ -48,7 +49,18 @@ describe("a usage error inside a driver is exit 2, for every backend", () => {
       expect(r.error?.exitCode).toBe(ExitCode.usage);
       expect(verdict(r)).toBe(ExitCode.usage);
     });
-  for (const d of BACKENDS.filter((b) => b.credentials.file))
+  for (const d of BACKENDS.filter((b) => b.credentials.file && !b.credentials.required))
+    test(`${d.name}: by URL with an --api-key-file that does not exist, or holds no credentials`, async () => {
+      const missing = await attempt({ name: d.name, mode: "url", url: "http://127.0.0.1:9", credentialsFile: join(root, "nope") });
+      expect(missing.error?.message).toContain(`file ${join(root, "nope")}`);
+      expect(verdict(missing)).toBe(ExitCode.usage);
+      const empty = join(root, `${d.name}-empty`);
+      await Bun.write(empty, "\n");
+      const none = await attempt({ name: d.name, mode: "url", url: "http://127.0.0.1:9", credentialsFile: empty });
+      expect(none.error?.message).toContain(`file ${empty} holds no`);
+      expect(verdict(none)).toBe(ExitCode.usage);
+    });
+  for (const d of BACKENDS.filter((b) => b.credentials.file && b.credentials.required))
     test(`${d.name}: by URL with no credentials, and with an --api-key-file that does not exist`, async () => {
       // Nothing listens on port 9: the driver must refuse before it reaches the network.
       const none = await attempt({ name: d.name, mode: "url", url: "http://127.0.0.1:9" });

@@ -4,7 +4,9 @@
  * (a) refuse bodies above a limit with nginx's 413 page (client_max_body_size), (b) forward a
  * fixed Host header (proxy_set_header Host <public name>), (c) demand Basic auth (auth_basic),
  * (d) answer 403 to every write (a read-only deployment: `limit_except GET { deny all; }`,
- * MLflow's auth with a READ permission), letting reads through.
+ * MLflow's auth with a READ permission), letting reads through, (e) demand a bearer token
+ * (an OAuth2 proxy or an API gateway in front of MLflow: `Authorization: Bearer <token>`).
+ * Every request is recorded (path, User-Agent, whether its credentials were accepted).
  * The server behind it is real; only the proxy is a double.
  */
 export interface ProxyDoubleOptions {
@@ -14,20 +16,38 @@ export interface ProxyDoubleOptions {
   basicAuth?: { user: string; password: string };
   /** 403 for every request that writes (anything but GET/HEAD and MLflow's search POSTs). */
   readOnly?: boolean;
+  /** 401 for every request without `Authorization: Bearer <bearer>`. */
+  bearer?: string;
+}
+
+export interface ProxyRequest {
+  method: string;
+  path: string;
+  userAgent: string;
+  authorized: boolean;
 }
 
 const READS = /\/(search|get|get-by-name|list)$/;
 
-export function startProxyDouble(o: ProxyDoubleOptions): { url: string; stop(): void } {
+export function startProxyDouble(o: ProxyDoubleOptions): { url: string; requests: ProxyRequest[]; stop(): void } {
+  const requests: ProxyRequest[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     maxRequestBodySize: 1 << 30,
     async fetch(req) {
+      const seen: ProxyRequest = { method: req.method, path: new URL(req.url).pathname, userAgent: req.headers.get("user-agent") ?? "", authorized: true };
+      requests.push(seen);
+      if (o.bearer !== undefined && req.headers.get("authorization") !== `Bearer ${o.bearer}`) {
+        seen.authorized = false;
+        return new Response("<html><head><title>401 Authorization Required</title></head></html>", { status: 401, headers: { "www-authenticate": 'Bearer realm="mlflow"' } });
+      }
       if (o.bodyLimit !== undefined && Number(req.headers.get("content-length") ?? 0) > o.bodyLimit)
         return new Response("<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", { status: 413, headers: { "content-type": "text/html" } });
-      if (o.basicAuth && req.headers.get("authorization") !== `Basic ${btoa(`${o.basicAuth.user}:${o.basicAuth.password}`)}`)
+      if (o.basicAuth && req.headers.get("authorization") !== `Basic ${btoa(`${o.basicAuth.user}:${o.basicAuth.password}`)}`) {
+        seen.authorized = false;
         return new Response("<html><head><title>401 Authorization Required</title></head></html>", { status: 401, headers: { "www-authenticate": 'Basic realm="mlflow"' } });
+      }
       const u = new URL(req.url);
       if (o.readOnly && req.method !== "GET" && req.method !== "HEAD" && !READS.test(u.pathname))
         return new Response(JSON.stringify({ error_code: "PERMISSION_DENIED", message: "Permission denied" }), { status: 403, headers: { "content-type": "application/json" } });
@@ -43,5 +63,5 @@ export function startProxyDouble(o: ProxyDoubleOptions): { url: string; stop(): 
       return new Response(await res.arrayBuffer(), { status: res.status, headers: out });
     },
   });
-  return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) };
+  return { url: `http://127.0.0.1:${server.port}`, requests, stop: () => server.stop(true) };
 }

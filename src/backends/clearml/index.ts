@@ -11,6 +11,7 @@ export const clearml: BackendDescriptor = {
     env: ["CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY"],
     file: "the access and secret key (KEY=value lines, a clearml.conf, or ACCESS:SECRET)",
     fileEnv: "E2E_CLEARML_CREDENTIALS_FILE",
+    required: true,
   },
   urlIs: "its API server",
   sdk: { module: "clearml", detect: [imports("clearml")], pinned: "2.1.12", supported: { min: "1.14.0", belowMajor: 3 } },

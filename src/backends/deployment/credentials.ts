@@ -34,6 +34,49 @@ export function wandbApiKey(file?: string, env: NodeJS.ProcessEnv = process.env)
   return key;
 }
 
+/** What MLflow's SDK reads for a server behind auth: a bearer token, or a user and password (basic). */
+export interface MlflowCredentials {
+  token?: string;
+  basic?: { user: string; password: string };
+}
+
+/**
+ * MLflow credentials: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD, else the file
+ * (--api-key-file or E2E_MLFLOW_CREDENTIALS_FILE): the bare token, a `MLFLOW_TRACKING_TOKEN=...`
+ * line, or `MLFLOW_TRACKING_USERNAME=...` and `MLFLOW_TRACKING_PASSWORD=...` lines. None at all
+ * is fine (a server without auth); a file that holds none of these is a usage error.
+ */
+export function mlflowCredentials(file?: string, env: NodeJS.ProcessEnv = process.env): MlflowCredentials {
+  const path = file ?? env.E2E_MLFLOW_CREDENTIALS_FILE;
+  let c: MlflowCredentials = {};
+  if (env.MLFLOW_TRACKING_TOKEN?.trim()) c = { token: env.MLFLOW_TRACKING_TOKEN.trim() };
+  else if (env.MLFLOW_TRACKING_USERNAME) c = { basic: { user: env.MLFLOW_TRACKING_USERNAME, password: env.MLFLOW_TRACKING_PASSWORD ?? "" } };
+  else if (path) {
+    const text = readSecretFile(path, "MLflow credentials");
+    const pick = (name: string) => new RegExp(`^[ \\t]*(?:export[ \\t]+)?${name}[ \\t]*=[ \\t]*"?([^"\\n]*?)"?[ \\t]*$`, "m").exec(text)?.[1];
+    const user = pick("MLFLOW_TRACKING_USERNAME");
+    // A bare token is one word that is not a NAME=value line (a base64 token may end in '=').
+    const bare = text.trim();
+    const isBare = bare && !/\s/.test(bare) && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(bare);
+    const token = pick("MLFLOW_TRACKING_TOKEN") ?? (isBare ? bare : undefined);
+    if (token) c = { token };
+    else if (user) c = { basic: { user, password: pick("MLFLOW_TRACKING_PASSWORD") ?? "" } };
+    else
+      throw usageError(`the MLflow credentials file ${path} holds no token`,
+        "put the bare token in it, or MLFLOW_TRACKING_TOKEN=... (or MLFLOW_TRACKING_USERNAME=... and MLFLOW_TRACKING_PASSWORD=... lines)");
+  }
+  redact(c.token);
+  redact(c.basic?.password);
+  return c;
+}
+
+/** The variables MLflow's SDK reads them from, for a workflow's environment (never argv). */
+export function mlflowCredentialsEnv(c: MlflowCredentials): Record<string, string> {
+  if (c.token) return { MLFLOW_TRACKING_TOKEN: c.token };
+  if (c.basic) return { MLFLOW_TRACKING_USERNAME: c.basic.user, MLFLOW_TRACKING_PASSWORD: c.basic.password };
+  return {};
+}
+
 export interface ClearmlKeys {
   accessKey: string;
   secretKey: string;

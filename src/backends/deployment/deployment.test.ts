@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { clearmlKeys, wandbApiKey } from "./credentials.ts";
+import { clearmlKeys, mlflowCredentials, mlflowCredentialsEnv, wandbApiKey } from "./credentials.ts";
 import { assertSdk, PINNED } from "./sdk.ts";
 import { explainHttpFailure, HOST_HEADER_MESSAGE } from "./http.ts";
 import { sameMajorRule, transportCheck, versionCheck } from "./checks.ts";
@@ -29,6 +29,33 @@ test("keys come from env or a file (bare, .netrc, KEY=, clearml.conf, ACCESS:SEC
     expect(scrub("SK3-long-secret")).toBe("***");
     expect(() => wandbApiKey(undefined, {})).toThrow(/no W&B API key/);
     expect(() => clearmlKeys(join(dir, "missing"), {})).toThrow(/cannot read the ClearML credentials file/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("MLflow: a token or user/password from env or a file (bare, KEY=, basic lines), masked at once; none is fine, an empty file is not", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "e2e-mlflow-keys-"));
+  try {
+    expect(mlflowCredentials(undefined, {})).toEqual({});
+    await writeFile(join(dir, "bare"), "tok-abc.def_ghi==\n");
+    expect(mlflowCredentials(join(dir, "bare"), {})).toEqual({ token: "tok-abc.def_ghi==" });
+    expect(scrub("Authorization: Bearer tok-abc.def_ghi==")).toBe("Authorization: Bearer ***");
+    await writeFile(join(dir, "env"), "# from the vault\nexport MLFLOW_TRACKING_TOKEN=\"tok-from-line\"\n");
+    expect(mlflowCredentials(undefined, { E2E_MLFLOW_CREDENTIALS_FILE: join(dir, "env") })).toEqual({ token: "tok-from-line" });
+    await writeFile(join(dir, "basic"), "MLFLOW_TRACKING_USERNAME=alice\nMLFLOW_TRACKING_PASSWORD=pw-secret-123\n");
+    const basic = mlflowCredentials(join(dir, "basic"), {});
+    expect(basic).toEqual({ basic: { user: "alice", password: "pw-secret-123" } });
+    expect(mlflowCredentialsEnv(basic)).toEqual({ MLFLOW_TRACKING_USERNAME: "alice", MLFLOW_TRACKING_PASSWORD: "pw-secret-123" });
+    expect(scrub("pw-secret-123")).toBe("***");
+    // The environment wins over the file, as the SDK itself would read it.
+    expect(mlflowCredentials(join(dir, "bare"), { MLFLOW_TRACKING_TOKEN: "tok-env-000" })).toEqual({ token: "tok-env-000" });
+    expect(mlflowCredentialsEnv({ token: "tok-env-000" })).toEqual({ MLFLOW_TRACKING_TOKEN: "tok-env-000" });
+    await writeFile(join(dir, "empty"), "\n");
+    expect(() => mlflowCredentials(join(dir, "empty"), {})).toThrow(/holds no token/);
+    await writeFile(join(dir, "other"), "SOMETHING_ELSE=1\n");
+    expect(() => mlflowCredentials(join(dir, "other"), {})).toThrow(/holds no token/);
+    expect(() => mlflowCredentials(join(dir, "missing"), {})).toThrow(/cannot read the MLflow credentials file/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -12,11 +12,11 @@ import { modelChecks } from "./models.ts";
 import { tensorboardFromServer } from "./tensorboard.ts";
 import { IDENTICAL_POINT_RULE } from "./identical-points.ts";
 import { assertSdk } from "../deployment/sdk.ts";
-import { redact } from "../../util/log.ts";
+import { mlflowCredentials, mlflowCredentialsEnv, type MlflowCredentials } from "../deployment/credentials.ts";
 import { explainHttpFailure } from "../deployment/http.ts";
 
 const MLFLOW_CREDENTIALS_HINT =
-  "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, to credentials this server accepts";
+  "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, to credentials this server accepts, or pass --api-key-file FILE holding the token";
 
 export const mlflowDriver: BackendDriver = {
   name: "mlflow",
@@ -25,6 +25,9 @@ export const mlflowDriver: BackendDriver = {
     let url: string;
     let stop = async () => {};
     let died: Promise<string> | undefined;
+    // By URL: the server's credentials (env or --api-key-file), for e2e's REST reader and, through
+    // their environment only, the SDK in the workflow processes. Masked in logs and reports.
+    let credentials: MlflowCredentials = {};
     if (ctx.mode === "native") {
       const srv = await startNativeMlflow({ python: ctx.python.python, workDir: ctx.workDir, port: ctx.port });
       url = srv.url;
@@ -34,20 +37,19 @@ export const mlflowDriver: BackendDriver = {
     } else if (ctx.mode === "url") {
       if (!ctx.url) throw usageError("--mode url needs --url", "pass --url http://host:port of the MLflow server");
       url = ctx.url.replace(/\/$/, "");
-      redact(process.env.MLFLOW_TRACKING_TOKEN);
-      redact(process.env.MLFLOW_TRACKING_PASSWORD);
+      credentials = mlflowCredentials(ctx.credentialsFile);
     } else if (ctx.mode === "docker") {
       const { startDockerMlflow } = await import("./docker.ts");
       const srv = await startDockerMlflow(ctx);
       url = srv.url;
       stop = srv.stop;
     } else throw usageError(`mlflow has no ${ctx.mode} mode`, "use --mode native, docker or url");
-    const client = MlflowClient.fromEnv(url);
+    const client = ctx.mode === "url" ? new MlflowClient(url, credentials) : MlflowClient.fromEnv(url);
     const serverVersion = await client.version().catch((err: Error) => {
       if (ctx.mode === "url") throw explainHttpFailure(err, { backend: "MLflow", url, credentialsHint: MLFLOW_CREDENTIALS_HINT, doing: "GET /version" });
       throw backendError(`MLflow at ${url} does not answer: ${err.message}`, "check the URL and that the server runs");
     });
-    const s = started(url, client, serverVersion, ctx.mode, stop);
+    const s = started(url, client, serverVersion, ctx.mode, stop, mlflowCredentialsEnv(credentials));
     s.died = died;
     if (ctx.mode === "url") {
       // A REST call, so wrong credentials and MLflow 3's Host-header check show now: GET /version
@@ -63,14 +65,14 @@ export const mlflowDriver: BackendDriver = {
   },
 };
 
-function started(url: string, client: MlflowClient, serverVersion: string, mode: StartedBackend["mode"], stop: () => Promise<void>): StartedBackend {
+function started(url: string, client: MlflowClient, serverVersion: string, mode: StartedBackend["mode"], stop: () => Promise<void>, credentialsEnv: Record<string, string> = {}): StartedBackend {
   return {
     name: "mlflow",
     mode,
     url,
     serverVersion: serverVersion.trim(),
     workflowConfig: () => ({ tracking_uri: url, offline: false }),
-    workflowEnv: () => ({ MLFLOW_TRACKING_URI: url }),
+    workflowEnv: () => ({ MLFLOW_TRACKING_URI: url, ...credentialsEnv }),
     verify: (manifest) => verifyMlflow(client, manifest),
     census: (manifest) => mlflowCensus(client, manifest),
     lifecycle: () => mlflowLifecycle(client),

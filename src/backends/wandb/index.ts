@@ -7,7 +7,7 @@ export const wandb: BackendDescriptor = {
   // Docker mode needs W&B Server's license and image, which this build cannot start: `e2e up` only.
   modes: ["offline", "url"],
   defaultMode: "offline",
-  credentials: { env: ["WANDB_API_KEY"], file: "the API key (bare, or a .netrc entry)", fileEnv: "E2E_WANDB_API_KEY_FILE" },
+  credentials: { env: ["WANDB_API_KEY"], file: "the API key (bare, or a .netrc entry)", fileEnv: "E2E_WANDB_API_KEY_FILE", required: true },
   sdk: { module: "wandb", detect: [imports("wandb"), /\bWandbLogger\b/], pinned: "0.31.0", supported: { min: "0.17.0", belowMajor: 1 } },
   // The window is the time between the adapter's clock read and the SDK's own inside one call, on a
   // loaded 2-core box; a shifted or invented timestamp is far outside.

@@ -17,19 +17,29 @@ let assets = "";
 /** A copy of the assets whose cnn workflow is replaced by `code`. */
 async function assetsWith(name: string, code: string): Promise<string> {
   const dir = join(scratch, name);
-  const r = await runE2E(["assets", "extract", dir]);
+  const r = await run(["assets", "extract", dir]);
   expect(r.code).toBe(0);
   await writeFile(join(dir, "python", "workflows", "cnn.py"), code);
   return dir;
 }
 
-/** e2e's server processes and work folders; compared before and after a test (others may exist). */
-const snapshot = () => new Set([...processesMatching(OURS_MLFLOW), ...readdirSync(tmpdir()).filter((n) => /^e2e-\d{8}-[0-9a-f]{6}-/.test(n)).map((n) => `folder ${n}`)]);
-let before = new Set<string>();
-const ourLeftovers = () => [...snapshot()].filter((x) => !before.has(x));
-beforeEach(() => {
-  before = snapshot();
+/**
+ * Each test runs e2e with a temp root of its own (E2E_TMPDIR): its work folders and the processes
+ * started under them are e2e's leftovers, whatever else runs on the machine at the same time.
+ */
+let root = "";
+const ourLeftovers = () => [
+  ...processesUnder(root),
+  ...(existsSync(root) ? readdirSync(root) : []).filter((n) => /^e2e-\d{8}-[0-9a-f]{6}-/.test(n)).map((n) => `folder ${n}`),
+];
+/** The MLflow server this test's e2e started, and its session folder. */
+const ourServer = () => processesUnder(root).find((l) => new RegExp(OURS_MLFLOW).test(l));
+const workOf = (line: string) => new RegExp(`${root}/e2e-\\d{8}-[0-9a-f]{6}-\\w+`).exec(line)![0];
+beforeEach(async () => {
+  root = await mkdtemp(join(scratch, "tmp-"));
 });
+const inRoot = (env: Record<string, string> = {}) => ({ E2E_TMPDIR: root, ...env });
+const run = (args: string[], opts: Parameters<typeof runE2E>[1] = {}) => runE2E(args, { ...opts, env: inRoot(opts.env) });
 
 beforeAll(async () => {
   setupPython();
@@ -42,7 +52,7 @@ afterAll(async () => {
 
 function spawnRun(args: string[], env: Record<string, string> = {}) {
   const [cmd, ...pre] = e2eCommand();
-  const child = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...env } });
+  const child = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...inRoot(env) } });
   let stderr = "";
   let stdout = "";
   child.stderr.on("data", (d) => (stderr += d));
@@ -62,7 +72,7 @@ function spawnRun(args: string[], env: Record<string, string> = {}) {
 describe("the training process misbehaves", () => {
   test("exits 0 having logged nothing: failed verdict, not a pass", async () => {
     const a = await assetsWith("nothing", "print('did nothing')\n");
-    const r = await runE2E(["run", "--backend", "mlflow", "--assets", a, "--json"]);
+    const r = await run(["run", "--backend", "mlflow", "--assets", a, "--json"]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.status).toBe("failed");
@@ -82,7 +92,7 @@ describe("the training process misbehaves", () => {
       "    raise RuntimeError('planted crash after step 3')",
       "",
     ].join("\n"));
-    const r = await runE2E(["run", "--backend", "mlflow,wandb", "--assets", a, "--json"]);
+    const r = await run(["run", "--backend", "mlflow,wandb", "--assets", a, "--json"]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
     for (const b of doc.backends) {
@@ -97,7 +107,7 @@ describe("the training process misbehaves", () => {
   test("hangs past its deadline: stopped, failed, nothing left", async () => {
     const a = await assetsWith("hang", "import time\nprint('hanging', flush=True)\ntime.sleep(600)\n");
     const t0 = Date.now();
-    const r = await runE2E(["run", "--backend", "mlflow", "--assets", a, "--timeout", "3", "--json"]);
+    const r = await run(["run", "--backend", "mlflow", "--assets", a, "--timeout", "3", "--json"]);
     expect(Date.now() - t0).toBeLessThan(120_000);
     expect(r.code).toBe(1);
     const exit = JSON.parse(r.stdout).backends[0].workflows[0].checks.find((c: { name: string }) => c.name === "workflow.exit");
@@ -113,7 +123,7 @@ describe("the backend misbehaves", () => {
     const report = join(scratch, "killed.json");
     const p = spawnRun(["run", "--backend", "mlflow,wandb", "--size", "steps=300", "--report", report, "--json"]);
     await p.waitFor(/mlflow\/cnn: \d+\/300/);
-    const server = processesMatching(OURS_MLFLOW).find((l) => !before.has(l))!;
+    const server = ourServer()!;
     process.kill(Number(server.split(" ")[0]), "SIGKILL");
     const code = await p.exited;
     expect(code).toBe(1);
@@ -134,7 +144,7 @@ describe("signals and concurrency", () => {
     const report = join(scratch, "terminated.json");
     const p = spawnRun(["run", "--backend", "mlflow", "--size", "steps=300", "--report", report]);
     await p.waitFor(/mlflow\/cnn: \d+\/300/);
-    const work = /\/tmp\/e2e-\d{8}-[0-9a-f]{6}-\w+/.exec(processesMatching(OURS_MLFLOW).filter((l) => !before.has(l)).join("\n"))![0];
+    const work = workOf(ourServer()!);
     p.child.kill("SIGTERM");
     expect(await p.exited).toBe(143);
     expect(processesUnder(work)).toEqual([]);
@@ -146,7 +156,7 @@ describe("signals and concurrency", () => {
   test("a second Ctrl-C during cleanup does not cut it short", async () => {
     const p = spawnRun(["run", "--backend", "mlflow,wandb,clearml", "--size", "steps=300"]);
     await p.waitFor(/mlflow\/cnn: \d+\/300/);
-    const work = /\/tmp\/e2e-\d{8}-[0-9a-f]{6}-\w+/.exec(processesMatching(OURS_MLFLOW).filter((l) => !before.has(l)).join("\n"))![0];
+    const work = workOf(ourServer()!);
     p.child.kill("SIGINT");
     await Bun.sleep(50);
     p.child.kill("SIGINT");
@@ -157,7 +167,7 @@ describe("signals and concurrency", () => {
   }, 600_000);
 
   test("two runs at once on one machine do not clash", async () => {
-    const [a, b] = await Promise.all([runE2E(["run", "--backend", "mlflow", "--json"]), runE2E(["run", "--backend", "mlflow", "--json"])]);
+    const [a, b] = await Promise.all([run(["run", "--backend", "mlflow", "--json"]), run(["run", "--backend", "mlflow", "--json"])]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const ua = JSON.parse(a.stdout).backends[0].url;
     const ub = JSON.parse(b.stdout).backends[0].url;
@@ -178,7 +188,7 @@ describe("the machine misbehaves", () => {
     spawnSync("mkdir", ["-p", small]);
     expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small]).status).toBe(0);
     mounted.push(small);
-    const r = await runE2E(["run", "--backend", "mlflow", "--json"], { env: { E2E_TMPDIR: small } });
+    const r = await run(["run", "--backend", "mlflow", "--json"], { env: { E2E_TMPDIR: small } });
     expect(r.code).not.toBe(0);
     expect(r.stderr).not.toMatch(/^\s+at .*\.ts:\d+/m); // no stack trace from e2e itself
     const text = r.stdout + r.stderr;
@@ -192,7 +202,7 @@ describe("the machine misbehaves", () => {
     spawnSync("mkdir", ["-p", ro]);
     expect(spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro]).status).toBe(0);
     mounted.push(ro);
-    const r = await runE2E(["run", "--backend", "mlflow"], { env: { E2E_CACHE_DIR: join(ro, "cache") } });
+    const r = await run(["run", "--backend", "mlflow"], { env: { E2E_CACHE_DIR: join(ro, "cache") } });
     expect(r.code).toBe(3);
     expect(r.stderr.trim().split("\n").at(-1)).toMatch(/cannot write .*ro.*E2E_CACHE_DIR/);
   }, 300_000);

@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
 import { driverFor } from "../../src/backends/registry.ts";
 import type { StartedBackend } from "../../src/backends/types.ts";
 import { readClearmlSession } from "../../src/backends/clearml/reader.ts";
@@ -27,6 +26,7 @@ import type { Check } from "../../src/verify/check.ts";
 import { checkTensorboard } from "../../src/verify/tensorboard-check.ts";
 import type { Manifest } from "../../src/verify/manifest.ts";
 import { repoRoot, setupPython } from "../helpers.ts";
+import { rewriteSession } from "../clearml-session.ts";
 
 let python = "";
 let root = "";
@@ -40,28 +40,10 @@ afterAll(() => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-/**
- * Rewrites a copy of the session zip with `edit` (Python source over `files`: entry -> bytes),
- * the way a damaged or incomplete store would look; returns the copy's path.
- */
+/** A copy of the session zip rewritten by `edit` (tests/clearml-session.ts); returns the copy's path. */
 function plant(zip: string, edit: string): string {
   const out = `${zip}.planted-${Math.random().toString(36).slice(2)}.zip`;
-  const src = `
-import json, sys, zipfile
-src, dst = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(src) as z:
-    files = {i.filename: z.read(i.filename) for i in z.infolist()}
-def events(name):
-    return [json.loads(l) for l in files[name].decode().splitlines() if l.strip()]
-def put_events(name, batches):
-    files[name] = "".join(json.dumps(b) + "\\n" for b in batches).encode()
-${edit}
-with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
-    for n, b in files.items():
-        z.writestr(n, b)
-`;
-  const r = spawnSync(python, ["-c", src, zip, out], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`planting failed: ${r.stderr}`);
+  rewriteSession(python, zip, out, edit);
   return out;
 }
 
@@ -73,6 +55,10 @@ async function verifyWith(be: StartedBackend, manifest: Manifest, workDir: strin
   for (const r of m.runs) r.offlinePath = zip;
   return (await be.verify(m, workDir)).checks;
 }
+
+/** The checks that fail once the session at `zip` is planted with `edit` (the original is left alone). */
+const failingWhenPlanted = async (be: StartedBackend, manifest: Manifest, workDir: string, zip: string, edit: string) =>
+  failedNames(await verifyWith(be, manifest, workDir, plant(zip, edit)));
 
 describe("ClearML workflow (cnn): the session holds the points, and ClearML's TensorBoard capture", () => {
   let be: StartedBackend;
@@ -160,14 +146,13 @@ put_events("metrics.jsonl", b)`);
   });
 
   test("a captured value changed beyond float32 fails the capture check only", async () => {
-    const planted = plant(zip, `
+    expect(await failingWhenPlanted(be, manifest, workDir, zip, `
 b = events("metrics.jsonl")
 for batch in b:
     for e in batch:
         if e.get("metric") == "Scalars" and e.get("variant") == "lr" and e.get("iter") == 1:
             e["value"] = e["value"] * 1.001
-put_events("metrics.jsonl", b)`);
-    expect(failedNames(await verifyWith(be, manifest, workDir, planted))).toEqual(["tensorboard.clearml-capture:lr"]);
+put_events("metrics.jsonl", b)`)).toEqual(["tensorboard.clearml-capture:lr"]);
   });
 
   const taskEdits: [string, (m: Manifest) => string, (m: Manifest) => string][] = [
@@ -186,15 +171,14 @@ files["task.json"] = json.dumps(t).encode()`],
   ];
   for (const [what, name, edit] of taskEdits)
     test(`${what} in task.json fails exactly its check`, async () => {
-      expect(failedNames(await verifyWith(be, manifest, workDir, plant(zip, edit(manifest))))).toEqual([name(manifest)]);
+      expect(await failingWhenPlanted(be, manifest, workDir, zip, edit(manifest))).toEqual([name(manifest)]);
     });
 
   test("a flipped byte in an uploaded file fails that artifact only", async () => {
     const art = manifest.runs[0]!.artifacts.find((a) => a.kind === "model")!;
-    const planted = plant(zip, `
+    expect(await failingWhenPlanted(be, manifest, workDir, zip, `
 name = [n for n in files if n.startswith("data/") and n.endswith(${JSON.stringify(art.path.split("/").at(-1))})][0]
-b = bytearray(files[name]); b[len(b) // 2] ^= 0xFF; files[name] = bytes(b)`);
-    expect(failedNames(await verifyWith(be, manifest, workDir, planted))).toEqual([`artifacts.${art.path}`]);
+b = bytearray(files[name]); b[len(b) // 2] ^= 0xFF; files[name] = bytes(b)`)).toEqual([`artifacts.${art.path}`]);
   });
 });
 
@@ -311,9 +295,7 @@ files[name] = out.getvalue()`],
   ];
   for (const [what, name, edit] of cases)
     test(`${what} fails ${name} only`, async () => {
-      const planted = plant(`${zip}.orig`, edit);
-      const got = await verifyWith(be, manifest, backendDir, planted);
-      expect(failedNames(got)).toEqual([name]);
+      expect(await failingWhenPlanted(be, manifest, backendDir, `${zip}.orig`, edit)).toEqual([name]);
     });
 
   test("by URL (a TEST DOUBLE of the server holding what ClearML stored offline): every kind verified over REST; a planted fault fails its check only", async () => {
@@ -390,12 +372,10 @@ task.close()
     const { manifestFor } = await import("../../src/script/records.ts");
     const m = manifestFor(run.merged, "clearml");
     const stored = m.runs[0]!.offlinePath!;
-    const flipped = plant(stored, `
-b = bytearray(files["models/model.pt"]); b[len(b) // 2] ^= 0xFF; files["models/model.pt"] = bytes(b)`);
-    expect(failedNames(await verifyWith(be, m, backendDir, flipped))).toEqual(["models.linear:weights"]);
-    const dropped = plant(stored, `
-t = json.loads(files["task.json"]); t["offline_output_models"] = []; files["task.json"] = json.dumps(t).encode()`);
-    expect(failedNames(await verifyWith(be, m, backendDir, dropped))).toEqual(["models.linear"]);
+    expect(await failingWhenPlanted(be, m, backendDir, stored, `
+b = bytearray(files["models/model.pt"]); b[len(b) // 2] ^= 0xFF; files["models/model.pt"] = bytes(b)`)).toEqual(["models.linear:weights"]);
+    expect(await failingWhenPlanted(be, m, backendDir, stored, `
+t = json.loads(files["task.json"]); t["offline_output_models"] = []; files["task.json"] = json.dumps(t).encode()`)).toEqual(["models.linear"]);
 
     // By URL (a TEST DOUBLE serving the model ClearML stored): models.output, models.get_by_id, the weights' uri.
     const { startClearmlDouble } = await import("../doubles/clearml-server-double.ts");

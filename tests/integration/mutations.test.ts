@@ -12,10 +12,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot, runE2E, setupPython } from "../helpers.ts";
+import { rewriteSession } from "../clearml-session.ts";
 import { openKept, type KeptBackend } from "../../src/verify/reverify.ts";
 import { useInterpreter } from "../../src/runtime/python/env.ts";
 import type { BackendName, Manifest } from "../../src/verify/manifest.ts";
@@ -253,46 +253,26 @@ ROWS.push(
 // --- ClearML offline: the session zip ClearML wrote ----------------------------------------------
 let pythonExe = "";
 
-/** Rewrite the session zip with `edit` (Python lines given `name` and bytes `b`, run per member). */
+/** Rewrite the session zip in place with `edit` (tests/clearml-session.ts); the undo puts the original back. */
 async function editZip(zip: string, edit: string): Promise<Undo> {
   const original = await readFile(zip);
-  const code = [
-    "import io, json, sys, zipfile",
-    "src = sys.argv[1]",
-    "zin = zipfile.ZipFile(io.BytesIO(open(src, 'rb').read()))",
-    "out = zipfile.ZipFile(src, 'w', zipfile.ZIP_DEFLATED)",
-    "for info in zin.infolist():",
-    "    name, b = info.filename, zin.read(info.filename)",
-    ...edit.split("\n").map((l) => `    ${l}`),
-    "    out.writestr(info, b)",
-    "out.close()",
-  ].join("\n");
-  const r = spawnSync(pythonExe, ["-c", code, zip], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`editing ${zip} failed: ${r.stderr}`);
+  rewriteSession(pythonExe, zip, zip, edit);
   return () => writeFile(zip, original);
 }
 
 ROWS.push(
   {
     backend: "clearml", workflow: "cnn-clean", what: "a scalar event removed from the session", fails: ["metrics.loss"],
-    apply: async (k) => editZip(offlineDir(k), [
-      "if name == 'metrics.jsonl':",
-      "    lines = []",
-      "    for line in b.decode().splitlines():",
-      "        evs = json.loads(line)",
-      "        evs = [e for e in (evs if isinstance(evs, list) else [evs]) if not (e.get('metric') == 'loss' and e.get('variant') == 'loss' and e.get('iter') == 2)]",
-      "        lines.append(json.dumps(evs))",
-      "    b = ('\\n'.join(lines) + '\\n').encode()",
-    ].join("\n")),
+    apply: async (k) => editZip(offlineDir(k), `
+b = events("metrics.jsonl")
+b = [[e for e in batch if not (e.get("metric") == "loss" and e.get("variant") == "loss" and e.get("iter") == 2)] for batch in b]
+put_events("metrics.jsonl", b)`),
   },
   {
     backend: "clearml", workflow: "cnn-clean", what: "a byte of the stored checkpoint flipped inside the session", fails: ["artifacts.checkpoints/model.pt"],
-    apply: async (k) => editZip(offlineDir(k), [
-      "if name.endswith('/model.pt'):",
-      "    b = bytearray(b)",
-      "    b[len(b) // 2] ^= 0xFF",
-      "    b = bytes(b)",
-    ].join("\n")),
+    apply: async (k) => editZip(offlineDir(k), `
+for name in [n for n in files if n.endswith("/model.pt")]:
+    b = bytearray(files[name]); b[len(b) // 2] ^= 0xFF; files[name] = bytes(b)`),
   },
   {
     backend: "clearml", workflow: "ddp-clean", what: "a stray session beside the workflow's", fails: ["ddp.runs-in-backend"],

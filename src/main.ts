@@ -12,6 +12,7 @@ import { installSignalHandlers, runTeardowns } from "./runtime/lifecycle.ts";
 import { scrub } from "./util/log.ts";
 import { BACKENDS } from "./backends/registry.ts";
 import { sayList } from "./util/words.ts";
+import { stdoutDrained, writeStdout } from "./util/output.ts";
 
 export const main = defineCommand({
   meta: { name: "e2e", version: VERSION, description: `End-to-end tests and benchmarks of ${sayList(BACKENDS.map((b) => b.title))} for PyTorch` },
@@ -96,7 +97,7 @@ async function showUsageFor(path: string[]): Promise<void> {
   }
   // Help is asked for, so stdout is right; colour only for a terminal (citty looks at env only).
   const text = await renderUsage(cmd, parent);
-  process.stdout.write(`${colorOn(process.stdout) ? text : stripColor(text)}\n`);
+  writeStdout(`${colorOn(process.stdout) ? text : stripColor(text)}\n`);
 }
 
 function isCittyUsage(err: unknown): boolean {
@@ -105,5 +106,6 @@ function isCittyUsage(err: unknown): boolean {
 
 if (import.meta.main) {
   const code = await cli(process.argv.slice(2));
+  await stdoutDrained(); // process.exit would drop what a slow pipe has not taken yet
   process.exit(code);
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileReporter } from "../report/file.ts";
 import type { Reporter } from "../report/reporter.ts";
 import { scrub } from "../util/log.ts";
-import { printJson } from "../cli/_shared.ts";
+import { printJson } from "../util/output.ts";
 import { ghBenchEntries, ghBenchPaths } from "./gh-bench.ts";
 import { renderHtml } from "./html.ts";
 import { renderMarkdown } from "./markdown.ts";

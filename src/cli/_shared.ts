@@ -7,8 +7,3 @@ export const pythonArgs = {
   python: { type: "string", description: "Use this Python interpreter instead of e2e's own venv (it must have torch and the SDKs)", valueHint: "PATH" },
   assets: { type: "string", description: "Use this folder of templates (from `e2e assets extract`) instead of the embedded ones", valueHint: "DIR" },
 } as const;
-
-/** Print a value as the one JSON document on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}

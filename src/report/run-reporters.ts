@@ -3,6 +3,7 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunResult } from "../run/result.ts";
 import { log, scrub } from "../util/log.ts";
+import { writeStdout } from "../util/output.ts";
 import { renderSummary } from "./console.ts";
 import { fileReporter } from "./file.ts";
 import { renderJUnit } from "./junit.ts";
@@ -38,7 +39,7 @@ export function runReporters(o: RunOutputs): Reporter<RunResult>[] {
     list.push({
       name: "json stdout",
       printsToStdout: true,
-      end: (r) => void process.stdout.write(`${scrub(jsonText(r))}\n`),
+      end: (r) => writeStdout(`${scrub(jsonText(r))}\n`),
     });
   else list.push({ name: "console", end: (r) => void process.stderr.write(`\n${scrub(renderSummary(r))}\n`) });
   return list;

@@ -44,7 +44,7 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   const plan = makeBenchPlan(a);
   const baseline = plan.baseline ? await loadBaseline(plan.baseline) : undefined;
   // A server by URL is checked first: unreachable or read-only stops here, before any load.
-  const remote: RemoteMlflow | undefined = plan.url && plan.backends[0] === "mlflow" ? await openRemote(plan.url) : undefined;
+  const remote: RemoteMlflow | undefined = plan.url && plan.backends[0] === "mlflow" ? await openRemote(plan.url, plan.apiKeyFile) : undefined;
   if (remote) onTeardown("bench clean-up", async () => void (await cleanRemote(remote.client, remote.created).catch(() => {})));
   const other: RemoteBench | undefined = plan.url && plan.backends[0] !== "mlflow" ? await openRemoteBench(plan.backends[0]!, plan.url, plan.apiKeyFile) : undefined;
   if (other) onTeardown("bench clean-up", async () => void (await other.clean().catch(() => {})));

@@ -33,7 +33,7 @@ export interface BenchPlan {
   fleet: FleetPlan;
   /** A server by URL (--url): measured in place, nothing started, everything created removed after. */
   url?: string;
-  /** The secret's file for a W&B or ClearML server by URL (--api-key-file). */
+  /** The secret's file for a server by URL (--api-key-file). */
   apiKeyFile?: string;
   /** Requests per second the sequential figures and the fleet may send (--max-rps). */
   maxRps?: number;
@@ -60,7 +60,7 @@ export interface BenchArgs {
   baseline?: string;
   maxRegression?: string;
   url?: string;
-  /** With --url for W&B or ClearML: a file holding the secret (as `e2e run --api-key-file`). */
+  /** With --url: a file holding the secret (as `e2e run --api-key-file`). */
   apiKeyFile?: string;
   maxRps?: string;
   duration?: string;

@@ -1,11 +1,13 @@
 /**
  * `e2e bench --url`: an MLflow server the user runs. Before any load: it must answer (/version)
  * and accept writes (a throwaway experiment); either failing stops the run with one line and exit
- * 4. Credentials come from the environment only (MLFLOW_TRACKING_TOKEN, or
- * MLFLOW_TRACKING_USERNAME/PASSWORD), registered for redaction. Afterwards everything the bench
+ * 4. Credentials come from the environment (MLFLOW_TRACKING_TOKEN, or
+ * MLFLOW_TRACKING_USERNAME/PASSWORD) or --api-key-file, as for `e2e run --url`, registered for
+ * redaction. Afterwards everything the bench
  * created is removed: artifacts through the proxy, then runs, then experiments.
  */
 import { MlflowClient } from "../backends/mlflow/client.ts";
+import { mlflowCredentials } from "../backends/deployment/credentials.ts";
 import { explainHttpFailure } from "../backends/deployment/http.ts";
 import { redact } from "../util/log.ts";
 import type { ServerInfo } from "./environment.ts";
@@ -13,7 +15,7 @@ import type { Created } from "./http-suite.ts";
 import { loadHeaders } from "./load.ts";
 
 const CREDENTIALS_HINT =
-  "e2e bench needs a user that may create experiments and runs: set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, in the environment (never on the command line)";
+  "e2e bench needs a user that may create experiments and runs: set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, in the environment, or pass --api-key-file FILE holding the token (never on the command line)";
 
 export interface RemoteMlflow {
   client: MlflowClient;
@@ -21,13 +23,12 @@ export interface RemoteMlflow {
   created: Created;
 }
 
-/** Client with the environment's credentials; the load generator's raw requests carry them too. */
-export function remoteClient(url: string, env: NodeJS.ProcessEnv = process.env): MlflowClient {
-  const token = env.MLFLOW_TRACKING_TOKEN?.trim();
-  const user = env.MLFLOW_TRACKING_USERNAME?.trim();
-  const password = env.MLFLOW_TRACKING_PASSWORD ?? "";
-  if (token) redact(token);
-  if (user && password) redact(password);
+/** Client with the credentials (env, else the file); the load generator's raw requests carry them too. */
+export function remoteClient(url: string, file?: string, env: NodeJS.ProcessEnv = process.env): MlflowClient {
+  const c = mlflowCredentials(file, env);
+  const token = c.token;
+  const user = c.basic?.user;
+  const password = c.basic?.password ?? "";
   const client = new MlflowClient(url, { retries: 0, timeoutMs: 120_000, ...(token ? { token } : user ? { basic: { user, password } } : {}) });
   if (token) loadHeaders.authorization = `Bearer ${token}`;
   else if (user) loadHeaders.authorization = `Basic ${btoa(`${user}:${password}`)}`;
@@ -36,8 +37,8 @@ export function remoteClient(url: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 /** Reach the server, prove it accepts writes, and read what it says about itself. */
-export async function openRemote(url: string): Promise<RemoteMlflow> {
-  const client = remoteClient(url);
+export async function openRemote(url: string, apiKeyFile?: string): Promise<RemoteMlflow> {
+  const client = remoteClient(url, apiKeyFile);
   const ctx = { backend: "MLflow", url, credentialsHint: CREDENTIALS_HINT };
   let version: string;
   try {

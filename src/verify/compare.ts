@@ -6,13 +6,15 @@
 import type { ManifestRun, MetricPoint } from "./manifest.ts";
 import type { ObservedPoint, ObservedRun } from "./observed.ts";
 import { check, fail, pass, skip, type Check } from "./check.ts";
-import { compareTimestamps, type TimestampRule, type TimestampsUnavailable } from "./timestamps.ts";
+import { timestampVerdict, type TimestampRule, type TimestampsUnavailable } from "./timestamps.ts";
+import { seriesOfManifest, seriesOfObserved, toNumber, type Series } from "./series.ts";
+import { compareSeries, numbersEqual, type MetricVerdict, type Precision } from "./series-compare.ts";
 
 export interface CompareOptions {
   /** Prefix for check names when a workflow has several runs ("trial-1"). */
   label?: string;
   /** "exact" for doubles; "float32" when the store keeps float32 (TensorBoard). */
-  precision?: "exact" | "float32";
+  precision?: Precision;
   /** Whether this backend records the git commit/dirty state (skip, not fail, when it does not). */
   git?: { commit: boolean; branch: boolean; dirty: boolean };
   /** Tags the adapter set that this backend has no place for. */
@@ -35,57 +37,16 @@ export function looseParamEquals(expected: string, actual: string | undefined): 
   return expected.trim() !== "" && !Number.isNaN(e) && e === a;
 }
 
-const f32 = new Float32Array(1);
-const toF32 = (x: number) => ((f32[0] = x), f32[0]!);
-
-export function valuesEqual(expected: MetricPoint[1], actual: number | string, precision: "exact" | "float32" = "exact"): boolean {
-  const e = typeof expected === "string" ? Number(expected) : expected;
-  const a = typeof actual === "string" ? Number(actual) : actual;
-  if (Number.isNaN(e)) return Number.isNaN(a);
-  return precision === "float32" ? toF32(e) === toF32(a) : e === a;
+export function valuesEqual(expected: MetricPoint[1], actual: number | string, precision: Precision = "exact"): boolean {
+  return numbersEqual(toNumber(expected), toNumber(actual), precision);
 }
 
-export function compareMetric(key: string, expected: MetricPoint[], observed: ObservedPoint[] | undefined, precision: "exact" | "float32" = "exact"): { ok: boolean; message: string; expected: unknown; actual: unknown } {
-  if (!observed) return { ok: false, message: `metric ${key} is missing`, expected: `${expected.length} points`, actual: "absent" };
-  const byStep = new Map<number, ObservedPoint[]>();
-  for (const p of observed) byStep.set(p.step, [...(byStep.get(p.step) ?? []), p]);
-  const missing: number[] = [];
-  const changed: { step: number; expected: unknown; actual: unknown }[] = [];
-  const expSteps = new Map<number, MetricPoint[]>();
-  for (const p of expected) expSteps.set(p[0], [...(expSteps.get(p[0]) ?? []), p]);
-  for (const [step, pts] of expSteps) {
-    const got = byStep.get(step) ?? [];
-    if (got.length < pts.length) missing.push(step);
-    // Several points at one step (two values logged at one step) match in any order: a store
-    // returns them ordered by its own keys, not in logging order.
-    const unused = [...got];
-    const unmatched = pts.filter((p) => {
-      const i = unused.findIndex((g) => valuesEqual(p[1], g.value, precision));
-      if (i < 0) return true;
-      unused.splice(i, 1);
-      return false;
-    });
-    unmatched.forEach((p, i) => {
-      const g = unused[i];
-      if (g) changed.push({ step, expected: p[1], actual: g.value });
-    });
-  }
-  const extra: number[] = [];
-  for (const [step, got] of byStep) if (got.length > (expSteps.get(step)?.length ?? 0)) extra.push(step);
-  const ok = !missing.length && !changed.length && !extra.length;
-  const parts = [`${observed.length}/${expected.length} points`];
-  if (missing.length) parts.push(`missing steps ${preview(missing)}`);
-  if (extra.length) parts.push(`unexpected or duplicate steps ${preview(extra)}`);
-  if (changed.length) parts.push(`changed values at steps ${preview(changed.map((c) => c.step))}`);
-  return {
-    ok,
-    message: ok ? `all ${expected.length} points match${precision === "float32" ? " (float32)" : ""}` : parts.join("; "),
-    expected: { points: expected.length, ...(changed[0] ? { firstChanged: changed[0].expected } : {}) },
-    actual: { points: observed.length, ...(changed[0] ? { firstChanged: changed[0].actual } : {}), ...(missing.length ? { missing: missing.slice(0, 10) } : {}), ...(extra.length ? { extra: extra.slice(0, 10) } : {}) },
-  };
+/** One metric's points against what the store holds (series-compare.ts has the rules). */
+export function compareMetric(key: string, expected: MetricPoint[] | Series, observed: ObservedPoint[] | Series | undefined, precision: Precision = "exact"): MetricVerdict {
+  const exp = seriesOfManifest(expected);
+  if (!observed) return { ok: false, message: `metric ${key} is missing`, expected: `${exp.length} points`, actual: "absent" };
+  return compareSeries(exp, seriesOfObserved(observed), precision).metric;
 }
-
-const preview = (xs: number[]) => (xs.length > 5 ? `${xs.slice(0, 5).join(", ")} … (${xs.length})` : xs.join(", "));
 
 export function compareRun(exp: ManifestRun, obs: ObservedRun, opts: CompareOptions = {}): Check[] {
   const p = opts.label ? `${opts.label}:` : "";
@@ -100,13 +61,16 @@ export function compareRun(exp: ManifestRun, obs: ObservedRun, opts: CompareOpti
       const got = obs.tags[k];
       checks.push(check("tags", `${p}${k}`, got === v, got === undefined ? `tag ${k} is missing` : got === v ? "matches" : `tag ${k} differs`, v, got));
     }
+  const rule = opts.timestamps && !("unavailable" in opts.timestamps) ? opts.timestamps : undefined;
   for (const [k, pts] of Object.entries(exp.metrics)) {
-    const r = compareMetric(k, pts, obs.metrics[k], opts.precision);
-    const nonFinite = !r.ok && opts.nonFiniteNote && pts.some((x) => typeof x[1] === "string");
-    checks.push(check("metrics", `${p}${k}`, r.ok, nonFinite ? `${r.message} (${opts.nonFiniteNote})` : r.message, r.expected, r.actual));
+    const want = seriesOfManifest(pts);
     const got = obs.metrics[k];
-    if (opts.timestamps && !("unavailable" in opts.timestamps) && got?.length) {
-      const t = compareTimestamps(pts, got, opts.timestamps);
+    const have = got && seriesOfObserved(got);
+    const r = have ? compareSeries(want, have, opts.precision, rule && have.length ? rule.toleranceMs : undefined) : { metric: compareMetric(k, want, undefined) };
+    const nonFinite = !r.metric.ok && opts.nonFiniteNote && want.values.some((v) => !Number.isFinite(v));
+    checks.push(check("metrics", `${p}${k}`, r.metric.ok, nonFinite ? `${r.metric.message} (${opts.nonFiniteNote})` : r.metric.message, r.metric.expected, r.metric.actual));
+    if (rule && "timestamps" in r && r.timestamps) {
+      const t = timestampVerdict(r.timestamps, rule);
       checks.push(check("timestamps", `${p}${k}`, t.ok, t.message, t.expected, t.actual));
     }
   }

@@ -11,6 +11,8 @@
  */
 import type { MetricPoint } from "./manifest.ts";
 import type { ObservedPoint } from "./observed.ts";
+import { seriesOfManifest, seriesOfObserved, type Series } from "./series.ts";
+import { compareSeries, type TimestampTally } from "./series-compare.ts";
 
 export interface TimestampRule {
   /** Largest |backend - manifest| accepted, in ms. */
@@ -34,36 +36,23 @@ export interface TimestampVerdict {
 const ms = (x: number) => +x.toFixed(3);
 
 /** Compare the timestamp of every paired point; unpaired points are the metric check's business. */
-export function compareTimestamps(expected: MetricPoint[], observed: ObservedPoint[], rule: TimestampRule): TimestampVerdict {
-  const byStep = new Map<number, ObservedPoint[]>();
-  for (const p of observed) byStep.set(p.step, [...(byStep.get(p.step) ?? []), p]);
-  const seen = new Map<number, number>();
-  let paired = 0, maxDelta = 0, none = 0;
-  const off: { step: number; expected: number; actual: number }[] = [];
-  for (const [step, , ts] of expected) {
-    const i = seen.get(step) ?? 0;
-    seen.set(step, i + 1);
-    const got = byStep.get(step)?.[i];
-    if (!got) continue;
-    paired++;
-    if (typeof got.timestamp !== "number" || !Number.isFinite(got.timestamp)) {
-      none++;
-      continue;
-    }
-    const delta = Math.abs(got.timestamp - ts);
-    maxDelta = Math.max(maxDelta, delta);
-    if (delta > rule.toleranceMs) off.push({ step, expected: ts, actual: got.timestamp });
-  }
-  const ok = paired > 0 && !none && !off.length;
+export function compareTimestamps(expected: MetricPoint[] | Series, observed: ObservedPoint[] | Series, rule: TimestampRule): TimestampVerdict {
+  return timestampVerdict(compareSeries(seriesOfManifest(expected), seriesOfObserved(observed), "exact", rule.toleranceMs).timestamps!, rule);
+}
+
+/** The verdict on the pairs series-compare.ts counted. */
+export function timestampVerdict(t: TimestampTally, rule: TimestampRule): TimestampVerdict {
+  const { paired, none, maxDelta, firstOff } = t;
+  const ok = paired > 0 && !none && !t.off;
   const parts: string[] = [];
   if (!paired) parts.push("no point to pair");
   if (none) parts.push(`${none} point(s) without a timestamp`);
-  if (off.length) parts.push(`${off.length} point(s) off, first at step ${off[0]!.step} by ${ms(off[0]!.actual - off[0]!.expected)} ms`);
+  if (firstOff) parts.push(`${t.off} point(s) off, first at step ${firstOff.step} by ${ms(firstOff.actual - firstOff.expected)} ms`);
   const message = ok ? `${paired} timestamps, max |Δ| ${ms(maxDelta)} ms (${rule.rule})` : `${parts.join("; ")} (${rule.rule})`;
   return {
     ok,
     message,
-    expected: { points: paired, toleranceMs: rule.toleranceMs, ...(off[0] ? { first: off[0].expected } : {}) },
-    actual: { maxDeltaMs: ms(maxDelta), ...(off[0] ? { first: off[0].actual, off: off.length } : {}), ...(none ? { withoutTimestamp: none } : {}) },
+    expected: { points: paired, toleranceMs: rule.toleranceMs, ...(firstOff ? { first: firstOff.expected } : {}) },
+    actual: { maxDeltaMs: ms(maxDelta), ...(firstOff ? { first: firstOff.actual, off: t.off } : {}), ...(none ? { withoutTimestamp: none } : {}) },
   };
 }

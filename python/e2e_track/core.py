@@ -16,6 +16,8 @@ import sys
 import time
 from importlib import metadata
 
+from .points import INLINE_MAX, PointsFile
+
 STATUSES = ("FINISHED", "FAILED")
 
 
@@ -100,6 +102,10 @@ class Run:
         self.run_id = None
         self.status = "RUNNING"
         self.params, self.tags, self.metrics, self.artifacts = {}, {}, {}, []
+        # Past INLINE_MAX points the run's points go to a file beside the manifest (points.py)
+        # and self.metrics stays empty: point_count() and points() see both.
+        self._points = None
+        self._n_inline = 0
         self.extra = {}  # backend fields: group, project, experiment, offlinePath
         self.git = git_facts()
         self.tags.update({k: str(v) for k, v in (tags or {}).items()})
@@ -125,7 +131,7 @@ class Run:
             self._sdk_metrics(values, step, ts)
         tb = self._writer()
         for k, v in values.items():
-            self.metrics.setdefault(k, []).append([step, json_value(v), ts])
+            self._add_point(k, step, v, ts)
             tb.add_scalar(k, v, step, walltime=ts / 1000)
 
     def log_metrics_batch(self, rows):
@@ -144,7 +150,7 @@ class Run:
         tb = self._writer()
         for step, values, ts in prepared:
             for k, v in values.items():
-                self.metrics.setdefault(k, []).append([step, json_value(v), ts])
+                self._add_point(k, step, v, ts)
                 tb.add_scalar(k, v, step, walltime=ts / 1000)
 
     def record_metrics(self, values, step, ts=None):
@@ -152,7 +158,28 @@ class Run:
         itself; only the manifest records them (no SDK call, no TensorBoard mirror)."""
         ts = now_ms() if ts is None else int(ts)
         for k, v in values.items():
-            self.metrics.setdefault(k, []).append([int(step), json_value(float(v)), ts])
+            self._add_point(k, int(step), float(v), ts)
+
+    def _add_point(self, key, step, value, ts):
+        if self._points is None:
+            self.metrics.setdefault(key, []).append([step, json_value(value), ts])
+            self._n_inline += 1
+            if self._n_inline > INLINE_MAX:
+                self._spill()
+        else:
+            self._points.add(key, step, value, ts)
+
+    def _spill(self):
+        order = self.tracker._order.index(self.key) if self.key in self.tracker._order else len(self.tracker._order)
+        pf = PointsFile.create(self.tracker.cfg["manifest"], order, self.key)
+        for k, pts in self.metrics.items():
+            for step, v, ts in pts:
+                pf.add(k, step, float(v), ts)  # float("NaN") etc.: the manifest's spelling back
+        self._points, self.metrics = pf, {}
+
+    def point_count(self):
+        """Points recorded in the manifest so far, inline or in the points file."""
+        return sum(len(p) for p in self.metrics.values()) + (self._points.count() if self._points else 0)
 
     def record_params(self, params):
         """Observer path for params an integration logged itself (already stringified)."""
@@ -214,6 +241,9 @@ class Run:
         out.update(self.extra)
         out.update(params=self.params, tags=self.tags, metrics=self.metrics,
                    artifacts=self.artifacts, status=self.status)
+        if self._points is not None:
+            self._points.sync()
+            out["pointsFile"] = self._points.describe()
         if self.git:
             out["git"] = self.git
         if self._tb is not None or self.tb_used:
@@ -226,6 +256,9 @@ class Run:
         self.params = dict(doc.get("params", {}))
         self.tags = dict(doc.get("tags", {}))
         self.metrics = {k: [list(p) for p in pts] for k, pts in doc.get("metrics", {}).items()}
+        self._n_inline = sum(len(p) for p in self.metrics.values())
+        if "pointsFile" in doc:
+            self._points = PointsFile.resume(self.tracker.cfg["manifest"], doc["pointsFile"])
         self.artifacts = [dict(a) for a in doc.get("artifacts", [])]
         for k in ("group", "project", "experiment", "offlinePath", "offlinePaths", "stepKey",
                   "tensorboardNamespace"):

@@ -3,6 +3,7 @@
  * connect), run each workflow, verify, tear down. A failure of one backend never stops the
  * others; every finished piece is handed to `onUpdate` at once so nothing measured is lost.
  */
+import { peakRssBytes } from "./perf.ts";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Plan } from "../plan/plan.ts";
@@ -104,6 +105,7 @@ async function runOneWorkflow(o: ExecuteOptions, s: BackendSession, be: StartedB
     const v0 = Date.now();
     checks.push(...(await verifyWorkflow(be, run.manifest, workDir, run.git)));
     result.verifyMs = Date.now() - v0;
+    result.peakRssBytes = peakRssBytes();
   }
   if (checks.some((c) => c.status === "fail")) {
     result.status = "failed";

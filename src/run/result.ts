@@ -17,6 +17,8 @@ export interface WorkflowResult {
   exitCode?: number;
   durationMs: number;
   verifyMs?: number;
+  /** e2e's own peak resident memory so far (the process's, not the workflow's), after verifying. */
+  peakRssBytes?: number;
   /** The workflow process's own phases, from its manifest. */
   phases?: WorkflowPhase[];
   checks: Check[];

@@ -74,7 +74,8 @@ export interface ProcessRecord {
 export interface MergedRecords {
   processes: ProcessRecord[];
   /** Every run, whichever SDK. */
-  runs: (ManifestRun & { sdk: BackendName; trackingUri?: string; outputs?: RecordedRun["outputs"] })[];
+  /** (A script's runs hold their points inline: the records are JSON.) */
+  runs: (Omit<ManifestRun, "metrics"> & { metrics: Record<string, MetricPoint[]>; sdk: BackendName; trackingUri?: string; outputs?: RecordedRun["outputs"] })[];
   /** MLflow 3 LoggedModels, merged across processes. */
   models: RecordedModel[];
   unverified: ProcessRecord["unverified"];

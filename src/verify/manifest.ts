@@ -4,6 +4,8 @@
  * atomically (temp file + rename) when each run finishes, and again on crash with
  * what it had by then, so a partial run still has a truthful expectation.
  */
+import type { Series } from "./series.ts";
+
 export interface Manifest {
   schema: 1;
   backend: BackendName;
@@ -34,8 +36,13 @@ export interface ManifestRun {
   /** Params exactly as the adapter handed them to the SDK, stringified the way MLflow stores them. */
   params: Record<string, string>;
   tags: Record<string, string>;
-  /** metric key -> points in logging order. */
-  metrics: Record<string, MetricPoint[]>;
+  /**
+   * metric key -> points in logging order: inline as JSON, or (a run past the adapter's inline
+   * limit) columns read from `pointsFile` by manifest-load.ts.
+   */
+  metrics: Record<string, MetricPoint[] | Series>;
+  /** Where a large run's points are (python/e2e_track/points.py), relative to the manifest. */
+  pointsFile?: { path: string; keys: string[]; counts: number[] };
   artifacts: ManifestArtifact[];
   git?: { commit: string; branch?: string; dirty: boolean; remote?: string };
   /** Folder of TensorBoard event files mirrored by the adapter, relative to the work folder. */

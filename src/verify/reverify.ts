@@ -5,6 +5,7 @@
  * judged by verifyWorkflow, the code `e2e run` uses. The mutation suite alters a backend's
  * stored data between two calls and expects exactly the matching check to fail.
  */
+import { loadManifest } from "./manifest-load.ts";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -35,7 +36,7 @@ export async function openKept(name: BackendName, dir: string, python: PythonEnv
     dir,
     async verify(workflowDir) {
       const wf = join(dir, workflowDir);
-      const manifest = JSON.parse(await readFile(join(wf, "manifest.json"), "utf8")) as Manifest;
+      const manifest = await loadManifest(join(wf, "manifest.json"));
       return verifyWorkflow(backend, manifest, wf, harnessGit(join(wf, "repo")));
     },
     stop: () => backend.stop(),

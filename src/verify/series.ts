@@ -121,3 +121,23 @@ export class FirstSeen {
     return this.items.map((x) => x.step);
   }
 }
+
+/** A metric's points as [step, value, timestamp] tuples, whichever form the manifest holds them in (small uses). */
+export function metricPoints(x: MetricPoint[] | Series): MetricPoint[] {
+  if (!isSeries(x)) return x;
+  const out: MetricPoint[] = [];
+  for (let i = 0; i < x.length; i++) out.push([x.steps[i]!, shownValue(x.values[i]!) as MetricPoint[1], x.timestamps[i]!]);
+  return out;
+}
+
+/** Smallest and largest step of a metric (a loop: a spread of millions of steps overflows the stack). */
+export function stepRange(x: MetricPoint[] | Series): { min: number; max: number } {
+  let min = Infinity, max = -Infinity;
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    const s = isSeries(x) ? x.steps[i]! : x[i]![0];
+    if (s < min) min = s;
+    if (s > max) max = s;
+  }
+  return { min, max };
+}

@@ -3,6 +3,7 @@
  * the sweep's best trial, the checkpoint's unbroken history, DDP's one coherent run,
  * the scale workflow's point count, and a figure stored for every workflow.
  */
+import { stepRange } from "./series.ts";
 import type { Manifest, ManifestRun } from "./manifest.ts";
 import type { ObservedRun } from "./observed.ts";
 import { check, type Check } from "./check.ts";
@@ -65,8 +66,8 @@ export function workflowChecks(manifest: Manifest, observed: Observed): Check[] 
     const main = manifest.runs[0];
     checks.push(check("ddp", "one-run", manifest.runs.length === 1, `${manifest.runs.length} run(s) for ${ddp?.worldSize ?? "?"} ranks (ranks ${ddp?.loggingRanks?.join(",") ?? "?"} log)`, 1, manifest.runs.length));
     if (main) {
-      const last = Math.max(...Object.values(main.metrics).flatMap((p) => p.map((x) => x[0])));
-      const first = Math.min(...Object.values(main.metrics).flatMap((p) => p.map((x) => x[0])));
+      const last = Math.max(...Object.values(main.metrics).map((p) => stepRange(p).max));
+      const first = Math.min(...Object.values(main.metrics).map((p) => stepRange(p).min));
       checks.push(...continuity("ddp", main, observed[main.key], first, last));
       const ws = observed[main.key]?.params.world_size;
       checks.push(check("ddp", "world-size", ws !== undefined && Number(ws) === ddp?.worldSize, `world_size=${ws}`, ddp?.worldSize, ws));
@@ -114,7 +115,7 @@ function resumeChecks(manifest: Manifest, resume: ResumeFacts | undefined, obser
   const main = manifest.runs[0]!;
   if (!resume) return [check("resume", "facts", false, "the workflow reported no resume", "facts.resume", null)];
   const checks: Check[] = [];
-  const last = Math.max(...Object.values(main.metrics).flatMap((p) => p.map((x) => x[0])));
+  const last = Math.max(...Object.values(main.metrics).map((p) => stepRange(p).max));
   checks.push(...continuity("resume", main, observed[main.key], 1, last));
   checks.push(check("resume", "boundary", resume.resumeStep === resume.stopStep + 1, `stopped after ${resume.stopStep}, resumed at ${resume.resumeStep}`, resume.stopStep + 1, resume.resumeStep));
   const held = observed[main.key]?.artifacts[resume.checkpoint];

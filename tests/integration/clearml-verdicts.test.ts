@@ -9,6 +9,7 @@
  *   and folder; each kind planted with a fault; and OutputModel.update_weights, whose failure
  *   inside clearml 2.1.12 offline is reported as the SDK's.
  */
+import { metricPoints } from "../../src/verify/series.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -104,7 +105,7 @@ describe("ClearML workflow (cnn): the session holds the points, and ClearML's Te
     const pts = obs.metrics.loss!;
     expect(pts).toHaveLength(6);
     for (const p of pts) expect(Number.isInteger(p.timestamp)).toBe(true);
-    const logged = manifest.runs[0]!.metrics.loss!.map((p) => p[2]);
+    const logged = metricPoints(manifest.runs[0]!.metrics.loss!).map((p) => p[2]);
     // ClearML stamps the event when report_scalar is called, right after the adapter's own stamp.
     pts.forEach((p, i) => expect(Math.abs(p.timestamp! - logged[i]!)).toBeLessThan(5_000));
   });

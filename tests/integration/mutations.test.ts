@@ -9,6 +9,7 @@
  * fail, and apply() that alters the stored data and returns its undo). Backend helpers: W&B rows
  * rewrite the .wandb log / files/, ClearML rows edit the offline session zip.
  */
+import { stepRange } from "../../src/verify/series.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -102,7 +103,7 @@ function setTag(k: Kept, runId: string, key: string, value: string): Undo {
   return () => sql(k, "UPDATE tags SET value = ? WHERE run_uuid = ? AND key = ?", before.value, runId, key);
 }
 
-const lastStep = (k: Kept, key: string, runKey = "main") => Math.max(...k.run(runKey).metrics[key]!.map((p) => p[0]));
+const lastStep = (k: Kept, key: string, runKey = "main") => stepRange(k.run(runKey).metrics[key]!).max;
 
 const ROWS: Mutation[] = [
   {

@@ -5,6 +5,7 @@
  * real offline files; a planted loss on the server (a deleted metric row, a truncated artifact)
  * is caught; a script whose SDK is not the chosen backend gets a clear message.
  */
+import { metricPoints } from "../../src/verify/series.ts";
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { mkdirSync, readdirSync, truncateSync, writeFileSync } from "node:fs";
@@ -188,7 +189,7 @@ run.finish()
 `);
     expect(failed(result)).toEqual([]);
     const [r] = run.merged.runs;
-    expect(r!.metrics.loss!.map((p) => p[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(metricPoints(r!.metrics.loss!).map((p) => p[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(r!.metrics["eval/acc"]).toEqual([[20, 0.9, expect.any(Number)]]);
     expect(r!.params).toEqual({ lr: "0.1", "arch.depth": "2", bs: "16" });
     expect(named(result, "artifacts.model.txt")?.status).toBe("pass");

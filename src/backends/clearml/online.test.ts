@@ -4,6 +4,7 @@
  * read through scalar_metrics_iter_raw's scroll, artifacts from the fileserver, planted faults
  * caught, and 401 / no answer / 413 turned into errors and checks naming the fix.
  */
+import { metricPoints } from "../../verify/series.ts";
 import { afterEach, expect, test } from "bun:test";
 import type { Manifest } from "../../verify/manifest.ts";
 import { compareRun } from "../../verify/compare.ts";
@@ -27,7 +28,7 @@ function serverTask(f: ReturnType<typeof fixtureRun>): DoubleTask {
     id: f.run.runId, name: f.run.name, project: { id: "p-1", name: "e2e-test" },
     hyperparams: { General: { lr: hp("lr", "0.001"), epochs: hp("epochs", "3"), optimizer: hp("optimizer", "adam") } },
     script: { repository: "", branch: "e2e-main", version_num: f.run.git!.commit, diff: "", entry_point: "train.py" },
-    scalars: Object.fromEntries(Object.entries(f.run.metrics).map(([k, pts]) => [k, { [k]: pts.map(([s, v, ts]) => [s, v, ts] as [number, number | string, number]) }])),
+    scalars: Object.fromEntries(Object.entries(f.run.metrics).map(([k, pts]) => [k, { [k]: metricPoints(pts).map(([s, v, ts]) => [s, v, ts] as [number, number | string, number]) }])),
     artifacts: Object.fromEntries(Object.entries(f.bytes).map(([k, b]) => [k, { file: k.split("/").pop()!, bytes: b }])),
   };
 }
@@ -69,7 +70,7 @@ test("timestamps by URL: each point's own from events.get_task_events (paged); a
   const rest = () => new ClearmlRest(clearmlHosts(double!.api, { CLEARML_FILES_HOST: double!.files }), KEYS);
   const obs = await readClearmlTask(rest(), f.run);
   expect(double.calls.filter((c) => c === "events.get_task_events").length).toBeGreaterThanOrEqual(3);
-  expect(obs.metrics.loss!.map((p) => p.timestamp)).toEqual(f.run.metrics.loss!.map((p) => p[2]));
+  expect(obs.metrics.loss!.map((p) => p.timestamp)).toEqual(metricPoints(f.run.metrics.loss!).map((p) => p[2]));
   const opts = { ...COMPARE, timestamps: clearml.timestamps };
   expect(compareRun(f.run, obs, opts).filter((c) => c.status === "fail")).toEqual([]);
   double.stop();

@@ -3,6 +3,7 @@
  * no W&B server can run here. Shows the GraphQL reader reads every history row across pages,
  * catches planted faults, and that the driver turns 401 / no answer into errors naming the fix.
  */
+import { metricPoints } from "../../verify/series.ts";
 import { afterEach, expect, test } from "bun:test";
 import type { Manifest } from "../../verify/manifest.ts";
 import { compareRun, looseParamEquals } from "../../verify/compare.ts";
@@ -31,7 +32,7 @@ afterEach(() => double?.stop());
 function serverRun(f: ReturnType<typeof fixtureRun>): DoubleRun {
   const rows = new Map<number, Record<string, unknown>>();
   for (const [k, pts] of Object.entries(f.run.metrics))
-    for (const [step, value, ts] of pts) {
+    for (const [step, value, ts] of metricPoints(pts)) {
       const row = rows.get(step) ?? { step, _step: step, _timestamp: ts / 1000, _runtime: step / 10 };
       row[k] = value;
       rows.set(step, row);

@@ -3,6 +3,7 @@
  * (committed; optionally with an uncommitted change), a config.json, and the Python process with
  * progress read from its `@e2e {...}` lines, under a deadline.
  */
+import { loadManifest } from "../../verify/manifest-load.ts";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { appendFile, copyFile, mkdir, readFile } from "node:fs/promises";
@@ -153,9 +154,9 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<WorkflowRun> {
   }
   const result: WorkflowRun = { exitCode, timedOut, abandoned, logFile, durationMs: Date.now() - started, repo, git };
   try {
-    result.manifest = JSON.parse(await readFile(o.config.manifest, "utf8")) as Manifest;
+    result.manifest = await loadManifest(o.config.manifest);
   } catch (err) {
-    result.manifestError = existsSync(o.config.manifest) ? `manifest is not valid JSON: ${(err as Error).message}` : "the workflow wrote no manifest";
+    result.manifestError = existsSync(o.config.manifest) ? `manifest is unreadable: ${(err as Error).message}` : "the workflow wrote no manifest";
   }
   return result;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { compareMetric, compareRun, looseParamEquals, valuesEqual } from "./compare.ts";
 import type { ManifestRun } from "./manifest.ts";
-import type { ObservedRun } from "./observed.ts";
+import type { ObservedPoint, ObservedRun } from "./observed.ts";
 
 const run = (): ManifestRun => ({
   key: "main", runId: "r1", name: "cnn", status: "FINISHED",
@@ -11,7 +11,7 @@ const run = (): ManifestRun => ({
   artifacts: [{ path: "model.pt", size: 10, sha256: "ab", kind: "model" }],
   git: { commit: "c0ffee", branch: "main", dirty: false },
 });
-const observed = (): ObservedRun => ({
+const observed = (): ObservedRun & { metrics: Record<string, ObservedPoint[]> } => ({
   runId: "r1", status: "FINISHED",
   params: { lr: "0.01", epochs: "3", extra: "1" },
   tags: { team: "ml" },
@@ -83,7 +83,7 @@ describe("values", () => {
 
 describe("timestamps", () => {
   const rule = { toleranceMs: 0, rule: "exact" };
-  const withTs = (o: ObservedRun, shift = 0, at = -1): ObservedRun => ({ ...o, metrics: { loss: o.metrics.loss!.map((p, i) => ({ ...p, timestamp: i + 1 + (i === at ? shift : 0) })) } });
+  const withTs = (o: ReturnType<typeof observed>, shift = 0, at = -1): ObservedRun => ({ ...o, metrics: { loss: o.metrics.loss!.map((p, i) => ({ ...p, timestamp: i + 1 + (i === at ? shift : 0) })) } });
   test("equal timestamps pass; a shifted one fails exactly the timestamps check", () => {
     const ok = compareRun(run(), withTs(observed()), { timestamps: rule });
     expect(ok.find((c) => c.name === "timestamps.loss")?.status).toBe("pass");

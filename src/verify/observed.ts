@@ -3,6 +3,8 @@
  * (REST API, GraphQL, or the on-disk offline format). Every backend reader produces this shape,
  * so one comparator (compare.ts) judges all three backends the same way.
  */
+import type { Series } from "./series.ts";
+
 export interface ObservedRun {
   runId: string;
   name?: string;
@@ -12,8 +14,8 @@ export interface ObservedRun {
   group?: string;
   params: Record<string, string>;
   tags: Record<string, string>;
-  /** metric key -> every point the backend holds, in the backend's order. */
-  metrics: Record<string, ObservedPoint[]>;
+  /** metric key -> every point the backend holds, in the backend's order (columns from streaming readers). */
+  metrics: Record<string, ObservedPoint[] | Series>;
   /** artifact path -> size and sha256 of the bytes read back. */
   artifacts: Record<string, { size: number; sha256: string }>;
   git?: { commit?: string; branch?: string; dirty?: boolean; diff?: string; remote?: string };

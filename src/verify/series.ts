@@ -141,3 +141,29 @@ export function stepRange(x: MetricPoint[] | Series): { min: number; max: number
   }
   return { min, max };
 }
+
+/** A metric's stored points as objects, whichever form the reader gave (small uses and tests). */
+export function observedPoints(x: ObservedPoint[] | Series): ObservedPoint[] {
+  if (!isSeries(x)) return x;
+  const out: ObservedPoint[] = [];
+  for (let i = 0; i < x.length; i++) {
+    const p: ObservedPoint = { step: x.steps[i]!, value: shownValue(x.values[i]!) };
+    if (Number.isFinite(x.timestamps[i]!)) p.timestamp = x.timestamps[i]!;
+    out.push(p);
+  }
+  return out;
+}
+
+/** Steps in stored order (a loop over columns, no object per point). */
+export function stepsOf(x: ObservedPoint[] | MetricPoint[] | Series): number[] {
+  if (isSeries(x)) return Array.from(x.steps);
+  return (x as (ObservedPoint | MetricPoint)[]).map((p) => (Array.isArray(p) ? p[0] : p.step));
+}
+
+/** Points one after another (several readers of one run, a resumed run's folders), as columns. */
+export function concatSeries(parts: (ObservedPoint[] | Series)[]): Series {
+  const cols = parts.map(seriesOfObserved);
+  const b = new SeriesBuilder(Math.max(1, cols.reduce((n, c) => n + c.length, 0)));
+  for (const c of cols) for (let i = 0; i < c.length; i++) b.push(c.steps[i]!, c.values[i]!, c.timestamps[i]!);
+  return b.finish();
+}

@@ -9,7 +9,8 @@ import { isAbsolute, join } from "node:path";
 import type { Manifest } from "./manifest.ts";
 import { check, type Check } from "./check.ts";
 import { compareMetric } from "./compare.ts";
-import { readEventFiles, type ScalarPoint } from "./tensorboard.ts";
+import { readEventSeries, type ScalarPoint } from "./tensorboard.ts";
+import { isSeries, type Series } from "./series.ts";
 import { formatError } from "../util/errors.ts";
 
 export async function checkTensorboard(manifest: Manifest, workDir: string, keys?: (run: Manifest["runs"][number]) => string[]): Promise<Check[]> {
@@ -22,9 +23,9 @@ export async function checkTensorboard(manifest: Manifest, workDir: string, keys
       checks.push(check("tensorboard", `${label}files`, false, `no event files at ${dir}`, dir, null));
       continue;
     }
-    let events: Awaited<ReturnType<typeof readEventFiles>>;
+    let events: Record<string, Series>;
     try {
-      events = await readEventFiles(dir);
+      events = await readEventSeries(dir);
     } catch (err) {
       checks.push(check("tensorboard", `${label}files`, false, `event files unreadable: ${formatError(err)}`, "valid records", null));
       continue;
@@ -41,7 +42,7 @@ export async function checkTensorboard(manifest: Manifest, workDir: string, keys
  */
 export function compareTensorboardRun(
   run: Manifest["runs"][number],
-  events: Record<string, ScalarPoint[]>,
+  events: Record<string, ScalarPoint[] | Series>,
   name: (key: string) => string,
   keys?: (run: Manifest["runs"][number]) => string[],
   note = "",
@@ -50,7 +51,8 @@ export function compareTensorboardRun(
   for (const key of keys ? keys(run) : Object.keys(run.metrics)) {
     const pts = run.metrics[key];
     if (!pts) continue;
-    const r = compareMetric(key, pts, events[key]?.map((e) => ({ step: e.step, value: e.value })), "float32");
+    const got = events[key];
+    const r = compareMetric(key, pts, got && (isSeries(got) ? got : got.map((e) => ({ step: e.step, value: e.value }))), "float32");
     checks.push(check("tensorboard", name(key), r.ok, `${r.message}${note}`, r.expected, r.actual));
   }
   return checks;

@@ -13,7 +13,8 @@
  * "scalars" plugin (TF2 / tensorboard.summary v2 style; metadata usually comes only with the first
  * event of a tag, so the plugin is remembered per file and tag).
  */
-import { readdir, readFile } from "node:fs/promises";
+import { open, readdir } from "node:fs/promises";
+import { SeriesBuilder, type Series } from "./series.ts";
 import { join, relative } from "node:path";
 import { maskedCrc32c } from "../util/crc32c.ts";
 import { FormatError, ProtoMessage } from "../util/protobuf.ts";
@@ -62,7 +63,12 @@ export interface TbEvent {
 export function parseEventFile(buf: Uint8Array, file?: string): TbEvent[] {
   const scalarTags = new Map<string, boolean>();
   const events: TbEvent[] = [];
-  for (const { offset, data } of iterateTfRecords(buf, file)) {
+  for (const { offset, data } of iterateTfRecords(buf, file)) events.push(decodeEvent(data, offset, file, scalarTags));
+  return events;
+}
+
+function decodeEvent(data: Uint8Array, offset: number, file: string | undefined, scalarTags: Map<string, boolean>): TbEvent {
+  {
     const ev = new ProtoMessage(data, offset + 12, file);
     const out: TbEvent = { offset, wallTime: ev.double(1) ?? 0, step: ev.int(2) ?? 0, fileVersion: ev.string(3), scalars: [] };
     const summary = ev.message(5);
@@ -79,9 +85,87 @@ export function parseEventFile(buf: Uint8Array, file?: string): TbEvent[] {
       const value = tensorScalar(tensor);
       if (value !== undefined) out.scalars.push({ tag, value });
     }
-    events.push(out);
+    return out;
   }
-  return events;
+}
+
+const PIECE = 4 << 20;
+
+/**
+ * The records of one event file read piece by piece (memory: a piece, or the largest record).
+ * Framing and its errors are iterateTfRecords', with the file's offsets.
+ */
+export async function* tfRecordsOfFile(path: string): AsyncGenerator<TfRecord> {
+  const fh = await open(path, "r");
+  try {
+    let buf = new Uint8Array(PIECE);
+    let have = 0; // bytes in buf
+    let base = 0; // file offset of buf[0]
+    let eof = false;
+    const frame = (from: number, to: number) => {
+      try {
+        return [...iterateTfRecords(buf.subarray(from, to), path)];
+      } catch (err) {
+        if (err instanceof FormatError) throw new FormatError(err.what, base + from + err.offset, path);
+        throw err;
+      }
+    };
+    for (;;) {
+      if (!eof && have < buf.length) {
+        const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
+        if (!bytesRead) eof = true;
+        have += bytesRead;
+      }
+      let used = 0;
+      const dv = new DataView(buf.buffer, 0, have);
+      while (have - used >= 12) {
+        const len = dv.getUint32(used + 4, true) * 2 ** 32 + dv.getUint32(used, true);
+        if (used + 16 + len > have) break;
+        for (const r of frame(used, used + 16 + len)) yield { offset: base + used + r.offset, data: r.data.slice() };
+        used += 16 + len;
+      }
+      if (eof) {
+        if (used < have) frame(used, have); // a truncated record: throws naming it
+        return;
+      }
+      if (used === 0 && have === buf.length) {
+        // One record longer than the buffer: a wrong length fails its CRC here, else make room.
+        if (maskedCrc32c(buf.subarray(0, 8)) !== dv.getUint32(8, true)) throw new FormatError("length CRC-32C mismatch", base, path);
+        const len = dv.getUint32(4, true) * 2 ** 32 + dv.getUint32(0, true);
+        const bigger = new Uint8Array(16 + len);
+        bigger.set(buf.subarray(0, have));
+        buf = bigger;
+        continue;
+      }
+      buf.copyWithin(0, used, have);
+      have -= used;
+      base += used;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The scalars of every event file under `dir`, as readEventFiles names them, into columns
+ * (Series: step, value, wall time in ms), decoded record by record: no object per event.
+ */
+export async function readEventSeries(dir: string): Promise<Record<string, Series>> {
+  const builders = new Map<string, SeriesBuilder>();
+  for (const file of await findEventFiles(dir)) {
+    const rel = relative(dir, join(file, ".."));
+    const prefix = rel === "" ? "" : `${rel.split("\\").join("/")}/`;
+    const scalarTags = new Map<string, boolean>();
+    for await (const { offset, data } of tfRecordsOfFile(file)) {
+      const ev = decodeEvent(data, offset, file, scalarTags);
+      for (const sc of ev.scalars) {
+        let b = builders.get(prefix + sc.tag);
+        if (!b) builders.set(prefix + sc.tag, (b = new SeriesBuilder()));
+        b.push(ev.step, sc.value, ev.wallTime * 1000);
+      }
+    }
+  }
+  return Object.fromEntries([...builders].map(([k, b]) => [k, b.finish()]));
 }
 
 function tensorScalar(t: ProtoMessage): number | undefined {
@@ -121,7 +205,9 @@ export async function readEventFiles(dir: string): Promise<Record<string, Scalar
   for (const file of await findEventFiles(dir)) {
     const rel = relative(dir, join(file, ".."));
     const prefix = rel === "" ? "" : `${rel.split("\\").join("/")}/`;
-    for (const ev of parseEventFile(new Uint8Array(await readFile(file)), file)) {
+    const scalarTags = new Map<string, boolean>();
+    for await (const { offset, data } of tfRecordsOfFile(file)) {
+      const ev = decodeEvent(data, offset, file, scalarTags);
       for (const s of ev.scalars) (out[prefix + s.tag] ??= []).push({ step: ev.step, value: s.value, wallTime: ev.wallTime });
     }
   }

@@ -3,7 +3,7 @@
  * the sweep's best trial, the checkpoint's unbroken history, DDP's one coherent run,
  * the scale workflow's point count, and a figure stored for every workflow.
  */
-import { stepRange } from "./series.ts";
+import { observedPoints, stepRange, stepsOf } from "./series.ts";
 import type { Manifest, ManifestRun } from "./manifest.ts";
 import type { ObservedRun } from "./observed.ts";
 import { check, type Check } from "./check.ts";
@@ -23,7 +23,7 @@ export function contiguous(steps: number[], first: number, last: number): { ok: 
 function continuity(group: string, run: ManifestRun, obs: ObservedRun | undefined, first: number, last: number): Check[] {
   if (!obs) return [check(group, `${run.key}:history`, false, "run not read from the backend")];
   return Object.keys(run.metrics).map((key) => {
-    const r = contiguous((obs.metrics[key] ?? []).map((p) => p.step), first, last);
+    const r = contiguous(stepsOf(obs.metrics[key] ?? []), first, last);
     return check(group, `continuity:${key}`, r.ok, r.ok ? `steps ${first}..${last}, no gap, no duplicate` : `gaps ${r.gaps.slice(0, 5).join(",") || "-"}; duplicates ${r.dups.slice(0, 5).join(",") || "-"}`, { first, last }, { gaps: r.gaps.slice(0, 10), dups: r.dups.slice(0, 10) });
   });
 }
@@ -31,7 +31,7 @@ function continuity(group: string, run: ManifestRun, obs: ObservedRun | undefine
 const lastValue = (obs: ObservedRun | undefined, key: string) => {
   const pts = obs?.metrics[key];
   if (!pts?.length) return undefined;
-  const v = [...pts].sort((a, b) => a.step - b.step).at(-1)!.value;
+  const v = [...observedPoints(pts)].sort((a, b) => a.step - b.step).at(-1)!.value;
   return typeof v === "string" ? Number(v) : v;
 };
 

@@ -9,7 +9,7 @@
  *   and folder; each kind planted with a fault; and OutputModel.update_weights, whose failure
  *   inside clearml 2.1.12 offline is reported as the SDK's.
  */
-import { metricPoints } from "../../src/verify/series.ts";
+import { metricPoints, observedPoints } from "../../src/verify/series.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -102,7 +102,7 @@ describe("ClearML workflow (cnn): the session holds the points, and ClearML's Te
 
   test("every point carries ClearML's own timestamp (integer ms)", async () => {
     const obs = await readClearmlSession(zip);
-    const pts = obs.metrics.loss!;
+    const pts = observedPoints(obs.metrics.loss!);
     expect(pts).toHaveLength(6);
     for (const p of pts) expect(Number.isInteger(p.timestamp)).toBe(true);
     const logged = metricPoints(manifest.runs[0]!.metrics.loss!).map((p) => p[2]);
@@ -118,8 +118,8 @@ for batch in b:
         if e.get("metric") == "loss" and e.get("variant") == "loss" and e.get("iter") == 3:
             e["timestamp"] += 3_600_000
 put_events("metrics.jsonl", b)`);
-    const before = (await readClearmlSession(zip)).metrics.loss!.find((p) => p.step === 3)!.timestamp!;
-    const after = (await readClearmlSession(planted)).metrics.loss!.find((p) => p.step === 3)!.timestamp!;
+    const before = observedPoints((await readClearmlSession(zip)).metrics.loss!).find((p) => p.step === 3)!.timestamp!;
+    const after = observedPoints((await readClearmlSession(planted)).metrics.loss!).find((p) => p.step === 3)!.timestamp!;
     expect(after - before).toBe(3_600_000);
     const checks = await verifyWith(be, manifest, workDir, planted);
     expect(failedNames(checks)).toEqual(["timestamps.loss"]);

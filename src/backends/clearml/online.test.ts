@@ -4,7 +4,7 @@
  * read through scalar_metrics_iter_raw's scroll, artifacts from the fileserver, planted faults
  * caught, and 401 / no answer / 413 turned into errors and checks naming the fix.
  */
-import { metricPoints } from "../../verify/series.ts";
+import { metricPoints, observedPoints } from "../../verify/series.ts";
 import { afterEach, expect, test } from "bun:test";
 import type { Manifest } from "../../verify/manifest.ts";
 import { compareRun } from "../../verify/compare.ts";
@@ -70,7 +70,7 @@ test("timestamps by URL: each point's own from events.get_task_events (paged); a
   const rest = () => new ClearmlRest(clearmlHosts(double!.api, { CLEARML_FILES_HOST: double!.files }), KEYS);
   const obs = await readClearmlTask(rest(), f.run);
   expect(double.calls.filter((c) => c === "events.get_task_events").length).toBeGreaterThanOrEqual(3);
-  expect(obs.metrics.loss!.map((p) => p.timestamp)).toEqual(metricPoints(f.run.metrics.loss!).map((p) => p[2]));
+  expect(observedPoints(obs.metrics.loss!).map((p) => p.timestamp)).toEqual(metricPoints(f.run.metrics.loss!).map((p) => p[2]));
   const opts = { ...COMPARE, timestamps: clearml.timestamps };
   expect(compareRun(f.run, obs, opts).filter((c) => c.status === "fail")).toEqual([]);
   double.stop();

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { FIXTURES, expectCleanOutcome, makeZip, mutations } from "../../../tests/fixtures/testutil.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { readClearmlSession, safeEntryPath } from "./reader.ts";
+import { observedPoints } from "../../verify/series.ts";
 
 const expected = JSON.parse(readFileSync(join(FIXTURES, "expected.json"), "utf8"));
 const zipPath = join(FIXTURES, "clearml", expected.clearml.zip);
@@ -32,11 +33,11 @@ describe("readClearmlSession on a real clearml 2.1.12 offline session", async ()
     });
   });
   test("scalars: title when series == title, else title/series; NaN was stored as 0 by ClearML", () => {
-    const pts = (k: string) => run.metrics[k]!.map((p) => [p.step, p.value]);
+    const pts = (k: string) => observedPoints(run.metrics[k]!).map((p) => [p.step, p.value]);
     expect(Object.keys(run.metrics).sort()).toEqual(["acc/val", "loss"]);
     expect(pts("loss")).toEqual([[1, 0.5], [2, 0.25], [3, 0.125], [4, 0]]);
     expect(pts("acc/val")).toEqual([[3, 0.75]]);
-    expect(run.metrics.loss![0]!.timestamp).toBeGreaterThan(1.7e12);
+    expect(observedPoints(run.metrics.loss!)[0]!.timestamp).toBeGreaterThan(1.7e12);
   });
   test("artifacts keyed by artifact name, bytes hashed from data/", () => {
     expect(run.artifacts).toEqual({ model: expected.clearml.artifact });

@@ -26,6 +26,7 @@ import type { Manifest, ManifestRun, MetricPoint } from "../../verify/manifest.t
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
 import { compareMetric } from "../../verify/compare.ts";
+import { observedPoints } from "../../verify/series.ts";
 import { readEventFiles, type ScalarPoint } from "../../verify/tensorboard.ts";
 import { formatError } from "../../util/errors.ts";
 import { scalarKey, type ScalarSeries } from "./reader.ts";
@@ -73,8 +74,8 @@ export async function separateCapture(run: ManifestRun, obs: ObservedRun, workDi
   }
   obs.extra = { ...obs.extra, tensorboardCapture: captured };
   if (bare && taken.size) {
-    const metrics: ObservedRun["metrics"] = {};
-    for (const s of all) if (!taken.has(`${s.title}\0${s.series}`)) (metrics[scalarKey(s.title, s.series)] ??= []).push(...s.points);
+    const metrics: Record<string, ObservedPoint[]> = {};
+    for (const s of all) if (!taken.has(`${s.title}\0${s.series}`)) (metrics[scalarKey(s.title, s.series)] ??= []).push(...observedPoints(s.points));
     obs.metrics = metrics;
   }
   return obs;

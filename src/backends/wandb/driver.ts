@@ -19,6 +19,7 @@ import { mergeCaptures, wandbTensorboardChecks, type TbCapture } from "./tensorb
 import type { ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { isAbsolute, join } from "node:path";
+import { concatSeries } from "../../verify/series.ts";
 
 const COMPARE = { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals };
 
@@ -107,7 +108,7 @@ async function readResumable(dir: string, run: ManifestRun, workDir: string): Pr
     Object.assign(merged.params, part.params);
     Object.assign(merged.tags, part.tags);
     Object.assign(merged.artifacts, part.artifacts);
-    for (const [k, pts] of Object.entries(part.metrics)) merged.metrics[k] = [...(merged.metrics[k] ?? []), ...pts];
+    for (const [k, pts] of Object.entries(part.metrics)) merged.metrics[k] = concatSeries([merged.metrics[k] ?? [], pts]);
     merged.status = part.status;
   }
   return merged;

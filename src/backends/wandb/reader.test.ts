@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURES } from "../../../tests/fixtures/testutil.ts";
 import { parseJson, pyFloatRepr, quoteNonFinite, readWandbRun } from "./reader.ts";
+import { observedPoints } from "../../verify/series.ts";
 
 const expected = JSON.parse(readFileSync(join(FIXTURES, "expected.json"), "utf8"));
 const runDir = join(FIXTURES, "wandb", expected.wandb.run_dir);
@@ -26,13 +27,13 @@ describe("readWandbRun on a real wandb 0.31.0 offline run", async () => {
     expect(rest).toEqual({ lr: "0.01", layers: "2", opt: '{"name":"sgd","momentum":0.9}', "opt.name": "sgd", "opt.momentum": "0.9" });
   });
   test("metrics keyed by name, stepped by the logged `step` key", () => {
-    const pts = (k: string) => run.metrics[k]!.map((p) => [p.step, p.value]);
+    const pts = (k: string) => observedPoints(run.metrics[k]!).map((p) => [p.step, p.value]);
     expect(Object.keys(run.metrics).sort()).toEqual(["acc", "loss", "val.acc", "val.n"]);
     expect(pts("loss")).toEqual([[1, 0.5], [2, 0.25], [3, 0.125], [4, "NaN"]]);
     expect(pts("acc")).toEqual([[4, 0.75]]);
     expect(pts("val.acc")).toEqual([[5, 0.5]]);
     expect(pts("val.n")).toEqual([[5, 3]]);
-    for (const p of run.metrics.loss!) expect(p.timestamp).toBeGreaterThan(1.7e12);
+    for (const p of observedPoints(run.metrics.loss!)) expect(p.timestamp).toBeGreaterThan(1.7e12);
     expect(run.extra?.rowsWithoutStepKey).toBe(0);
   });
   test("artifacts: the saved file, not the SDK's requirements.txt", () => {
@@ -42,8 +43,8 @@ describe("readWandbRun on a real wandb 0.31.0 offline run", async () => {
   });
   test("a custom step key falls back to _step", async () => {
     const r = await readWandbRun(runDir, { stepKey: "trainer/global_step" });
-    expect(r.metrics.loss!.map((p) => p.step)).toEqual([0, 1, 2, 3]);
-    expect(r.metrics.step!.map((p) => p.value)).toEqual([1, 2, 3, 4, 4, 5]);
+    expect(observedPoints(r.metrics.loss!).map((p) => p.step)).toEqual([0, 1, 2, 3]);
+    expect(observedPoints(r.metrics.step!).map((p) => p.value)).toEqual([1, 2, 3, 4, 4, 5]);
     expect(r.extra?.rowsWithoutStepKey).toBe(6);
   });
 });

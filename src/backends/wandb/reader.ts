@@ -29,7 +29,8 @@ import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { readWandbRecords, type WandbItem } from "./records.ts";
 import { storedFiles } from "./stored.ts";
-import { splitCapturedRows } from "./tensorboard-capture.ts";
+import { namespaceOf, type TbCapture } from "./tensorboard-capture.ts";
+import { HistoryColumns, usableSpaces } from "./history.ts";
 
 export { isSdkFile } from "./stored.ts";
 
@@ -45,7 +46,27 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
     throw new FormatError(`expected one run-<id>.wandb in ${runDir}, found ${logs.length ? logs.join(", ") : "none"}`, 0, runDir);
   }
   const logPath = join(runDir, logs[0]!);
-  const rec = await readWandbRecords(logPath);
+  // History rows are turned into columns as they are decoded (history.ts), never kept.
+  const readHistory = async (fixed?: string[]) => {
+    const cols = new HistoryColumns(stepKey);
+    const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
+    let known = -1, spaces: string[] = fixed ?? [];
+    const rec = await readWandbRecords(logPath, {
+      onHistory: (h, sofar) => {
+        if (!fixed && sofar.tensorboard.length !== known) {
+          known = sofar.tensorboard.length;
+          spaces = usableSpaces(sofar.tensorboard.map(namespaceOf));
+        }
+        const row = { values: new Map(h.items.map((it) => [it.path.join("."), parseJson(it.valueJson)])), step: h.step };
+        if (cols.add(row, spaces) === "own") mediaOf(row, media);
+      },
+    });
+    return { rec, cols, media };
+  };
+  let { rec, cols, media } = await readHistory();
+  const allSpaces = usableSpaces(rec.tensorboard.map(namespaceOf));
+  // A tbrecord after rows it captured (W&B writes it first): read again knowing every namespace.
+  if (cols.lateNamespace(allSpaces)) ({ rec, cols, media } = await readHistory(allSpaces));
   const run = rec.run;
   const runId = run?.runId || logs[0]!.slice(4, -6);
 
@@ -78,25 +99,10 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
     else tags[t] = "";
   }
 
-  // metrics from history
-  // (rows W&B's TensorBoard capture wrote are kept apart: tensorboard-capture.ts)
-  const { own, capture } = splitCapturedRows(
-    rec.history.map((row) => ({ values: new Map(row.items.map((it) => [it.path.join("."), parseJson(it.valueJson)])), step: row.step })),
-    rec.tensorboard,
-  );
-  const { metrics, nonNumeric, rowsWithoutStepKey } = historyToMetrics(own, stepKey);
-  // W&B media in history (values with a `_type`: image-file, table-file, histogram, ...), by row.
-  const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
-  // 0.31 writes a media value as nested items ("img._type", "img.path", ...): regroup them.
-  for (const row of own)
-    for (const [k, type] of row.values) {
-      if (!k.endsWith("._type") || typeof type !== "string") continue;
-      const key = k.slice(0, -"._type".length);
-      const value: Record<string, unknown> = {};
-      for (const [k2, v2] of row.values) if (k2.startsWith(`${key}.`) && !k2.slice(key.length + 1).includes(".")) value[k2.slice(key.length + 1)] = v2;
-      const st = row.values.get("_step");
-      media.push({ key, step: typeof st === "number" ? st : row.step, value });
-    }
+  // metrics from history (rows W&B's TensorBoard capture wrote kept apart: tensorboard-capture.ts)
+  const { metrics, capture: capturedPoints } = cols.result();
+  const { nonNumeric, rowsWithoutStepKey } = cols;
+  const capture: TbCapture = { dirs: rec.tensorboard.map((r) => ({ logDir: r.logDir, namespace: namespaceOf(r) })), points: capturedPoints };
 
   // summary (final state)
   const summary: Record<string, unknown> = {};
@@ -157,7 +163,7 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
       summary,
       exitCode: rec.exit?.exitCode,
       runtime: rec.exit?.runtime,
-      historyRows: rec.history.length,
+      historyRows: cols.rows,
       rowsWithoutStepKey,
       stepKey,
       timestampPrecision: "W&B _timestamp: seconds as a double set by the SDK in run.log (sub-ms); points carry it in ms, unrounded",
@@ -176,6 +182,19 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
   };
   if (!run) (out.extra as Record<string, unknown>).missingRunRecord = true;
   return out;
+}
+
+/** W&B media in a history row (values with a `_type`: image-file, table-file, histogram, ...). */
+function mediaOf(row: { values: Map<string, unknown>; step?: number }, out: { key: string; step: number | undefined; value: Record<string, unknown> }[]) {
+  // 0.31 writes a media value as nested items ("img._type", "img.path", ...): regroup them.
+  for (const [k, type] of row.values) {
+    if (!k.endsWith("._type") || typeof type !== "string") continue;
+    const key = k.slice(0, -"._type".length);
+    const value: Record<string, unknown> = {};
+    for (const [k2, v2] of row.values) if (k2.startsWith(`${key}.`) && !k2.slice(key.length + 1).includes(".")) value[k2.slice(key.length + 1)] = v2;
+    const st = row.values.get("_step");
+    out.push({ key, step: typeof st === "number" ? st : row.step, value });
+  }
 }
 
 /** JSON.parse that keeps W&B's bare NaN/Infinity/-Infinity as those strings; undecodable -> raw text. */
@@ -286,26 +305,7 @@ export function flattenParams(obj: Record<string, unknown>, prefix: string, out:
  * else W&B's own _step; W&B's underscore keys are not metrics.
  */
 export function historyToMetrics(rows: Iterable<{ values: Map<string, unknown>; step?: number }>, stepKey: string) {
-  const metrics: Record<string, ObservedPoint[]> = {};
-  const nonNumeric = new Set<string>();
-  let rowsWithoutStepKey = 0;
-  for (const { values, step: rowStep } of rows) {
-    let step = values.get(stepKey);
-    if (typeof step !== "number") {
-      rowsWithoutStepKey++;
-      step = typeof values.get("_step") === "number" ? values.get("_step") : rowStep;
-    }
-    const ts = values.get("_timestamp");
-    for (const [key, value] of values) {
-      if (key === stepKey || key.startsWith("_")) continue;
-      if (typeof value !== "number" && value !== "NaN" && value !== "Infinity" && value !== "-Infinity") {
-        nonNumeric.add(key);
-        continue;
-      }
-      const point: ObservedPoint = { step: Number(step), value };
-      if (typeof ts === "number") point.timestamp = ts * 1000; // W&B's double seconds, unrounded
-      (metrics[key] ??= []).push(point);
-    }
-  }
-  return { metrics, nonNumeric, rowsWithoutStepKey };
+  const cols = new HistoryColumns(stepKey);
+  for (const row of rows) cols.add(row);
+  return { metrics: cols.result().metrics, nonNumeric: cols.nonNumeric, rowsWithoutStepKey: cols.rowsWithoutStepKey };
 }

@@ -29,7 +29,7 @@
  *  HeaderRecord: version_info=1 {producer=1 min_consumer=2}. EnvironmentRecord: program=6
  *    code_path=7 git=9 root=11 host=12 executable=14 python=2 os=1.
  */
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { crc32 } from "../../util/crc32.ts";
 import { FormatError, ProtoMessage } from "../../util/protobuf.ts";
 
@@ -46,63 +46,85 @@ export interface WandbPayload {
 
 /** Checks the file header and yields every reassembled record payload; throws FormatError. */
 export function* iterateWandbLog(buf: Uint8Array, file?: string): Generator<WandbPayload> {
-  if (buf.length < WANDB_HEADER_SIZE) throw new FormatError(`file header truncated (${buf.length} bytes)`, 0, file);
-  const magic = String.fromCharCode(buf[0]!, buf[1]!, buf[2]!, buf[3]!);
-  const ident = buf[4]! | (buf[5]! << 8);
-  if (magic !== ":W&B" || ident !== 0xbee1) throw new FormatError("not a .wandb file (bad magic)", 0, file);
-  if (buf[6] !== 0) throw new FormatError(`unsupported .wandb version ${buf[6]}`, 6, file);
+  const framer = new WandbFramer(file);
+  yield* framer.chunk(buf, true);
+}
 
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let off = WANDB_HEADER_SIZE;
-  let parts: Uint8Array[] | undefined;
-  let partsStart = 0;
-  while (off < buf.length) {
-    const leftInBlock = WANDB_BLOCK_SIZE - (off % WANDB_BLOCK_SIZE);
-    if (leftInBlock < CHUNK_HEADER) {
-      const end = Math.min(off + leftInBlock, buf.length);
-      for (let i = off; i < end; i++) {
-        if (buf[i] !== 0) throw new FormatError("non-zero block padding", i, file);
+/**
+ * The framing above over a file read in pieces: each piece starts at a block boundary (so no
+ * chunk header is ever cut), a fragmented record's parts are kept across pieces. Offsets are the
+ * file's. A piece's bytes must not be reused after it is passed in (payloads may point into them).
+ */
+export class WandbFramer {
+  private base = 0;
+  private parts: Uint8Array[] | undefined;
+  private partsStart = 0;
+  constructor(private file?: string) {}
+
+  *chunk(buf: Uint8Array, last: boolean): Generator<WandbPayload> {
+    const file = this.file;
+    const base = this.base;
+    if (base % WANDB_BLOCK_SIZE !== 0) throw new Error("a .wandb piece must start at a block boundary");
+    if (!last && buf.length % WANDB_BLOCK_SIZE !== 0) throw new Error("a .wandb piece other than the last must be whole blocks");
+    let off = 0;
+    if (base === 0) {
+      if (buf.length < WANDB_HEADER_SIZE) throw new FormatError(`file header truncated (${buf.length} bytes)`, 0, file);
+      const magic = String.fromCharCode(buf[0]!, buf[1]!, buf[2]!, buf[3]!);
+      const ident = buf[4]! | (buf[5]! << 8);
+      if (magic !== ":W&B" || ident !== 0xbee1) throw new FormatError("not a .wandb file (bad magic)", 0, file);
+      if (buf[6] !== 0) throw new FormatError(`unsupported .wandb version ${buf[6]}`, 6, file);
+      off = WANDB_HEADER_SIZE;
+    }
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    while (off < buf.length) {
+      const leftInBlock = WANDB_BLOCK_SIZE - ((base + off) % WANDB_BLOCK_SIZE);
+      if (leftInBlock < CHUNK_HEADER) {
+        const end = Math.min(off + leftInBlock, buf.length);
+        for (let i = off; i < end; i++) {
+          if (buf[i] !== 0) throw new FormatError("non-zero block padding", base + i, file);
+        }
+        off = end;
+        continue;
       }
-      off = end;
-      continue;
-    }
-    if (off + CHUNK_HEADER > buf.length) throw new FormatError("truncated chunk header", off, file);
-    const crc = dv.getUint32(off, true);
-    const len = dv.getUint16(off + 4, true);
-    const type = buf[off + 6]!;
-    if (type < 1 || type > 4) throw new FormatError(`bad chunk type ${type}`, off, file);
-    if (CHUNK_HEADER + len > leftInBlock) throw new FormatError(`chunk of ${len} bytes crosses a block boundary`, off, file);
-    if (off + CHUNK_HEADER + len > buf.length) throw new FormatError(`truncated chunk (${len} bytes declared)`, off, file);
-    const data = buf.subarray(off + CHUNK_HEADER, off + CHUNK_HEADER + len);
-    const actual = crc32(data, crc32(buf.subarray(off + 6, off + 7)));
-    if (actual !== crc) {
-      throw new FormatError(`CRC mismatch (stored ${hex(crc)}, computed ${hex(actual)})`, off, file);
-    }
-    switch (type) {
-      case ChunkType.full:
-        if (parts) throw new FormatError("FULL chunk inside a fragmented record", off, file);
-        yield { offset: off, data };
-        break;
-      case ChunkType.first:
-        if (parts) throw new FormatError("FIRST chunk inside a fragmented record", off, file);
-        parts = [data];
-        partsStart = off;
-        break;
-      case ChunkType.middle:
-        if (!parts) throw new FormatError("MIDDLE chunk without a FIRST", off, file);
-        parts.push(data);
-        break;
-      case ChunkType.last: {
-        if (!parts) throw new FormatError("LAST chunk without a FIRST", off, file);
-        parts.push(data);
-        yield { offset: partsStart, data: concat(parts) };
-        parts = undefined;
-        break;
+      if (off + CHUNK_HEADER > buf.length) throw new FormatError("truncated chunk header", base + off, file);
+      const crc = dv.getUint32(off, true);
+      const len = dv.getUint16(off + 4, true);
+      const type = buf[off + 6]!;
+      if (type < 1 || type > 4) throw new FormatError(`bad chunk type ${type}`, base + off, file);
+      if (CHUNK_HEADER + len > leftInBlock) throw new FormatError(`chunk of ${len} bytes crosses a block boundary`, base + off, file);
+      if (off + CHUNK_HEADER + len > buf.length) throw new FormatError(`truncated chunk (${len} bytes declared)`, base + off, file);
+      const data = buf.subarray(off + CHUNK_HEADER, off + CHUNK_HEADER + len);
+      const actual = crc32(data, crc32(buf.subarray(off + 6, off + 7)));
+      if (actual !== crc) {
+        throw new FormatError(`CRC mismatch (stored ${hex(crc)}, computed ${hex(actual)})`, base + off, file);
       }
+      switch (type) {
+        case ChunkType.full:
+          if (this.parts) throw new FormatError("FULL chunk inside a fragmented record", base + off, file);
+          yield { offset: base + off, data };
+          break;
+        case ChunkType.first:
+          if (this.parts) throw new FormatError("FIRST chunk inside a fragmented record", base + off, file);
+          this.parts = [data];
+          this.partsStart = base + off;
+          break;
+        case ChunkType.middle:
+          if (!this.parts) throw new FormatError("MIDDLE chunk without a FIRST", base + off, file);
+          this.parts.push(data);
+          break;
+        case ChunkType.last: {
+          if (!this.parts) throw new FormatError("LAST chunk without a FIRST", base + off, file);
+          this.parts.push(data);
+          yield { offset: this.partsStart, data: concat(this.parts) };
+          this.parts = undefined;
+          break;
+        }
+      }
+      off += CHUNK_HEADER + len;
     }
-    off += CHUNK_HEADER + len;
+    this.base = base + buf.length;
+    if (last && this.parts) throw new FormatError("truncated: record has FIRST but no LAST chunk", this.partsStart, file);
   }
-  if (parts) throw new FormatError("truncated: record has FIRST but no LAST chunk", partsStart, file);
 }
 
 const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
@@ -279,22 +301,40 @@ function git(m: ProtoMessage | undefined): { remoteUrl?: string; commit?: string
   return { remoteUrl: m.string(1) || undefined, commit: m.string(2) || undefined };
 }
 
+export interface WandbReadOptions {
+  /**
+   * Each history row as it is decoded, in file order; history rows are then not kept in
+   * `history` (a run's millions of points never held as records at once).
+   */
+  onHistory?: (row: WandbHistoryRow, sofar: WandbRecords) => void;
+}
+
 /** Decodes every record of a `.wandb` file held in memory. Throws FormatError naming the offset. */
-export function parseWandbRecords(buf: Uint8Array, file?: string): WandbRecords {
-  const out: WandbRecords = { history: [], summaries: [], configs: [], files: [], environment: [], artifacts: [], useArtifacts: [], tensorboard: [], counts: {} };
-  for (const { offset, data } of iterateWandbLog(buf, file)) {
+export function parseWandbRecords(buf: Uint8Array, file?: string, o: WandbReadOptions = {}): WandbRecords {
+  const out = emptyRecords();
+  for (const p of iterateWandbLog(buf, file)) decodeRecord(p, out, file, o);
+  return out;
+}
+
+const emptyRecords = (): WandbRecords => ({ history: [], summaries: [], configs: [], files: [], environment: [], artifacts: [], useArtifacts: [], tensorboard: [], counts: {} });
+
+function decodeRecord({ offset, data }: WandbPayload, out: WandbRecords, file: string | undefined, o: WandbReadOptions): void {
+  {
     const rec = new ProtoMessage(data, offset + CHUNK_HEADER, file);
     // The record_type oneof: the last oneof field present wins, as protobuf parsers do.
     let kind: number | undefined;
     for (const f of rec.fields) if (ONEOF_FIELDS.includes(f.no)) kind = f.no;
     const name = kind === undefined ? "none" : RECORD_NAMES[kind]!;
     out.counts[name] = (out.counts[name] ?? 0) + 1;
-    if (kind === undefined) continue;
+    if (kind === undefined) return;
     const m = rec.message(kind)!;
     switch (kind) {
-      case 2:
-        out.history.push({ offset, step: m.message(2)?.int(1) ?? (m.has(2) ? 0 : undefined), items: m.messages(1).map(item) });
+      case 2: {
+        const row = { offset, step: m.message(2)?.int(1) ?? (m.has(2) ? 0 : undefined), items: m.messages(1).map(item) };
+        if (o.onHistory) o.onHistory(row, out);
+        else out.history.push(row);
         break;
+      }
       case 3:
         out.summaries.push(update(m, offset));
         break;
@@ -376,10 +416,30 @@ export function parseWandbRecords(buf: Uint8Array, file?: string): WandbRecords 
         break;
     }
   }
-  return out;
 }
 
-/** Reads and decodes a `.wandb` file. */
-export async function readWandbRecords(path: string): Promise<WandbRecords> {
-  return parseWandbRecords(new Uint8Array(await readFile(path)), path);
+const PIECE = 128 * WANDB_BLOCK_SIZE; // 4 MiB read at a time
+
+/** Reads and decodes a `.wandb` file piece by piece (memory: a piece, plus what is kept). */
+export async function readWandbRecords(path: string, o: WandbReadOptions = {}): Promise<WandbRecords> {
+  const out = emptyRecords();
+  const framer = new WandbFramer(path);
+  const fh = await open(path, "r");
+  try {
+    for (;;) {
+      const buf = new Uint8Array(PIECE); // fresh each time: payloads may point into it
+      let n = 0;
+      while (n < PIECE) {
+        const { bytesRead } = await fh.read(buf, n, PIECE - n, null);
+        if (!bytesRead) break;
+        n += bytesRead;
+      }
+      const last = n < PIECE;
+      for (const p of framer.chunk(buf.subarray(0, n), last)) decodeRecord(p, out, path, o);
+      if (last) break;
+    }
+  } finally {
+    await fh.close();
+  }
+  return out;
 }

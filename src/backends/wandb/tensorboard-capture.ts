@@ -17,7 +17,7 @@
  * - tensorboard.wandb-capture:event-files: each event file byte for byte (sha256) among the
  *   files W&B recorded and holds.
  */
-import { existsSync } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { basename, isAbsolute, join, relative } from "node:path";
@@ -25,8 +25,9 @@ import type { Manifest } from "../../verify/manifest.ts";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
 import { compareMetric } from "../../verify/compare.ts";
-import { findEventFiles, readEventFiles } from "../../verify/tensorboard.ts";
+import { findEventFiles, readEventSeries } from "../../verify/tensorboard.ts";
 import type { WandbTbRecord } from "./records.ts";
+import { concatSeries, groupBySteps, SeriesBuilder, type Series } from "../../verify/series.ts";
 import { formatError } from "../../util/errors.ts";
 
 export type Row = { values: Map<string, unknown>; step?: number };
@@ -34,10 +35,10 @@ export type Row = { values: Map<string, unknown>; step?: number };
 /** namespace -> tag -> the points W&B captured; `dirs` = the tbrecords' log dirs. */
 export interface TbCapture {
   dirs: { logDir: string; namespace: string }[];
-  points: Record<string, Record<string, ObservedPoint[]>>;
+  points: Record<string, Record<string, ObservedPoint[] | Series>>;
 }
 
-const namespaceOf = (r: WandbTbRecord) => (r.rootDir ? relative(r.rootDir, r.logDir).split("\\").join("/") : "");
+export const namespaceOf = (r: WandbTbRecord) => (r.rootDir ? relative(r.rootDir, r.logDir).split("\\").join("/") : "");
 
 /**
  * Splits W&B history rows into the run's own rows and the rows W&B's TensorBoard capture wrote
@@ -50,7 +51,8 @@ export function splitCapturedRows(rows: Row[], tb: WandbTbRecord[]): { own: Row[
 /** The same split, for log dirs known otherwise (by URL: the manifest's tensorboardNamespace). */
 export function splitByNamespace(rows: Row[], dirs: TbCapture["dirs"]): { own: Row[]; capture: TbCapture } {
   const spaces = [...new Set(dirs.map((d) => d.namespace).filter((n) => n !== "" && !n.startsWith("..")))];
-  const capture: TbCapture = { dirs, points: {} };
+  const points: Record<string, Record<string, ObservedPoint[]>> = {};
+  const capture: TbCapture = { dirs, points };
   if (!spaces.length) return { own: rows, capture };
   const own: Row[] = [];
   for (const row of rows) {
@@ -69,7 +71,7 @@ export function splitByNamespace(rows: Row[], dirs: TbCapture["dirs"]): { own: R
       const v = row.values.get(k);
       const point: ObservedPoint = { step, value: typeof v === "number" ? v : String(v) };
       if (typeof ts === "number") point.timestamp = ts * 1000;
-      ((capture.points[space] ??= {})[k.slice(space.length + 1)] ??= []).push(point);
+      ((points[space] ??= {})[k.slice(space.length + 1)] ??= []).push(point);
     }
   }
   return { own, capture };
@@ -82,7 +84,7 @@ export function mergeCaptures(parts: (TbCapture | undefined)[]): TbCapture {
     if (!p) continue;
     out.dirs.push(...p.dirs);
     for (const [ns, tags] of Object.entries(p.points))
-      for (const [tag, pts] of Object.entries(tags)) ((out.points[ns] ??= {})[tag] ??= []).push(...pts);
+      for (const [tag, pts] of Object.entries(tags)) (out.points[ns] ??= {})[tag] = concatSeries([out.points[ns]![tag] ?? [], pts]);
   }
   return out;
 }
@@ -106,9 +108,9 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
     const ns = attached.namespace;
     const got = capture!.points[ns] ?? {};
     if (!existsSync(dir)) continue; // the direct parse reports the missing files
-    let events: Awaited<ReturnType<typeof readEventFiles>>;
+    let events: Record<string, Series>;
     try {
-      events = await readEventFiles(dir);
+      events = await readEventSeries(dir);
     } catch (err) {
       checks.push(check("tensorboard", name("history"), false, `event files unreadable: ${formatError(err)}`, "valid records", null));
       continue;
@@ -116,10 +118,9 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
     for (const [tag, pts] of Object.entries(events)) {
       // W&B's capture writes one history row per step: a tag's events at one step (Lightning's
       // epoch at an epoch's last step, logged by training and validation) become one point, the last.
-      const byStep = new Map<number, (typeof pts)[number]>();
-      for (const p of pts) byStep.set(p.step, p);
-      const merged = pts.length - byStep.size;
-      const r = compareMetric(tag, [...byStep.values()].map((p) => [p.step, p.value, p.wallTime * 1000]), got[tag], "float32");
+      const last = lastPerStep(pts);
+      const merged = pts.length - last.length;
+      const r = compareMetric(tag, last, got[tag], "float32");
       const rule = merged ? ` (${merged} event(s) sharing a step with another of the tag counted once: W&B's capture keeps one value per tag and step, the last)` : "";
       checks.push(check("tensorboard", name(tag), r.ok, `W&B's captured history vs the event files (float32): ${r.message}${rule}`, r.expected, r.actual));
     }
@@ -128,7 +129,7 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
     const files = await findEventFiles(dir);
     for (const f of files) {
       const rel = `${ns}/${relative(dir, f).split("\\").join("/")}`;
-      const sha = createHash("sha256").update(await readFile(f)).digest("hex");
+      const sha = await sha256File(f);
       if (obs.artifacts[rel]?.sha256 !== sha) missing.push(basename(f));
     }
     checks.push(check("tensorboard", name("event-files"), files.length > 0 && !missing.length,
@@ -136,4 +137,32 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
       files.length, files.length - missing.length));
   }
   return checks;
+}
+
+/**
+ * A tag's events with one per step, the last, in the order steps first appear (what W&B's capture
+ * keeps: one history row per step).
+ */
+export function lastPerStep(s: Series): Series {
+  const g = groupBySteps(s);
+  const first = new Uint32Array(g.groups), last = new Uint32Array(g.groups);
+  let ordered = true;
+  for (let i = 0; i < g.groups; i++) {
+    first[i] = g.order[g.starts[i]!]!;
+    last[i] = g.order[g.starts[i + 1]! - 1]!;
+    if (i && first[i]! < first[i - 1]!) ordered = false;
+  }
+  const seq = ordered ? null : Array.from({ length: g.groups }, (_, i) => i).sort((a, b) => first[a]! - first[b]!);
+  const b = new SeriesBuilder(Math.max(1, g.groups));
+  for (let j = 0; j < g.groups; j++) {
+    const i = last[seq ? seq[j]! : j]!;
+    b.push(s.steps[i]!, s.values[i]!, s.timestamps[i]!);
+  }
+  return b.finish();
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
 }

@@ -69,7 +69,8 @@ describe("synthetic sessions", () => {
     const run = await readClearmlSession(p);
     expect(run.params).toEqual({ "A/x": "1", "B/x": "2", x: "1" });
     expect(run.tags).toEqual({ team: "vision", t1: "" }); // user properties are tags
-    expect(run.metrics).toEqual({ "m/s": [{ step: 2, value: "NaN" }] });
+    expect(Object.keys(run.metrics)).toEqual(["m/s"]);
+    expect(observedPoints(run.metrics["m/s"]!)).toEqual([{ step: 2, value: "NaN" }]);
     expect(Object.keys(run.artifacts)).toEqual(["x/img.png"]);
     expect(run.extra?.otherEvents).toEqual({ plot: 1 });
     expect(run.git).toBeUndefined();
@@ -82,6 +83,24 @@ describe("synthetic sessions", () => {
     await expect(readClearmlSession(writeTmp("c.zip", z))).rejects.toThrow(/task.json is corrupt \(size or CRC-32 mismatch\) at offset 0/);
     await expect(readClearmlSession(writeTmp("d.zip", new TextEncoder().encode("nope")))).rejects.toThrow(FormatError);
   });
+});
+
+describe("metrics.jsonl unzipped as a stream", () => {
+  const scalar = (i: number) => ({ type: "training_stats_scalar", metric: "loss", variant: "loss", iter: i, value: i / 3, timestamp: 1.7e12 + i });
+  // 40 000 events in lines of 100, as ClearML batches them: several unzip pieces.
+  const jsonl = Array.from({ length: 400 }, (_, l) => JSON.stringify(Array.from({ length: 100 }, (_, j) => scalar(l * 100 + j)))).join("\n") + "\n";
+  test("every event of a large file, in order, as columns", async () => {
+    const run = await readClearmlSession(writeTmp("big.zip", makeZip([{ name: "task.json", data: task() }, { name: "metrics.jsonl", data: jsonl }])));
+    const loss = run.metrics.loss!;
+    expect(loss.length).toBe(40_000);
+    expect(observedPoints(loss)[39_999]).toEqual({ step: 39_999, value: 39_999 / 3, timestamp: 1.7e12 + 39_999 });
+  }, 60_000);
+  test("a changed byte is the zip's CRC error, before the JSON it breaks", async () => {
+    const z = makeZip([{ name: "task.json", data: task() }, { name: "metrics.jsonl", data: jsonl }]);
+    const at = z.lastIndexOf(0x5b); // the "[" that opens the last stored line
+    z[at] = 0x7b; // "{": that line is no longer JSON
+    await expect(readClearmlSession(writeTmp("bad.zip", z))).rejects.toThrow(/metrics.jsonl is corrupt \(size or CRC-32 mismatch\)/);
+  }, 60_000);
 });
 
 describe("clearml fuzz", () => {

@@ -27,6 +27,7 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import unzipper from "unzipper";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
+import { SeriesBuilder, toNumber, type Series } from "../../verify/series.ts";
 import { crc32 } from "../../util/crc32.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { quoteNonFinite } from "../wandb/reader.ts";
@@ -140,23 +141,24 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
   // tags: the task's tag list (value "") and user properties (above)
   for (const t of Array.isArray(task.tags) ? task.tags : []) if (typeof t === "string") tags[t] = "";
 
-  // metrics
-  const metrics: Record<string, ObservedPoint[]> = {};
-  const series = new Map<string, ScalarSeries>();
+  // metrics: metrics.jsonl unzipped as a stream, each line's events into columns as parsed
+  const byKey = new Map<string, SeriesBuilder>();
+  const series = new Map<string, { title: string; series: string; points: SeriesBuilder }>();
   const otherEvents: Record<string, number> = {};
   const otherEventList: Json[] = [];
-  if (entries.has("metrics.jsonl")) {
-    const lines = (await readText("metrics.jsonl")).split("\n");
-    lines.forEach((line, i) => {
-      if (line.trim() === "") return;
+  if (entries.has("metrics.jsonl")) try {
+    let i = 0;
+    for await (const line of lines(entries.get("metrics.jsonl")!, zipPath, "metrics.jsonl")) {
+      i++;
+      if (line.trim() === "") continue;
       let events: unknown;
       try {
         events = JSON.parse(quoteNonFinite(line));
       } catch (e) {
-        throw new FormatError(`metrics.jsonl line ${i + 1} is not JSON (${(e as Error).message})`, 0, `${zipPath}!metrics.jsonl`);
+        throw new FormatError(`metrics.jsonl line ${i} is not JSON (${(e as Error).message})`, 0, `${zipPath}!metrics.jsonl`);
       }
       for (const ev of Array.isArray(events) ? events : [events]) {
-        if (!isObject(ev)) throw new FormatError(`metrics.jsonl line ${i + 1} holds a non-object event`, 0, `${zipPath}!metrics.jsonl`);
+        if (!isObject(ev)) throw new FormatError(`metrics.jsonl line ${i} holds a non-object event`, 0, `${zipPath}!metrics.jsonl`);
         const type = String(ev.type);
         if (type !== "training_stats_scalar") {
           otherEvents[type] = (otherEvents[type] ?? 0) + 1;
@@ -168,17 +170,24 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
         const key = scalarKey(title, variant);
         const value = ev.value;
         if (typeof value !== "number" && value !== "NaN" && value !== "Infinity" && value !== "-Infinity") {
-          throw new FormatError(`metrics.jsonl line ${i + 1}: scalar ${key} has value ${JSON.stringify(value)}`, 0, `${zipPath}!metrics.jsonl`);
+          throw new FormatError(`metrics.jsonl line ${i}: scalar ${key} has value ${JSON.stringify(value)}`, 0, `${zipPath}!metrics.jsonl`);
         }
-        const point: ObservedPoint = { step: Number(ev.iter ?? 0), value };
-        if (typeof ev.timestamp === "number") point.timestamp = ev.timestamp;
-        (metrics[key] ??= []).push(point);
+        const step = Number(ev.iter ?? 0), v = toNumber(value), ts = typeof ev.timestamp === "number" ? ev.timestamp : Number.NaN;
+        let b = byKey.get(key);
+        if (!b) byKey.set(key, (b = new SeriesBuilder()));
+        b.push(step, v, ts);
         const id = `${title}\0${variant}`;
-        if (!series.has(id)) series.set(id, { title, series: variant, points: [] });
-        series.get(id)!.points.push(point);
+        let sr = series.get(id);
+        if (!sr) series.set(id, (sr = { title, series: variant, points: new SeriesBuilder() }));
+        sr.points.push(step, v, ts);
       }
-    });
+    }
+  } catch (err) {
+    // Bytes that are not what the zip recorded say so first, as when the entry was read whole.
+    if (err instanceof FormatError) for await (const _ of lines(entries.get("metrics.jsonl")!, zipPath, "metrics.jsonl"));
+    throw err;
   }
+  const metrics: Record<string, Series> = Object.fromEntries([...byKey].map(([k, b]) => [k, b.finish()]));
 
   // artifacts
   const execution = isObject(task.execution) ? task.execution : {};
@@ -241,7 +250,7 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
       })),
       artifactFiles,
       otherEvents,
-      scalarSeries: [...series.values()],
+      scalarSeries: [...series.values()].map((x): ScalarSeries => ({ title: x.title, series: x.series, points: x.points.finish() })),
       offlineOutputModels: task.offline_output_models,
       entries: [...entries.keys()].sort(),
     },
@@ -252,7 +261,35 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
 export interface ScalarSeries {
   title: string;
   series: string;
-  points: ObservedPoint[];
+  points: ObservedPoint[] | Series;
+}
+
+/**
+ * The lines of a zip entry, unzipped as a stream (memory: a piece and a line), its size and
+ * CRC-32 checked at the end as Session.read checks them.
+ */
+async function* lines(f: unzipper.File, zipPath: string, name: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let crc = 0, size = 0, rest = "";
+  try {
+    for await (const chunk of f.stream() as AsyncIterable<Buffer>) {
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      crc = crc32(bytes, crc);
+      size += bytes.length;
+      const text = rest + decoder.decode(bytes, { stream: true });
+      const parts = text.split("\n");
+      rest = parts.pop()!;
+      yield* parts;
+    }
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
+    throw new FormatError(`cannot read zip entry ${name} (${(e as Error).message})`, f.offsetToLocalFileHeader, zipPath);
+  }
+  if (size !== f.uncompressedSize || crc >>> 0 !== f.crc32 >>> 0) {
+    throw new FormatError(`zip entry ${name} is corrupt (size or CRC-32 mismatch)`, f.offsetToLocalFileHeader, zipPath);
+  }
+  rest += decoder.decode();
+  yield rest;
 }
 
 /** The metric key e2e reads a scalar as: title, or "title/series" when they differ. */

@@ -35,6 +35,7 @@ import type { ClearmlExpectations, ClearmlObject } from "./expect.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { openSession, openZipBuffer, type ScalarSeries, type Session } from "./reader.ts";
 import type { ClearmlRest } from "./rest.ts";
+import { observedPoints } from "../../verify/series.ts";
 
 type Json = Record<string, any>;
 const SUMMARY_ITER = -(2 ** 31);
@@ -122,7 +123,7 @@ function urlSource(rest: ClearmlRest, obs: ObservedRun, read: { logs: Source["lo
   return {
     where: "the server",
     task: { configuration: obs.extra?.configuration ?? {}, execution: { artifacts: obs.extra?.artifactsDeclared ?? [] } },
-    scalarEvents: series.flatMap((s) => s.points.map((p) => ({ type: "training_stats_scalar", metric: s.title, variant: s.series, iter: p.step, value: p.value }))),
+    scalarEvents: series.flatMap((s) => observedPoints(s.points).map((p) => ({ type: "training_stats_scalar", metric: s.title, variant: s.series, iter: p.step, value: p.value }))),
     imageEvents: read.images,
     logs: read.logs,
     models: read.models,

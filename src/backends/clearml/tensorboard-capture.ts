@@ -26,8 +26,8 @@ import type { Manifest, ManifestRun, MetricPoint } from "../../verify/manifest.t
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
 import { compareMetric } from "../../verify/compare.ts";
-import { observedPoints } from "../../verify/series.ts";
-import { readEventFiles, type ScalarPoint } from "../../verify/tensorboard.ts";
+import { concatSeries, type Series } from "../../verify/series.ts";
+import { readEventSeries } from "../../verify/tensorboard.ts";
 import { formatError } from "../../util/errors.ts";
 import { scalarKey, type ScalarSeries } from "./reader.ts";
 
@@ -41,8 +41,8 @@ export function captureName(tag: string, bareTagTitle: string | null | undefined
 
 interface Captured {
   /** tag -> ClearML's name for it and the points the session holds under that name. */
-  tags: Record<string, { title: string; series: string; points: ObservedPoint[] }>;
-  events?: Record<string, ScalarPoint[]>;
+  tags: Record<string, { title: string; series: string; points: ObservedPoint[] | Series }>;
+  events?: Record<string, Series>;
   error?: string;
 }
 
@@ -60,7 +60,7 @@ export async function separateCapture(run: ManifestRun, obs: ObservedRun, workDi
   if (!dir || !run.tensorboardCapture || !existsSync(dir)) return obs;
   const captured: Captured = { tags: {} };
   try {
-    captured.events = await readEventFiles(dir);
+    captured.events = await readEventSeries(dir);
   } catch (err) {
     captured.error = formatError(err);
   }
@@ -74,8 +74,8 @@ export async function separateCapture(run: ManifestRun, obs: ObservedRun, workDi
   }
   obs.extra = { ...obs.extra, tensorboardCapture: captured };
   if (bare && taken.size) {
-    const metrics: Record<string, ObservedPoint[]> = {};
-    for (const s of all) if (!taken.has(`${s.title}\0${s.series}`)) (metrics[scalarKey(s.title, s.series)] ??= []).push(...observedPoints(s.points));
+    const metrics: ObservedRun["metrics"] = {};
+    for (const s of all) if (!taken.has(`${s.title}\0${s.series}`)) metrics[scalarKey(s.title, s.series)] = concatSeries([metrics[scalarKey(s.title, s.series)] ?? [], s.points]);
     obs.metrics = metrics;
   }
   return obs;
@@ -101,10 +101,10 @@ export function captureChecks(manifest: Manifest, observed: Record<string, Obser
     }
     for (const [tag, pts] of Object.entries(cap.events)) {
       const got = cap.tags[tag]!;
-      const expected: MetricPoint[] = pts.map((p) => [p.step, p.value, Math.round(p.wallTime * 1000)]);
+      const expected: Series = { ...pts, timestamps: pts.timestamps.map(Math.round) };
       const r = compareMetric(tag, expected, got.points.length ? got.points : undefined, "float32");
       const where = `title "${got.title}", series "${got.series}"`;
-      const nonFinite = pts.some((p) => !Number.isFinite(p.value)) ? "; NaN and infinities reach ClearML as 0.0 (Logger.set_reporting_nan_value)" : "";
+      const nonFinite = pts.values.some((v) => !Number.isFinite(v)) ? "; NaN and infinities reach ClearML as 0.0 (Logger.set_reporting_nan_value)" : "";
       const message = r.ok
         ? `ClearML's TensorBoard binding captured all ${pts.length} points of the event files (${where}), equal at float32: TensorBoard stores float32 and the binding reports that float32`
         : got.points.length

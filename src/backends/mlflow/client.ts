@@ -5,6 +5,8 @@
 import { ofetch, type $Fetch } from "ofetch";
 import { createHash } from "node:crypto";
 import { backendError } from "../../util/errors.ts";
+import { SeriesBuilder, toNumber, type Series } from "../../verify/series.ts";
+import { createWriteStream } from "node:fs";
 
 export interface MlflowRun {
   info: { run_id: string; run_name?: string; experiment_id: string; status: string; artifact_uri: string; lifecycle_stage?: string };
@@ -146,6 +148,23 @@ export class MlflowClient {
     return out;
   }
 
+  /**
+   * The same history into columns, page by page as it arrives (memory: the columns and one page),
+   * so a key with millions of points is never an object per point.
+   */
+  async metricHistorySeries(runId: string, key: string, pageSize = 25_000): Promise<Series> {
+    const b = new SeriesBuilder();
+    let page_token: string | undefined;
+    do {
+      const r = await this.api<{ metrics?: MlflowMetric[]; next_page_token?: string }>("/api/2.0/mlflow/metrics/get-history", {
+        query: { run_id: runId, metric_key: key, max_results: pageSize, page_token },
+      });
+      for (const m of r.metrics ?? []) b.push(Number(m.step), toNumber(m.value), Number(m.timestamp));
+      page_token = r.next_page_token || undefined;
+    } while (page_token);
+    return b.finish();
+  }
+
   async logBatch(runId: string, metrics: MlflowMetric[], params: { key: string; value: string }[] = [], tags: { key: string; value: string }[] = []): Promise<void> {
     await this.api("/api/2.0/mlflow/runs/log-batch", { method: "POST", body: { run_id: runId, metrics, params, tags }, retry: 0 });
   }
@@ -241,7 +260,23 @@ export class MlflowClient {
     return { size, sha256: hash.digest("hex") };
   }
 
-  /** The bytes of a run artifact (small files: TensorBoard event files). */
+  /** A run artifact streamed into a local file (large files: never whole in memory). */
+  async saveArtifact(artifactUri: string, relPath: string, dest: string): Promise<void> {
+    const res = await this.api.raw(this.artifactUrl(artifactUri, relPath), { responseType: "stream" });
+    const out = createWriteStream(dest);
+    try {
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!out.write(value)) await new Promise((r) => out.once("drain", r));
+      }
+    } finally {
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    }
+  }
+
+  /** The bytes of a run artifact (small files). */
   async readArtifact(artifactUri: string, relPath: string): Promise<Uint8Array> {
     const res = await this.api.raw(this.artifactUrl(artifactUri, relPath), { responseType: "arrayBuffer" });
     return new Uint8Array(res._data as ArrayBuffer);

@@ -73,7 +73,7 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
     serverVersion: serverVersion.trim(),
     workflowConfig: () => ({ tracking_uri: url, offline: false }),
     workflowEnv: () => ({ MLFLOW_TRACKING_URI: url, ...credentialsEnv }),
-    verify: (manifest) => verifyMlflow(client, manifest),
+    verify: (manifest, workDir) => verifyMlflow(client, manifest, workDir),
     census: (manifest) => mlflowCensus(client, manifest),
     lifecycle: () => mlflowLifecycle(client),
     httpRetries: () => client.retries,
@@ -81,7 +81,8 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
   };
 }
 
-export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Promise<Verification> {
+/** `workDir`: where stored event files are copied to be read (removed with the work folder on Ctrl-C). */
+export async function verifyMlflow(client: MlflowClient, manifest: Manifest, workDir?: string): Promise<Verification> {
   const v = await verifyRuns(manifest, (run) => readMlflowRun(client, run), {
     // The branch tag is recorded by MLflow 3 clients; an older server simply has none to compare.
     compare: (obs) => ({ git: { commit: true, branch: !!obs.git?.branch, dirty: false }, nonFiniteNote: "MLflow's SQL store keeps NaN but clamps infinities to ±1.7976931348623157e308" }),
@@ -99,7 +100,7 @@ export async function verifyMlflow(client: MlflowClient, manifest: Manifest): Pr
       const c = v.checks.find((x) => x.name === name);
       if (c) c.message = `${c.message} (${n} point(s) sent again with the same step, timestamp and value counted once: ${IDENTICAL_POINT_RULE})`;
     }
-  v.checks.push(...(await tensorboardFromServer(client, manifest)));
+  v.checks.push(...(await tensorboardFromServer(client, manifest, workDir)));
   return v;
 }
 

@@ -9,32 +9,25 @@
 import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
 import { check, type Check } from "../../verify/check.ts";
 import { compareTensorboardRun } from "../../verify/tensorboard-check.ts";
-import { parseEventFile, type ScalarPoint } from "../../verify/tensorboard.ts";
+import { readEventSeries } from "../../verify/tensorboard.ts";
+import type { Series } from "../../verify/series.ts";
+import { FormatError } from "../../util/protobuf.ts";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, sep } from "node:path";
 import { formatError } from "../../util/errors.ts";
 import type { MlflowClient } from "./client.ts";
 
 export const TB_ARTIFACT_DIR = "tensorboard";
 
-/** tag -> points from event files given as (path under tensorboard/, bytes), as readEventFiles reads a folder. */
-export function scalarsFromFiles(files: { path: string; bytes: Uint8Array }[]): Record<string, ScalarPoint[]> {
-  const out: Record<string, ScalarPoint[]> = {};
-  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    const dir = f.path.split("/").slice(0, -1).join("/");
-    const prefix = dir ? `${dir}/` : "";
-    for (const ev of parseEventFile(f.bytes, `${TB_ARTIFACT_DIR}/${f.path}`))
-      for (const s of ev.scalars) (out[prefix + s.tag] ??= []).push({ step: ev.step, value: s.value, wallTime: ev.wallTime });
-  }
-  return out;
-}
-
-export async function tensorboardFromServer(client: MlflowClient, manifest: Manifest): Promise<Check[]> {
+export async function tensorboardFromServer(client: MlflowClient, manifest: Manifest, workDir = tmpdir()): Promise<Check[]> {
   const checks: Check[] = [];
   for (const run of manifest.runs.filter((r) => r.tensorboardDir)) {
     const label = manifest.runs.length > 1 ? `${run.key}:` : "";
     const name = (what: string) => `from-mlflow:${label}${what}`;
-    let scalars: Record<string, ScalarPoint[]>;
+    let scalars: Record<string, Series>;
     try {
-      scalars = await readStored(client, run);
+      scalars = await readStored(client, run, workDir);
     } catch (err) {
       checks.push(check("tensorboard", name("files"), false, `event files stored with run ${run.runId} cannot be read: ${formatError(err)}`, `${TB_ARTIFACT_DIR}/events.out.tfevents.*`, null));
       continue;
@@ -45,12 +38,26 @@ export async function tensorboardFromServer(client: MlflowClient, manifest: Mani
   return checks;
 }
 
-async function readStored(client: MlflowClient, run: ManifestRun): Promise<Record<string, ScalarPoint[]>> {
+async function readStored(client: MlflowClient, run: ManifestRun, workDir: string): Promise<Record<string, Series>> {
   const info = await client.getRun(run.runId);
   const listed = (await client.listArtifacts(run.runId, TB_ARTIFACT_DIR)).filter((f) => f.path.split("/").pop()!.includes("tfevents"));
   if (!listed.length) throw new Error(`no event files under ${TB_ARTIFACT_DIR}/ in the run's artifacts`);
-  const files = [];
-  for (const f of listed)
-    files.push({ path: f.path.slice(TB_ARTIFACT_DIR.length + 1), bytes: await client.readArtifact(info.info.artifact_uri, f.path) });
-  return scalarsFromFiles(files);
+  // Streamed to a temporary folder, then read piece by piece as a local folder is (readEventSeries).
+  const tmp = await mkdtemp(join(workDir, "e2e-mlflow-tb-"));
+  try {
+    for (const f of listed) {
+      const dest = join(tmp, f.path);
+      await mkdir(dirname(dest), { recursive: true });
+      await client.saveArtifact(info.info.artifact_uri, f.path, dest);
+    }
+    try {
+      return await readEventSeries(join(tmp, TB_ARTIFACT_DIR));
+    } catch (err) {
+      // Name the file as the server holds it, not the temporary copy.
+      if (err instanceof FormatError) throw new FormatError(err.what, err.offset, err.file && relative(tmp, err.file).split(sep).join("/"));
+      throw err;
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

@@ -56,13 +56,14 @@ export function compareSeries(exp: Series, obs: Series, precision: Precision = "
   const unused: number[] = [];
   let ge = 0, go = 0;
   while (ge < E.groups || go < O.groups) {
-    const es = ge < E.groups ? exp.steps[E.order[E.starts[ge]!]!]! : undefined;
-    const os = go < O.groups ? obs.steps[O.order[O.starts[go]!]!]! : undefined;
-    const c = es === undefined ? 1 : os === undefined ? -1 : compareSteps(es, os);
+    const eLeft = ge < E.groups, oLeft = go < O.groups;
+    const es = eLeft ? exp.steps[E.order[E.starts[ge]!]!]! : 0;
+    const os = oLeft ? obs.steps[O.order[O.starts[go]!]!]! : 0;
+    const c = !eLeft ? 1 : !oLeft ? -1 : compareSteps(es, os);
     const eFrom = c <= 0 ? E.starts[ge]! : 0, eTo = c <= 0 ? E.starts[ge + 1]! : 0;
     const oFrom = c >= 0 ? O.starts[go]! : 0, oTo = c >= 0 ? O.starts[go + 1]! : 0;
     const ne = eTo - eFrom, no = oTo - oFrom;
-    const step = (c <= 0 ? es : os)!;
+    const step = c <= 0 ? es : os;
     if (no < ne) missing.add(E.order[eFrom]!, step);
     if (no > ne) extra.add(O.order[oFrom]!, step);
     if (ne && no) {

@@ -84,19 +84,37 @@ export interface StepGroups {
 
 export function groupBySteps(s: Series): StepGroups {
   const n = s.length;
+  let increasing = true, sorted = true;
+  for (let i = 1; i < n && sorted; i++) {
+    const a = s.steps[i - 1]!, b = s.steps[i]!;
+    if (!(a < b)) increasing = false;
+    if (!(a <= b)) sorted = false;
+  }
+  // One point per step in step order (the adapter logs so, stores return so): the groups are the
+  // points themselves, described by one shared 0..n array instead of two new ones per metric.
+  if (increasing && (n === 0 || !Number.isNaN(s.steps[0]!))) {
+    const id = identity(n + 1);
+    return { order: id.subarray(0, n), starts: id, groups: n };
+  }
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (!(s.steps[i - 1]! <= s.steps[i]!)) sorted = false;
   // Stores return points in step order and the adapter logs them so: sorting is the rare case.
-  if (!sorted) {
-    const sorted = Array.from(order).sort((a, b) => cmpStep(s.steps[a]!, s.steps[b]!) || a - b);
-    order.set(sorted);
+  if (!sorted) order.sort((a, b) => cmpStep(s.steps[a]!, s.steps[b]!) || a - b);
+  const starts = new Uint32Array(n + 1);
+  let groups = 0;
+  for (let i = 0; i < n; i++) if (i === 0 || !sameStep(s.steps[order[i]!]!, s.steps[order[i - 1]!]!)) starts[groups++] = i;
+  starts[groups] = n;
+  return { order, starts: starts.subarray(0, groups + 1), groups };
+}
+
+let ids = new Uint32Array(0);
+/** 0, 1, 2, ... n-1 (shared, read-only by convention). */
+function identity(n: number): Uint32Array {
+  if (ids.length < n) {
+    ids = new Uint32Array(Math.max(n, ids.length * 2));
+    for (let i = 0; i < ids.length; i++) ids[i] = i;
   }
-  const starts: number[] = [];
-  for (let i = 0; i < n; i++) if (i === 0 || !sameStep(s.steps[order[i]!]!, s.steps[order[i - 1]!]!)) starts.push(i);
-  starts.push(n);
-  return { order, starts: Uint32Array.from(starts), groups: starts.length - 1 };
+  return ids.subarray(0, n);
 }
 
 // NaN steps sort last and group together (a Map keyed by step treats them as one key).

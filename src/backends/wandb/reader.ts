@@ -46,8 +46,10 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
     throw new FormatError(`expected one run-<id>.wandb in ${runDir}, found ${logs.length ? logs.join(", ") : "none"}`, 0, runDir);
   }
   const logPath = join(runDir, logs[0]!);
-  // History rows are turned into columns as they are decoded (history.ts), never kept.
+  // History rows are turned into columns as they are decoded (history.ts), never kept; summary
+  // updates (one per row) are applied in order as they come.
   const readHistory = async (fixed?: string[]) => {
+    const summary: Record<string, unknown> = {};
     const cols = new HistoryColumns(stepKey);
     const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
     let known = -1, spaces: string[] = fixed ?? [];
@@ -60,13 +62,17 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
         const row = { values: new Map(h.items.map((it) => [it.path.join("."), parseJson(it.valueJson)])), step: h.step };
         if (cols.add(row, spaces) === "own") mediaOf(row, media);
       },
+      onSummary: (s) => {
+        for (const it of s.update) setPath(summary, it.path, parseJson(it.valueJson));
+        for (const it of s.remove) deletePath(summary, it.path);
+      },
     });
-    return { rec, cols, media };
+    return { rec, cols, media, summary };
   };
-  let { rec, cols, media } = await readHistory();
+  let { rec, cols, media, summary } = await readHistory();
   const allSpaces = usableSpaces(rec.tensorboard.map(namespaceOf));
   // A tbrecord after rows it captured (W&B writes it first): read again knowing every namespace.
-  if (cols.lateNamespace(allSpaces)) ({ rec, cols, media } = await readHistory(allSpaces));
+  if (cols.lateNamespace(allSpaces)) ({ rec, cols, media, summary } = await readHistory(allSpaces));
   const run = rec.run;
   const runId = run?.runId || logs[0]!.slice(4, -6);
 
@@ -104,12 +110,6 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
   const { nonNumeric, rowsWithoutStepKey } = cols;
   const capture: TbCapture = { dirs: rec.tensorboard.map((r) => ({ logDir: r.logDir, namespace: namespaceOf(r) })), points: capturedPoints };
 
-  // summary (final state)
-  const summary: Record<string, unknown> = {};
-  for (const s of rec.summaries) {
-    for (const it of s.update) setPath(summary, it.path, parseJson(it.valueJson));
-    for (const it of s.remove) deletePath(summary, it.path);
-  }
 
   // files and artifacts: what W&B recorded and the bytes it holds for them (stored.ts)
   const stored = await storedFiles(runDir, rec);

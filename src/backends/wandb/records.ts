@@ -307,6 +307,8 @@ export interface WandbReadOptions {
    * `history` (a run's millions of points never held as records at once).
    */
   onHistory?: (row: WandbHistoryRow, sofar: WandbRecords) => void;
+  /** Each summary update as decoded (W&B writes one after every history row); then not kept. */
+  onSummary?: (update: WandbUpdate) => void;
 }
 
 /** Decodes every record of a `.wandb` file held in memory. Throws FormatError naming the offset. */
@@ -336,7 +338,8 @@ function decodeRecord({ offset, data }: WandbPayload, out: WandbRecords, file: s
         break;
       }
       case 3:
-        out.summaries.push(update(m, offset));
+        if (o.onSummary) o.onSummary(update(m, offset));
+        else out.summaries.push(update(m, offset));
         break;
       case 5:
         out.configs.push(update(m, offset));

@@ -99,4 +99,8 @@ class MlflowTracker(Tracker):
     def __init__(self, cfg, **options):
         super().__init__(cfg, **options)
         mlflow.set_tracking_uri(cfg["tracking_uri"])
-        mlflow.set_experiment(cfg["experiment"])
+        exp = mlflow.set_experiment(cfg["experiment"])
+        # Workflows run at once share the experiment: in mlflow 3.17 the process that loses the
+        # race to create it gets RESOURCE_ALREADY_EXISTS and set_experiment returns the one the
+        # other made WITHOUT making it active (runs would go to experiment 0). By id it is set.
+        mlflow.set_experiment(experiment_id=exp.experiment_id)

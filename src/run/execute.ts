@@ -1,7 +1,8 @@
 /**
  * Executes a Plan: every backend in parallel, each in its own work folder; for each, start (or
- * connect), run each workflow, verify, tear down. A failure of one backend never stops the
- * others; every finished piece is handed to `onUpdate` at once so nothing measured is lost.
+ * connect), run its workflows (at once, within one limit for the whole run), verify, tear down.
+ * A failure of one backend never stops the others; every finished piece is handed to `onUpdate`
+ * at once so nothing measured is lost.
  */
 import { peakRssBytes } from "./perf.ts";
 import { mkdir } from "node:fs/promises";
@@ -15,7 +16,9 @@ import { verifyWorkflow } from "../verify/verify-workflow.ts";
 import { interrupted } from "../runtime/lifecycle.ts";
 import { allChecks, statusOf, type BackendResult, type WorkflowResult } from "./result.ts";
 import type { ScriptSpec } from "../script/spec.ts";
-import { BackendSession, type PlannedBackend, type SessionContext } from "./session.ts";
+import { BackendSession, type SessionContext } from "./session.ts";
+import { Slots } from "../util/slots.ts";
+import { threadEnv, workflowConcurrency } from "./concurrency.ts";
 
 export interface ExecuteOptions extends SessionContext {
   plan: Plan;
@@ -24,6 +27,9 @@ export interface ExecuteOptions extends SessionContext {
   /** `e2e run --script`: run the user's own script instead of the workflows (src/script/). */
   script?: ScriptSpec;
 }
+
+/** What each backend's runner gets: the options, and the thread share of each workflow process. */
+type Running = ExecuteOptions & { threads: Record<string, string> };
 
 /** The session context of a plan: --port, and --timeout (else the profile's deadline for workflows). */
 export function sessionContext(o: ExecuteOptions, defaultTimeoutMs?: number): SessionContext {
@@ -36,23 +42,52 @@ export async function executePlan(o: ExecuteOptions): Promise<BackendResult[]> {
   const sessions = o.plan.backends.map((b) => new BackendSession(ctx, b));
   const results = sessions.map((s) => s.result);
   const update = () => o.onUpdate?.(results);
-  await Promise.all(sessions.map((s) => runBackend(o, s, update)));
+  // One limit for every backend's workflow processes: they share the machine's cores.
+  const slots = new Slots(workflowConcurrency());
+  const weights = o.plan.backends.flatMap(() => o.plan.workflows.flatMap((wf) => variantsFor(wf, o.plan.profile).map(() => workflowWeight(o, wf))));
+  const threads = threadEnv(Math.min(slots.size, weights.reduce((a, b) => a + b, 0)));
+  await Promise.all(sessions.map((s) => runBackend({ ...o, threads }, s, slots, update)));
   return results;
 }
 
-async function runBackend(o: ExecuteOptions, session: BackendSession, update: () => void | Promise<void>): Promise<void> {
+/**
+ * A backend's workflows (and their git variants) are independent (each its own work folder,
+ * repository and run names), so they run at once within the slots; results are listed, logged
+ * and reported in plan order whatever order they finish in.
+ */
+async function runBackend(o: Running, session: BackendSession, slots: Slots, update: () => void | Promise<void>): Promise<void> {
   const res = session.result;
   {
     await using s = session;
     await s.guard(async () => {
       const be = await s.start();
-      for (const wf of o.plan.workflows)
-        for (const variant of variantsFor(wf, o.plan.profile)) {
-          if (interrupted()) break;
-          s.assertAlive();
-          res.workflows.push(await runOneWorkflow(o, s, be, wf, variant));
-          await update();
-        }
+      const jobs = o.plan.workflows.flatMap((wf) => variantsFor(wf, o.plan.profile).map((variant) => ({ wf, variant })));
+      const done: (WorkflowResult | undefined)[] = jobs.map(() => undefined);
+      let logged = 0;
+      let stop = false;
+      const settled = await Promise.allSettled(
+        jobs.map(({ wf, variant }, i) =>
+          slots.run(workflowWeight(o, wf), async () => {
+            if (stop || interrupted()) return;
+            try {
+              s.assertAlive();
+              done[i] = await runOneWorkflow(o, s, be, wf, variant);
+            } catch (err) {
+              stop = true; // start no more: the backend's error ends its run, as it did in turn
+              throw err;
+            }
+            // Everything finished is in the result at once (nothing measured is lost to a
+            // Ctrl-C), in plan order; the log follows plan order too.
+            res.workflows.splice(0, res.workflows.length, ...done.filter((r) => r !== undefined));
+            for (; logged < jobs.length && done[logged]; logged++) logWorkflow(o, be.name, done[logged]!);
+            await update();
+          }),
+        ),
+      );
+      // Those that finished after one that never ran (an error stopped it) are logged too.
+      for (; logged < jobs.length; logged++) if (done[logged]) logWorkflow(o, be.name, done[logged]!);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
       if (be.lifecycle && !interrupted()) {
         res.lifecycle = await be.lifecycle().catch((err: Error) => [check("lifecycle", "run", false, `lifecycle check failed: ${err.message}`)]);
       }
@@ -62,7 +97,18 @@ async function runBackend(o: ExecuteOptions, session: BackendSession, update: ()
   await update();
 }
 
-async function runOneWorkflow(o: ExecuteOptions, s: BackendSession, be: StartedBackend, wf: WorkflowName, variant: "clean" | "dirty"): Promise<WorkflowResult> {
+/** Slots a workflow takes: one per process it runs at once (DDP's ranks). */
+function workflowWeight(o: ExecuteOptions, wf: WorkflowName): number {
+  const spec = WORKFLOW_SPECS[wf];
+  return spec.launcher === "torchrun" ? Number({ ...spec.sizes[o.plan.profile], ...o.plan.sizes }.nproc ?? 2) : 1;
+}
+
+function logWorkflow(o: ExecuteOptions, backend: string, r: WorkflowResult): void {
+  const n = (status: string) => r.checks.filter((c) => c.status === status).length;
+  o.log?.(`${backend}/${r.workflow} (${r.variant}): ${n("pass")} passed, ${n("fail")} failed`);
+}
+
+async function runOneWorkflow(o: Running, s: BackendSession, be: StartedBackend, wf: WorkflowName, variant: "clean" | "dirty"): Promise<WorkflowResult> {
   const workDir = join(s.workDir, `${wf}-${variant}`);
   await mkdir(workDir, { recursive: true });
   const spec = WORKFLOW_SPECS[wf];
@@ -71,7 +117,7 @@ async function runOneWorkflow(o: ExecuteOptions, s: BackendSession, be: StartedB
     python: o.python.python,
     assetRoot: o.assetRoot,
     timeoutMs: s.ctx.timeoutMs ?? TIMEOUT_MS[o.plan.profile],
-    env: be.workflowEnv(),
+    env: { ...o.threads, ...be.workflowEnv() },
     dirty: variant === "dirty",
     launcher: spec.launcher,
     abandon: be.died,
@@ -111,6 +157,5 @@ async function runOneWorkflow(o: ExecuteOptions, s: BackendSession, be: StartedB
     result.status = "failed";
     if (run.exitCode !== 0) result.logTail = await logTail(run.logFile);
   }
-  o.log?.(`${be.name}/${wf} (${variant}): ${checks.filter((c) => c.status === "pass").length} passed, ${checks.filter((c) => c.status === "fail").length} failed`);
   return result;
 }

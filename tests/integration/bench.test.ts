@@ -152,11 +152,13 @@ describe("e2e bench --baseline", () => {
     const id = "harness/http.log_batch.throughput[batch=1]";
     const fig = doc.figures.find((f: { id: string }) => f.id === id);
     writeFileSync(out("base.json"), JSON.stringify({ ...doc, figures: [{ ...fig, value: fig.value * 1000 }] }));
-    const r = await runE2E(["bench", "--quick", "--backend", "wandb", "--baseline", out("base.json"), "--max-regression", "10%", "--report", out("b.json")], { env, timeoutMs: 300_000 });
+    // A temp root of its own: another e2e on the machine (or one killed earlier) has folders of its own.
+    const root = mkdtempSync(join(dir, "tmp-"));
+    const r = await runE2E(["bench", "--quick", "--backend", "wandb", "--baseline", out("base.json"), "--max-regression", "10%", "--report", out("b.json")], { env: { ...env, E2E_TMPDIR: root }, timeoutMs: 300_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`e2e: error: 1 figure regressed beyond 10%: ${id}`);
     const b = JSON.parse(readFileSync(out("b.json"), "utf8"));
     expect(b.comparison.regressions.map((x: { id: string }) => x.id)).toEqual([id]);
-    expect(readdirSync(tmpdir()).filter((n) => n.startsWith("e2e-bench-") && !dir.endsWith(n))).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
   }, 310_000);
 });

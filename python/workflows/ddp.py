@@ -10,6 +10,7 @@ one logged run is the whole job's view: loss/accuracy averaged over all ranks, s
 global count. Other ranks import no tracking SDK. Params record world_size and the backend; the
 fact `ddp` says who logged and that the replicas' weights agree at the end.
 """
+import gc
 import hashlib
 import os
 import tempfile
@@ -105,6 +106,11 @@ def main():
             import sys
 
             ctx.__exit__(*sys.exc_info())
+        # DDP's reducer holds the process group and gloo's pending work (tensors with Python
+        # references): freed at interpreter teardown instead, gloo's threads can abort the
+        # process (SIGABRT, "terminate called without an active exception"). Free it now.
+        del ddp, opt
+        gc.collect()
         dist.destroy_process_group()
 
 

@@ -5,7 +5,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createServer } from "node:net";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { validateAgainst } from "../schema.ts";
 import { e2eCommand, processesMatching, processesUnder, runE2E, setupPython } from "../helpers.ts";
 
@@ -84,11 +86,18 @@ describe("e2e run --backend mlflow (native, real server, real training)", () => 
     const srv = createServer().listen(0, "127.0.0.1");
     await new Promise((r) => srv.once("listening", r));
     const port = (srv.address() as { port: number }).port;
-    const r = await runE2E(["run", "--backend", "mlflow", "--port", String(port)]);
-    srv.close();
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`port ${port}`);
-    expect(processesMatching(OURS_MLFLOW)).toEqual([]);
+    // A temp root of its own: servers of other e2e processes on the machine are not this run's.
+    const root = mkdtempSync(join(tmpdir(), "e2e-taken-port-"));
+    try {
+      const r = await runE2E(["run", "--backend", "mlflow", "--port", String(port)], { env: { E2E_TMPDIR: root } });
+      srv.close();
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`port ${port}`);
+      expect(processesUnder(root)).toEqual([]);
+      expect(readdirSync(root)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test("Ctrl-C mid-training leaves no mlflow or python process and no work folder", async () => {

@@ -2,8 +2,12 @@
 resumed file continues after exactly the points its manifest counted."""
 import math
 import struct
+import sys
 
-from e2e_track.points import RECORD_BYTES, PointsFile
+from conftest import PYDIR
+
+sys.path.insert(0, str(PYDIR))  # e2e_track is imported in this process, not in a workflow's
+from e2e_track.points import RECORD_BYTES, PointsFile  # noqa: E402
 
 
 def records(path):

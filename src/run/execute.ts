@@ -13,7 +13,7 @@ import type { StartedBackend } from "../backends/types.ts";
 import { logTail, runWorkflow, type Progress } from "../runtime/python/workflow.ts";
 import { check, type Check } from "../verify/check.ts";
 import { verifyWorkflow } from "../verify/verify-workflow.ts";
-import { interrupted } from "../runtime/lifecycle.ts";
+import { interrupted, onTeardown } from "../runtime/lifecycle.ts";
 import { allChecks, statusOf, type BackendResult, type WorkflowResult } from "./result.ts";
 import type { ScriptSpec } from "../script/spec.ts";
 import { BackendSession, type SessionContext } from "./session.ts";
@@ -46,8 +46,26 @@ export async function executePlan(o: ExecuteOptions): Promise<BackendResult[]> {
   const slots = new Slots(workflowConcurrency());
   const weights = o.plan.backends.flatMap(() => o.plan.workflows.flatMap((wf) => variantsFor(wf, o.plan.profile).map(() => workflowWeight(o, wf))));
   const threads = threadEnv(Math.min(slots.size, weights.reduce((a, b) => a + b, 0)));
-  await Promise.all(sessions.map((s) => runBackend({ ...o, threads }, s, slots, update)));
+  const all = Promise.all(sessions.map((s) => runBackend({ ...o, threads }, s, slots, update)));
+  // On Ctrl-C the workflows' processes and the servers are torn down first (registered later),
+  // then this waits for what was still running in e2e itself (a killed workflow's verification,
+  // a report update) to settle, so nothing writes into the work folder once it is removed.
+  const offSettle = onTeardown("workflows in flight", () => settle(all, SETTLE_MS));
+  try {
+    await all;
+  } finally {
+    offSettle();
+  }
   return results;
+}
+
+/** How long a Ctrl-C waits for e2e's own in-flight work once the processes are gone. */
+const SETTLE_MS = 30_000;
+
+async function settle(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }
 
 /**

@@ -5,7 +5,7 @@
  * registered for teardown.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync, type WriteStream } from "node:fs";
 import { onTeardown } from "./lifecycle.ts";
 
 export interface ManagedProcess {
@@ -71,12 +71,18 @@ export function spawnManaged(argv: string[], opts: SpawnOptions): ManagedProcess
 
   const stop = async (graceMs = 5000): Promise<number> => {
     if (child.exitCode === null && child.signalCode === null) {
+      // Descendants that left the group (W&B's wandb-core calls setsid) are found now, while
+      // they are still the tree's children, and stopped with it: else one outlives the leader
+      // and writes into the work folder after it is removed.
+      const strays = descendantsOutsideGroup(child.pid);
       killGroup(child.pid, "SIGTERM");
+      for (const { pid } of strays) killPid(pid, "SIGTERM");
       const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), graceMs);
       const code = await exited;
       clearTimeout(timer);
       // Members of the group that ignored SIGTERM (or were orphaned by it) go now.
       killGroup(child.pid, "SIGKILL");
+      await gone(strays, graceMs);
       return code;
     }
     killGroup(child.pid, "SIGKILL");
@@ -89,6 +95,74 @@ export function spawnManaged(argv: string[], opts: SpawnOptions): ManagedProcess
     unregister();
   });
   return { pid: child.pid ?? -1, exited, stop };
+}
+
+/** A live pid's start time (clock ticks since boot), so a reused pid is not taken for the process. */
+const startOf = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return f[0] === "Z" || f[0] === "X" ? undefined : (f[19] ?? ""); // a zombie has ended
+  } catch {
+    return undefined;
+  }
+};
+
+interface Stray {
+  pid: number;
+  start: string;
+}
+
+/** Live descendants of `root` (by parent pid, from /proc) that are not in its process group. */
+export function descendantsOutsideGroup(root: number | undefined): Stray[] {
+  if (!root || process.platform !== "linux") return [];
+  const parentOf = new Map<number, { ppid: number; pgid: number; start: string }>();
+  let names: string[];
+  try {
+    names = readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  for (const n of names) {
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${n}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      parentOf.set(Number(n), { ppid: Number(f[1]), pgid: Number(f[2]), start: f[19] ?? "" });
+    } catch {
+      /* gone */
+    }
+  }
+  const out: Stray[] = [];
+  const tree = new Set([root]);
+  // Parents are seen before children only by chance: repeat until nothing is added.
+  for (let added = true; added; ) {
+    added = false;
+    for (const [pid, p] of parentOf) {
+      if (!tree.has(pid) && tree.has(p.ppid)) {
+        tree.add(pid);
+        added = true;
+        if (p.pgid !== root) out.push({ pid, start: p.start });
+      }
+    }
+  }
+  return out;
+}
+
+/** Waits until none of `pids` is alive (SIGKILL for those left at the deadline). */
+async function gone(strays: Stray[], ms: number): Promise<void> {
+  const alive = () => strays.filter((s) => startOf(s.pid) === s.start).map((s) => s.pid);
+  const end = Date.now() + ms;
+  while (alive().length && Date.now() < end) await Bun.sleep(50);
+  for (const pid of alive()) killPid(pid, "SIGKILL");
+}
+
+function killPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* already gone */
+  }
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

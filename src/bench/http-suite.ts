@@ -206,38 +206,23 @@ export async function runMlflowSuite(ctx: SuiteContext): Promise<ScaleSeries | u
   });
   await stage(ctx, "fleet", async () => {
     const fleetExp = await newExperiment("fleet");
-    const jobs: FleetJob[] = [];
     const p = ctx.plan.fleet;
-    const f = await runFleet(ctx.target, p, async (n) => {
-      while (jobs.length < n) {
-        const runId = await newRun(fleetExp, `job-${jobs.length}`);
-        let uri: string | undefined;
-        if (p.artifactEvery) uri = (await client.getRun(runId)).info.artifact_uri;
-        const body = p.artifactEvery ? randomBytes(p.artifactBytes) : undefined;
-        jobs.push({
-          log: (step) => postJson(ctx.url + LOG_BATCH, batchBody(runId, p.keys, step)),
-          ...(uri && body && /^mlflow-artifacts:/.test(uri)
-            ? { artifact: async (step: number) => {
-                const path = `fleet/ckpt-${step}.bin`;
-                await client.uploadArtifact(uri!, path, body);
-                created?.artifacts.push([uri!, path]);
-              } }
-            : {}),
-        });
-      }
-      return jobs.slice(0, n);
-    }, (m) => ctx.progress(`fleet ${m}`));
-    ctx.fleet?.(f);
-    if (f.knee) {
-      const spec = { target: ctx.target, group: "scalability", params: { keys: p.keys, interval_ms: p.intervalMs } } as const;
-      const at = f.steps.find((s) => s.jobs === f.knee!.jobs);
-      const note = `stopped: ${f.knee.reason}; thresholds p99 <= ${p.p99LimitMs} ms, errors <= ${(p.errorRateLimit * 100).toFixed(1)}%`;
-      ctx.figure(fromSamples({ ...spec, name: "fleet.knee.jobs", unit: "clients", better: "bigger", note }, [f.knee.jobs]));
-      const thr = fromSamples({ ...spec, name: "fleet.knee.throughput", unit: "points/s", better: "bigger", note: `${note}; sustained over ${at?.seconds.toFixed(1) ?? "?"} s of wall clock`, lowSamplesWhy: "one load step" }, [f.knee.pointsPerSec]);
-      thr.samples = Math.max(1, at?.requests ?? 1);
-      if (thr.samples >= 1000) delete thr.lowSamples, delete thr.lowSamplesWhy;
-      ctx.figure(thr);
-    }
+    await fleetFigures(ctx, async (i) => {
+      const runId = await newRun(fleetExp, `job-${i}`);
+      let uri: string | undefined;
+      if (p.artifactEvery) uri = (await client.getRun(runId)).info.artifact_uri;
+      const body = p.artifactEvery ? randomBytes(p.artifactBytes) : undefined;
+      return {
+        log: (step) => postJson(ctx.url + LOG_BATCH, batchBody(runId, p.keys, step)),
+        ...(uri && body && /^mlflow-artifacts:/.test(uri)
+          ? { artifact: async (step: number) => {
+              const path = `fleet/ckpt-${step}.bin`;
+              await client.uploadArtifact(uri!, path, body);
+              created?.artifacts.push([uri!, path]);
+            } }
+          : {}),
+      };
+    });
   });
   return series;
 }
@@ -289,3 +274,23 @@ async function runCountFigures(ctx: SuiteContext, newRun: (name: string) => Prom
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+/** The training fleet (fleet.ts) against this server: `newJob` makes one job (a run or task). */
+export async function fleetFigures(ctx: SuiteContext, newJob: (i: number) => Promise<FleetJob>): Promise<void> {
+  const jobs: FleetJob[] = [];
+  const p = ctx.plan.fleet;
+  const f = await runFleet(ctx.target, p, async (n) => {
+    while (jobs.length < n) jobs.push(await newJob(jobs.length));
+    return jobs.slice(0, n);
+  }, (m) => ctx.progress(`fleet ${m}`));
+  ctx.fleet?.(f);
+  if (!f.knee) return;
+  const spec = { target: ctx.target, group: "scalability", params: { keys: p.keys, interval_ms: p.intervalMs } } as const;
+  const at = f.steps.find((s) => s.jobs === f.knee!.jobs);
+  const note = `stopped: ${f.knee.reason}; thresholds p99 <= ${p.p99LimitMs} ms, errors <= ${(p.errorRateLimit * 100).toFixed(1)}%`;
+  ctx.figure(fromSamples({ ...spec, name: "fleet.knee.jobs", unit: "clients", better: "bigger", note }, [f.knee.jobs]));
+  const thr = fromSamples({ ...spec, name: "fleet.knee.throughput", unit: "points/s", better: "bigger", note: `${note}; sustained over ${at?.seconds.toFixed(1) ?? "?"} s of wall clock`, lowSamplesWhy: "one load step" }, [f.knee.pointsPerSec]);
+  thr.samples = Math.max(1, at?.requests ?? 1);
+  if (thr.samples >= 1000) delete thr.lowSamples, delete thr.lowSamplesWhy;
+  ctx.figure(thr);
+}

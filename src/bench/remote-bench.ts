@@ -8,8 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { BackendName } from "../verify/manifest.ts";
 import type { ServerInfo } from "./environment.ts";
 import { fromSamples, type Figure, type Target } from "./figure.ts";
-import { runFleet, type FleetJob } from "./fleet.ts";
-import { throughputFigure, type SuiteContext } from "./http-suite.ts";
+import { fleetFigures, throughputFigure, type SuiteContext } from "./http-suite.ts";
 import { HttpError, timeCalls, type SampleBudget } from "./load.ts";
 import type { CleanupReport } from "./remote.ts";
 import { sizeLabel } from "./sizes.ts";
@@ -99,26 +98,6 @@ export async function transferFigures(ctx: SuiteContext, note: string, up: (path
     ctx.figure(fromSamples({ ...spec, name: "http.artifact.download" }, downs));
     ctx.progress(`artifacts ${sizeLabel(size)}: ${ctx.plan.artifactRepeats} up and down`);
   }
-}
-
-/** The training fleet (fleet.ts) against this server: `newJob` makes one job (a run or task). */
-export async function fleetFigures(ctx: SuiteContext, newJob: (i: number) => Promise<FleetJob>): Promise<void> {
-  const jobs: FleetJob[] = [];
-  const p = ctx.plan.fleet;
-  const f = await runFleet(ctx.target, p, async (n) => {
-    while (jobs.length < n) jobs.push(await newJob(jobs.length));
-    return jobs.slice(0, n);
-  }, (m) => ctx.progress(`fleet ${m}`));
-  ctx.fleet?.(f);
-  if (!f.knee) return;
-  const spec = { target: ctx.target, group: "scalability", params: { keys: p.keys, interval_ms: p.intervalMs } } as const;
-  const at = f.steps.find((s) => s.jobs === f.knee!.jobs);
-  const note = `stopped: ${f.knee.reason}; thresholds p99 <= ${p.p99LimitMs} ms, errors <= ${(p.errorRateLimit * 100).toFixed(1)}%`;
-  ctx.figure(fromSamples({ ...spec, name: "fleet.knee.jobs", unit: "clients", better: "bigger", note }, [f.knee.jobs]));
-  const thr = fromSamples({ ...spec, name: "fleet.knee.throughput", unit: "points/s", better: "bigger", note: `${note}; sustained over ${at?.seconds.toFixed(1) ?? "?"} s of wall clock`, lowSamplesWhy: "one load step" }, [f.knee.pointsPerSec]);
-  thr.samples = Math.max(1, at?.requests ?? 1);
-  if (thr.samples >= 1000) delete thr.lowSamples, delete thr.lowSamplesWhy;
-  ctx.figure(thr);
 }
 
 /** Runs `fn` over items, `width` at a time; failures are collected, not thrown. */

@@ -18,9 +18,9 @@ import { explainHttpFailure, httpFailure } from "../backends/deployment/http.ts"
 import { CLEARML_CREDENTIALS_HINT, clearmlHosts } from "../backends/clearml/rest.ts";
 import { backendError, formatError } from "../util/errors.ts";
 import { redact } from "../util/log.ts";
-import type { SuiteContext } from "./http-suite.ts";
+import { fleetFigures, type SuiteContext } from "./http-suite.ts";
 import type { CleanupReport } from "./remote.ts";
-import { creating, eachLimited, fleetFigures, latencyFigure, loggingFigures, send, TEST_DOUBLE_HEADER, transferFigures, type RemoteBench } from "./remote-bench.ts";
+import { creating, eachLimited, latencyFigure, loggingFigures, send, TEST_DOUBLE_HEADER, transferFigures, type RemoteBench } from "./remote-bench.ts";
 
 export async function openClearmlBench(url: string, keyFile?: string): Promise<RemoteBench> {
   const keys = clearmlKeys(keyFile);

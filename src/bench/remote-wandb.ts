@@ -20,8 +20,8 @@ import { GraphqlError, WANDB_CREDENTIALS_HINT } from "../backends/wandb/graphql.
 import { backendError, formatError, usageError } from "../util/errors.ts";
 import { redact } from "../util/log.ts";
 import type { CleanupReport } from "./remote.ts";
-import { creating, eachLimited, fleetFigures, latencyFigure, loggingFigures, send, TEST_DOUBLE_HEADER, transferFigures, type RemoteBench } from "./remote-bench.ts";
-import type { SuiteContext } from "./http-suite.ts";
+import { creating, eachLimited, latencyFigure, loggingFigures, send, TEST_DOUBLE_HEADER, transferFigures, type RemoteBench } from "./remote-bench.ts";
+import { fleetFigures, type SuiteContext } from "./http-suite.ts";
 
 const UPSERT = `mutation UpsertBucket($project: String, $entity: String, $name: String!, $state: String, $config: JSONString) {
   upsertBucket(input: {modelName: $project, entityName: $entity, name: $name, state: $state, config: $config}) {

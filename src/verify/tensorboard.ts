@@ -152,20 +152,28 @@ export async function* tfRecordsOfFile(path: string): AsyncGenerator<TfRecord> {
  */
 export async function readEventSeries(dir: string): Promise<Record<string, Series>> {
   const builders = new Map<string, SeriesBuilder>();
+  await eachScalar(dir, (tag, step, value, wallTime) => {
+    let b = builders.get(tag);
+    if (!b) builders.set(tag, (b = new SeriesBuilder()));
+    b.push(step, value, wallTime * 1000);
+  });
+  return Object.fromEntries([...builders].map(([k, b]) => [k, b.finish()]));
+}
+
+/**
+ * Every scalar of every event file under `dir` (in name order, then record order), its tag
+ * prefixed with the file's folder relative to `dir` ("sub/tag"), decoded record by record.
+ */
+async function eachScalar(dir: string, fn: (tag: string, step: number, value: number, wallTime: number) => void): Promise<void> {
   for (const file of await findEventFiles(dir)) {
     const rel = relative(dir, join(file, ".."));
     const prefix = rel === "" ? "" : `${rel.split("\\").join("/")}/`;
     const scalarTags = new Map<string, boolean>();
     for await (const { offset, data } of tfRecordsOfFile(file)) {
       const ev = decodeEvent(data, offset, file, scalarTags);
-      for (const sc of ev.scalars) {
-        let b = builders.get(prefix + sc.tag);
-        if (!b) builders.set(prefix + sc.tag, (b = new SeriesBuilder()));
-        b.push(ev.step, sc.value, ev.wallTime * 1000);
-      }
+      for (const sc of ev.scalars) fn(prefix + sc.tag, ev.step, sc.value, ev.wallTime);
     }
   }
-  return Object.fromEntries([...builders].map(([k, b]) => [k, b.finish()]));
 }
 
 function tensorScalar(t: ProtoMessage): number | undefined {
@@ -202,14 +210,6 @@ export async function findEventFiles(dir: string): Promise<string[]> {
  */
 export async function readEventFiles(dir: string): Promise<Record<string, ScalarPoint[]>> {
   const out: Record<string, ScalarPoint[]> = {};
-  for (const file of await findEventFiles(dir)) {
-    const rel = relative(dir, join(file, ".."));
-    const prefix = rel === "" ? "" : `${rel.split("\\").join("/")}/`;
-    const scalarTags = new Map<string, boolean>();
-    for await (const { offset, data } of tfRecordsOfFile(file)) {
-      const ev = decodeEvent(data, offset, file, scalarTags);
-      for (const s of ev.scalars) (out[prefix + s.tag] ??= []).push({ step: ev.step, value: s.value, wallTime: ev.wallTime });
-    }
-  }
+  await eachScalar(dir, (tag, step, value, wallTime) => void (out[tag] ??= []).push({ step, value, wallTime }));
   return out;
 }

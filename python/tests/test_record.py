@@ -212,3 +212,38 @@ def test_recorder_writes_now_and_then_not_per_call(tmp_path):
     assert rec["calls"]["wandb:run.log (wandb.log)"] == 3000  # every call noted
     [r] = rec["runs"]
     assert [v for _, v in points(r)["x"]] == list(range(3000))
+
+def test_wandb_use_artifact_identity_and_offline_refusal(tmp_path):
+    """What use_artifact returned, read from a real wandb Artifact as the public API builds it from
+    the server's answer (Artifact._from_attrs, the ArtifactFragment of RunInputArtifacts); and the
+    offline refusal noted with its reason, the script still seeing wandb's own error."""
+    r = run(tmp_path, """
+        import json, wandb
+        from e2e_recorder.sdk_wandb import used_note
+        from wandb.sdk.artifacts.artifact import Artifact
+        from wandb.sdk.artifacts._generated.fragments import ArtifactFragment
+        from wandb.sdk.artifacts._validators import FullArtifactPath
+        proj = {"id": "UHJvamVjdDox", "internalId": "1", "name": "data-proj", "entity": {"name": "team"}}
+        frag = ArtifactFragment.model_validate({
+            "id": "QXJ0aWZhY3Q6MQ==", "artifactSequence": {"__typename": "ArtifactSequence", "name": "mnist", "project": proj},
+            "versionIndex": 3, "artifactType": {"name": "dataset"}, "description": None, "metadata": "{}",
+            "ttlDurationSeconds": -2, "ttlIsInherited": True, "tags": [], "historyStep": None, "state": "COMMITTED",
+            "size": 10, "digest": "0123abcd", "commitHash": None, "fileCount": 1, "createdAt": "2026-01-01T00:00:00", "updatedAt": None})
+        # The script asked for "mnist:latest" from its own project: the server's answer names the source.
+        art = Artifact._from_attrs(FullArtifactPath(prefix="team", project="other", name="mnist:latest"), frag, None)
+        print(json.dumps(used_note(art)))
+        run = wandb.init(project="p")
+        try:
+            run.use_artifact("mnist:latest")
+        except TypeError as e:
+            print("refused:", e)
+        run.finish()
+    """)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert json.loads(lines[0]) == {"name": "mnist", "version": "v3", "digest": "0123abcd", "type": "dataset", "entity": "team", "project": "data-proj"}
+    assert lines[1] == "refused: Cannot use artifact when in offline mode."
+    rec = only(tmp_path)
+    notes = [u for u in rec["unverified"] if u["call"] == "run.use_artifact"]
+    assert len(notes) == 1 and "offline W&B refuses it" in notes[0]["what"], rec["unverified"]
+    assert not rec["runs"][0].get("wandb", {}).get("used")

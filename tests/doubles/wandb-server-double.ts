@@ -9,7 +9,8 @@
  * header on a signed URL, like S3; files uploaded by signed URL appear only after
  * markRunFilesUploaded, like self-hosted W&B. Artifacts a run logged answer RunOutputArtifacts
  * and ArtifactMembershipFiles (collection + alias "v<index>"), files served by signed URL with
- * the md5 W&B lists. The project's runs answer Runs (Api.runs) with its MongoDB-style filters
+ * the md5 W&B lists. Artifacts a run used answer RunInputArtifacts (Run.used_artifacts()), each
+ * with its source sequence, that sequence's project and the version's digest. The project's runs answer Runs (Api.runs) with its MongoDB-style filters
  * ($or, $and, equality on group / display_name / name / state; another key is an error).
  * For `e2e bench --url`: history rows through `POST /files/{entity}/{project}/{run}/file_stream`
  * (`{"files": {"wandb-history.jsonl": {"offset", "content": [row JSON]}}}`, the core's request),
@@ -37,6 +38,19 @@ export interface DoubleRun {
   summary?: Record<string, unknown>;
   /** Artifact versions this run logged (log_artifact). */
   artifacts?: DoubleArtifact[];
+  /** Artifact versions this run used (use_artifact), as RunInputArtifacts lists them. */
+  used?: DoubleUsedArtifact[];
+}
+
+export interface DoubleUsedArtifact {
+  /** Source collection (sequence) name. */
+  name: string;
+  type: string;
+  versionIndex: number;
+  digest: string;
+  /** The sequence's project and entity (default: the run's). */
+  project?: string;
+  entity?: string;
 }
 
 export interface DoubleArtifact {
@@ -208,6 +222,15 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
         const nodes = (r.artifacts ?? []).map((a) => ({
           id: `art-${a.name}-${a.versionIndex}`, versionIndex: a.versionIndex, state: "COMMITTED", digest: "d",
           artifactType: { name: a.type }, artifactSequence: { name: a.name },
+        }));
+        return { project: { run: { artifacts: page(nodes, v.cursor, v.perPage) } } };
+      }
+      case "RunInputArtifacts": {
+        const r = find(v.entity, v.project, v.run);
+        if (!r) return { project: { run: null } };
+        const nodes = (r.used ?? []).map((a) => ({
+          id: `art-${a.name}-${a.versionIndex}`, versionIndex: a.versionIndex, state: "COMMITTED", digest: a.digest, artifactType: { name: a.type },
+          artifactSequence: { name: a.name, project: { name: a.project ?? r.project, entity: { name: a.entity ?? r.entity } } },
         }));
         return { project: { run: { artifacts: page(nodes, v.cursor, v.perPage) } } };
       }

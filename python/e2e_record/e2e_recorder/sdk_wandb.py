@@ -15,7 +15,10 @@ Beyond metrics, the run's "wandb" entry notes (src/backends/wandb/expect.ts):
   wandb.Table (rows, columns), wandb.Histogram (its bins and counts), each with its key and
   W&B's row (_step);
 - summary: the final value of every numeric key by W&B's rule, in order: a committed row sets
-  summary[key] to its value; run.summary[key] = v / run.summary.update sets it explicitly.
+  summary[key] to its value; run.summary[key] = v / run.summary.update sets it explicitly;
+- used: each artifact run.use_artifact returned (source collection, version, digest, type,
+  source entity/project), checked by URL against the run's inputArtifacts. Offline W&B refuses
+  the call (nothing is stored): noted as unverifiable with that reason.
 Tags (wandb.init(tags=...), run.tags = ...) are the run's tags as the verifier maps them:
 "k=v" -> k: v, a plain tag t -> t: "".
 """
@@ -185,6 +188,27 @@ def _path_artifact(run, path, name, kind):
             "entries": sorted(entries, key=lambda e: e["path"])}
 
 
+def used_note(artifact):
+    """The identity of an artifact run.use_artifact returned, as W&B lists a run's used artifacts
+    (RunInputArtifacts: the source sequence, its version index, the digest and the source project):
+    a name or alias the script asked for ("my-model:latest", a registry link) resolves to it."""
+    name = getattr(artifact, "source_name", None) or getattr(artifact, "name", None)
+    if not name:
+        return None
+    collection, _, version = str(name).partition(":")
+    try:
+        version = artifact.source_version
+    except Exception:
+        pass
+    note = {"name": collection, "version": version, "digest": artifact.digest, "type": artifact.type}
+    for field, attr in (("entity", "source_entity"), ("project", "source_project")):
+        try:
+            note[field] = getattr(artifact, attr)
+        except Exception:
+            pass
+    return note
+
+
 def _tag_map(tags):
     out = {}
     for t in tags or ():
@@ -292,7 +316,18 @@ def patch_run(module, rec):
     _patch_artifact(rec)
     wrap(rec, SDK, Run, "save", saved, call="run.save (wandb.save)")
     wrap(rec, SDK, Run, "finish", finished, call="run.finish (wandb.finish)")
-    note_only(rec, SDK, Run, "use_artifact", "an artifact used as input (the run's used artifacts are not read; offline wandb 0.31 refuses the call: 'Cannot use artifact when in offline mode')", call="run.use_artifact")
+    def before_use(self, *a, **k):
+        settings = getattr(self, "_settings", None)
+        if getattr(settings, "_offline", False) or getattr(settings, "mode", None) == "offline":
+            # wandb 0.31 raises TypeError('Cannot use artifact when in offline mode.'): nothing stored.
+            rec.note(SDK, "run.use_artifact", "offline W&B refuses it ('Cannot use artifact when in offline mode'): nothing is stored; with --url the run's used artifacts are verified")
+
+    def artifact_used(artifact, self, *a, **k):
+        used = used_note(artifact)
+        if used:
+            _entry(rec, self.id).setdefault("used", []).append(used)
+
+    wrap(rec, SDK, Run, "use_artifact", artifact_used, call="run.use_artifact", before=before_use)
     note_only(rec, SDK, Run, "watch", "gradient and parameter histograms", call="run.watch")
     note_only(rec, SDK, Run, "alert", "an alert", call="run.alert")
 

@@ -10,6 +10,19 @@ export interface WandbExpectations {
   media: WandbExpectedMedia[];
   /** The final summary of numeric keys by W&B's rule (last committed value, explicit sets). */
   summary: Record<string, number | string>;
+  /** run.use_artifact: each artifact it returned, by its source (W&B resolves an alias or a link to it). */
+  used?: WandbUsedArtifact[];
+}
+
+/** An artifact version a run used, as RunInputArtifacts lists it (artifactSequence, versionIndex, digest). */
+export interface WandbUsedArtifact {
+  name: string;
+  /** "v<versionIndex>". */
+  version: string;
+  digest: string;
+  type: string;
+  entity?: string;
+  project?: string;
 }
 
 export type WandbExpectedEntry = { path: string; sha256: string; size: number } | { path: string; ref: string };
@@ -26,5 +39,6 @@ export function mergeWandbExpectations(into: WandbExpectations, add: Partial<Wan
   into.artifacts.push(...(add.artifacts ?? []));
   into.media.push(...(add.media ?? []));
   Object.assign(into.summary, add.summary ?? {});
+  if (add.used?.length) (into.used ??= []).push(...add.used);
   return into;
 }

@@ -4,7 +4,8 @@
  * (wandb/apis/public/runs.py RunFragment, files.py RunFilesFragment, the HistoryPage query of
  * the history scan, sdk/verify/verify.py's ServerInfo and large-payload queries, and
  * sdk/artifacts/_generated/operations.py's RunOutputArtifacts and ArtifactMembershipFiles, how
- * the SDK itself lists a run's logged artifacts and an artifact version's files; runs.py's Runs
+ * the SDK itself lists a run's logged artifacts and an artifact version's files, and
+ * RunInputArtifacts, what Run.used_artifacts() sends for the artifacts a run used; runs.py's Runs
  * query with its MongoDB-style filters, how Api.runs lists a project's runs).
  */
 import { ofetch, type $Fetch } from "ofetch";
@@ -80,6 +81,19 @@ const OUTPUT_ARTIFACTS_QUERY = `query RunOutputArtifacts($entity: String!, $proj
   }
 }`;
 
+// Run.used_artifacts() (wandb/apis/public/runs.py -> RunArtifacts mode "used"): the run's
+// inputArtifacts, each with its source sequence and that sequence's project.
+const INPUT_ARTIFACTS_QUERY = `query RunInputArtifacts($entity: String!, $project: String!, $run: String!, $cursor: String, $perPage: Int) {
+  project(entityName: $entity, name: $project) {
+    run(name: $run) {
+      artifacts: inputArtifacts(after: $cursor, first: $perPage) {
+        pageInfo { endCursor hasNextPage }
+        edges { node { id versionIndex digest state artifactType { name } artifactSequence { name project { name entity { name } } } } }
+      }
+    }
+  }
+}`;
+
 const ARTIFACT_FILES_QUERY = `query ArtifactMembershipFiles($entity: String!, $project: String!, $collection: String!, $alias: String!, $cursor: String, $perPage: Int = 50) {
   project(name: $project, entityName: $entity) {
     artifactCollection(name: $collection) {
@@ -112,7 +126,7 @@ export interface WandbArtifactVersion {
   digest?: string;
   state?: string;
   artifactType?: { name: string };
-  artifactSequence?: { name: string };
+  artifactSequence?: { name: string; project?: { name: string; entity?: { name: string } } | null };
 }
 
 type Paged<T> = { pageInfo: { endCursor?: string | null; hasNextPage: boolean }; edges: { node: T }[] };
@@ -234,6 +248,12 @@ export class WandbGraphql {
   async outputArtifacts(entity: string, project: string, id: string, perPage = 50): Promise<WandbArtifactVersion[]> {
     return this.pages<WandbArtifactVersion>(OUTPUT_ARTIFACTS_QUERY, { entity, project, run: id, perPage },
       (d) => (d as { project: { run: { artifacts: Paged<WandbArtifactVersion> } | null } | null }).project?.run?.artifacts, `artifacts of ${id}`);
+  }
+
+  /** The artifact versions a run used (use_artifact), every page. */
+  async inputArtifacts(entity: string, project: string, id: string, perPage = 50): Promise<WandbArtifactVersion[]> {
+    return this.pages<WandbArtifactVersion>(INPUT_ARTIFACTS_QUERY, { entity, project, run: id, perPage },
+      (d) => (d as { project: { run: { artifacts: Paged<WandbArtifactVersion> } | null } | null }).project?.run?.artifacts, `used artifacts of ${id}`);
   }
 
   /** The files of one artifact version (collection name, alias "v<versionIndex>"), every page. */

@@ -141,6 +141,46 @@ test("--script kinds by URL: artifact entries, media rows with their files, summ
   expect((await verdicts(altered)).filter(([, s]) => s === "fail")).toEqual([["media.samples@9000", "fail"]]);
 }, 30_000);
 
+test("--script use_artifact by URL: the run's used artifacts (RunInputArtifacts) list what use_artifact returned; a listing altered fails exactly that check", async () => {
+  const f = fixtureRun("abc123xy");
+  const used = [
+    { name: "mnist", version: "v3", digest: "0f3c9e1a", type: "dataset", entity: "team", project: "datasets" },
+    { name: "my-model", version: "v0", digest: "77aa01bc", type: "model", entity: "e2e-user", project: "e2e-test" },
+  ];
+  const run = { ...f.run, wandb: { artifacts: [], media: [], summary: {}, used } };
+  const manifest: Manifest = { schema: 1, backend: "wandb", workflow: "script", environment: {}, runs: [run] };
+  const listing = () => [
+    { name: "mnist", type: "dataset", versionIndex: 3, digest: "0f3c9e1a", project: "datasets", entity: "team" },
+    { name: "my-model", type: "model", versionIndex: 0, digest: "77aa01bc" },
+  ];
+  const verdicts = async (alter?: (l: ReturnType<typeof listing>) => ReturnType<typeof listing>) => {
+    const r = serverRun(f);
+    r.used = alter ? alter(listing()) : listing();
+    double = startWandbDouble({ apiKey: KEY, runs: [r] });
+    const obs = await readWandbOnlineRun(new WandbGraphql(double.url, KEY), run, { entity: "e2e-user", project: "e2e-test" });
+    expect(double.ops).toContain("RunInputArtifacts");
+    double.stop();
+    return wandbScriptChecks(manifest, { [run.key]: obs }, "url");
+  };
+  const clean = await verdicts();
+  expect(clean.map((c) => [c.name, c.status]).sort()).toEqual([["objects.used:mnist:v3", "pass"], ["objects.used:my-model:v0", "pass"]]);
+  expect(clean[0]!.message).toContain("RunInputArtifacts");
+  const failing = (cs: Awaited<ReturnType<typeof verdicts>>) => cs.filter((c) => c.status === "fail").map((c) => c.name);
+  // The server lists another version's digest for mnist:v3.
+  const digest = await verdicts((l) => (l[0]!.digest = "ffff0000", l));
+  expect(failing(digest)).toEqual(["objects.used:mnist:v3"]);
+  expect(digest.find((c) => c.name === "objects.used:mnist:v3")!.message).toContain("digest differs");
+  // The server does not list the model's use at all.
+  const dropped = await verdicts((l) => l.slice(0, 1));
+  expect(failing(dropped)).toEqual(["objects.used:my-model:v0"]);
+  // The same collection and version, but in another project than the one the script used.
+  const moved = await verdicts((l) => (l[0]!.project = "scratch", l));
+  expect(failing(moved)).toEqual(["objects.used:mnist:v3"]);
+  // Offline W&B stores no use (it refuses the call): a skip that says so, never a pass.
+  const offline = wandbScriptChecks(manifest, { [run.key]: { runId: run.runId, params: {}, tags: {}, metrics: {}, artifacts: {} } }, "offline");
+  expect(offline.map((c) => c.status)).toEqual(["skip", "skip"]);
+}, 30_000);
+
 test("W&B's TensorBoard capture by URL: captured rows (tensorboardNamespace) vs the event files, the event file among the run files; a dropped row fails only its tag", async () => {
   const work = mkdtempSync(join(tmpdir(), "e2e-wandb-tb-url-"));
   try {

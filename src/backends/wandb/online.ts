@@ -14,7 +14,8 @@
  *   downloaded and hashed; the server's md5 is kept as evidence. Then every file of every
  *   artifact version the run logged (RunOutputArtifacts, then ArtifactMembershipFiles of
  *   <collection>:v<index>), downloaded; it counts only when its bytes have the md5 the server
- *   lists for it (W&B's own digest); a run file of the same name wins.
+ *   lists for it (W&B's own digest); a run file of the same name wins. The artifact versions
+ *   the run used (RunInputArtifacts), when the script used any.
  * - git: run.commit. status: finished -> FINISHED, failed/crashed -> FAILED, running -> RUNNING.
  */
 import type { ManifestRun } from "../../verify/manifest.ts";
@@ -132,6 +133,9 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
     }
   }
 
+  // Artifacts the run used (use_artifact), as Run.used_artifacts() lists them: read when the script used any.
+  const usedArtifacts = exp.wandb?.used?.length ? await gql.inputArtifacts(t.entity, project, exp.runId) : [];
+
   const git: ObservedRun["git"] = run.commit || diff !== undefined ? { commit: run.commit || undefined, ...(diff !== undefined ? { diff, dirty: diff.length > 0 } : {}) } : undefined;
   return {
     runId: run.name,
@@ -162,6 +166,7 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
       unreadable,
       artifactSource,
       wandbArtifacts,
+      usedArtifacts,
       media,
       tensorboardCapture: capture,
     },

@@ -11,6 +11,10 @@
  *   file the Image was built from, and the row's own sha256 agrees; a Table's row has its
  *   nrows/ncols and its JSON file is stored with the row's sha256; a Histogram's row holds the
  *   same bins and counts.
+ * - objects.used:<artifact>:<version>: an artifact run.use_artifact returned is among the run's
+ *   used artifacts as the server lists them (RunInputArtifacts: source sequence name, version
+ *   index, digest, and the sequence's project when the script's process knew it). Offline W&B
+ *   refuses use_artifact, so there it never reaches a check (the recorder notes the refusal).
  * By URL (GraphQL): artifacts from RunOutputArtifacts + ArtifactMembershipFiles (bytes downloaded,
  * md5 against the server's listing; a reference's URI is not read: skipped by name), media from
  * the history rows and the run files, the summary from summaryMetrics.
@@ -20,7 +24,8 @@
 import type { Manifest } from "../../verify/manifest.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
-import type { WandbExpectedMedia } from "./expect.ts";
+import type { WandbExpectedMedia, WandbUsedArtifact } from "./expect.ts";
+import type { WandbArtifactVersion } from "./graphql.ts";
 import type { StoredArtifact } from "./stored.ts";
 
 type Media = { key: string; step: number | undefined; value: Record<string, unknown> };
@@ -60,10 +65,31 @@ export function wandbScriptChecks(manifest: Manifest, observed: Record<string, O
         }
       }
     }
+    for (const u of exp.used ?? []) checks.push(usedCheck(label, u, (obs.extra?.usedArtifacts ?? []) as WandbArtifactVersion[], mode));
     const media = (obs.extra?.media ?? []) as Media[];
     for (const m of exp.media) checks.push(mediaCheck(label, m, media.find((x) => x.key === m.key && x.step === m.step), obs));
   }
   return checks;
+}
+
+function usedCheck(label: string, u: WandbUsedArtifact, listed: WandbArtifactVersion[], mode: "offline" | "url"): Check {
+  const name = `${label}used:${u.name}:${u.version}`;
+  if (mode === "offline") return skip("objects", name, "offline W&B stores no artifact use (it refuses use_artifact); verified with --url");
+  const where = (a: WandbArtifactVersion) => {
+    const p = a.artifactSequence?.project;
+    return p ? `${p.entity?.name ?? "?"}/${p.name}/` : "";
+  };
+  const ident = (a: WandbArtifactVersion) => `${where(a)}${a.artifactSequence?.name}:v${a.versionIndex}`;
+  const sameProject = (a: WandbArtifactVersion) => {
+    const p = a.artifactSequence?.project;
+    return !p || ((u.project === undefined || p.name === u.project) && (u.entity === undefined || p.entity?.name === u.entity));
+  };
+  const got = listed.find((a) => a.artifactSequence?.name === u.name && `v${a.versionIndex}` === u.version && sameProject(a));
+  const want = { artifact: `${u.entity && u.project ? `${u.entity}/${u.project}/` : ""}${u.name}:${u.version}`, digest: u.digest };
+  if (!got)
+    return check("objects", name, false, `the run's used artifacts (RunInputArtifacts) do not list ${want.artifact}`, want, listed.map(ident));
+  const ok = got.digest === u.digest;
+  return check("objects", name, ok, ok ? `listed among the run's used artifacts (RunInputArtifacts) with the digest use_artifact returned` : `the used artifact's digest differs from the one use_artifact returned`, want, { artifact: ident(got), digest: got.digest ?? null });
 }
 
 function summaryChecks(label: string, exp: Record<string, number | string>, summary: Record<string, unknown>, mode: "offline" | "url"): Check[] {

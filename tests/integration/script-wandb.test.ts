@@ -19,7 +19,19 @@ import { parseScript } from "../../src/script/spec.ts";
 import type { StartedBackend } from "../../src/backends/types.ts";
 import type { Check } from "../../src/verify/check.ts";
 import { repoRoot, setupPython } from "../helpers.ts";
-import { editMessage, fieldText, rewriteWandbLog } from "../wandb-log.ts";
+import { editMessage, encodeFields, fieldText, rewriteWandbLog } from "../wandb-log.ts";
+import { parseFields, type ProtoField } from "../../src/util/protobuf.ts";
+
+const utf8 = new TextEncoder();
+/** The item at `key` (key=1, or nested_key=2 parts joined by ".") in a history (item=1) or summary (update=1) message: its value_json (16) edited. */
+const editItems = (fields: ProtoField[], itemField: number, key: string, edit: (json: string) => string) => fields.map((f) => {
+  if (f.no !== itemField || f.wire !== 2) return f;
+  const inner = parseFields(f.bytes!);
+  const k = inner.find((x) => x.no === 1);
+  const path = k ? fieldText(k) : inner.filter((x) => x.no === 2).map(fieldText).join(".");
+  if (path !== key) return f;
+  return { ...f, bytes: encodeFields(inner.map((x) => (x.no === 16 ? { ...x, bytes: utf8.encode(edit(fieldText(x))) } : x))) };
+});
 
 const SCRIPT = `
 import os, numpy as np, torch, wandb
@@ -159,6 +171,59 @@ describe("--script with W&B: artifacts, media, summary, tags", () => {
       expect(n).toBeGreaterThan(0);
     });
     expect(failing(checks)).toEqual(["summaries.best_loss"]);
+  }, 120_000);
+
+  test("planted: the Table's JSON file W&B stored altered fails only media.preds", async () => {
+    const dir = join(runDir, "files", "media", "table");
+    const file = join(dir, readdirSync(dir).find((f) => f.startsWith("preds"))!);
+    const checks = await planted([file], () => writeFileSync(file, readFileSync(file, "utf8").replace("dog", "cow")));
+    expect(failing(checks)).toEqual(["media.preds@3"]);
+  }, 120_000);
+
+  test("planted: a count changed in the Histogram's history row fails only media.weights", async () => {
+    const checks = await planted([log], () => {
+      const n = rewriteWandbLog(log, (p, kind) => (kind === 2 && new TextDecoder("latin1").decode(p).includes("histogram")
+        ? editMessage(p, [2], (fs) => editItems(fs, 1, "weights.values", (j) => {
+          const values = JSON.parse(j) as number[];
+          values[0]! += 1;
+          return JSON.stringify(values);
+        })) : p));
+      expect(n).toBe(1);
+    });
+    expect(failing(checks)).toEqual(["media.weights@3"]);
+  }, 120_000);
+
+  test("planted: the implicit summary's last loss changed in the summary records fails only summaries.loss", async () => {
+    const checks = await planted([log], () => {
+      const n = rewriteWandbLog(log, (p, kind) => (kind === 3 ? editMessage(p, [3], (fs) => editItems(fs, 1, "loss", () => "9.5")) : p));
+      expect(n).toBeGreaterThan(0);
+    });
+    expect(failing(checks)).toEqual(["summaries.loss"]);
+  }, 120_000);
+
+  test("planted: add_reference's URI changed in the artifact manifest fails only that entry", async () => {
+    const checks = await planted([log], () => {
+      const n = rewriteWandbLog(log, (p, kind) => (kind === 8 && new TextDecoder("latin1").decode(p).includes("train.csv")
+        ? editMessage(p, [8, 12], (fs) => fs.map((f) => (f.no === 4 && fieldText(f).includes("train.csv")
+          ? { ...f, bytes: encodeFields(parseFields(f.bytes!).map((x) => (x.no === 3 ? { ...x, bytes: utf8.encode("https://example.com/data/other.csv") } : x))) } : f))) : p));
+      expect(n).toBe(1);
+    });
+    expect(failing(checks)).toEqual(["objects.my-model/train.csv"]);
+  }, 120_000);
+
+  test("planted: the artifact record run.log_model wrote dropped fails only its entry", async () => {
+    const checks = await planted([log], () => {
+      const n = rewriteWandbLog(log, (p, kind) => (kind === 8 && new TextDecoder("latin1").decode(p).includes("clf-model") ? null : p));
+      expect(n).toBe(1);
+    });
+    expect(failing(checks)).toEqual(["objects.clf-model/model.pt"]);
+  }, 120_000);
+
+  test("planted: a tag given to wandb.init removed from the run records fails only tags.baseline", async () => {
+    const checks = await planted([log], () => {
+      rewriteWandbLog(log, (p, kind) => (kind === 17 ? editMessage(p, [17], (fs) => fs.filter((f) => f.no !== 10 || fieldText(f) !== "baseline")) : p));
+    });
+    expect(failing(checks)).toEqual(["tags.baseline"]);
   }, 120_000);
 
   test("planted: the tag added by run.tags = ... removed from the log fails only tags.final", async () => {

@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { verifyScriptRun } from "../../src/script/execute.ts";
 import type { WorkflowResult } from "../../src/run/result.ts";
@@ -106,20 +106,25 @@ describe("MLflow 3 logged models, media and dataset inputs through --script", ()
     const images = join(arts, exp, r.runId, "artifacts", "images");
     const png = readdirSync(images).find((f) => f.endsWith(".png"))!;
     flip(join(images, png));
+    // log_table's JSON, log_dict's JSON and log_text's file as the server stores them.
+    const runArts = join(arts, exp, r.runId, "artifacts");
+    writeFileSync(join(runArts, "tables", "loss.json"), readFileSync(join(runArts, "tables", "loss.json"), "utf8").replace("14", "13"));
+    writeFileSync(join(runArts, "meta", "config.json"), readFileSync(join(runArts, "meta", "config.json"), "utf8").replace("4", "5"));
+    unlinkSync(join(runArts, "notes.txt"));
     const again = await verifyScriptRun(ran.be, run, ran.backendDir);
     expect(failed(again)).toEqual([
-      `artifacts.images/${png}`, "inputs.synthetic:training", "models.model:file:data/model.pt2", "models.model:file:input_example.json",
+      `artifacts.images/${png}`, "artifacts.meta/config.json", "artifacts.notes.txt", "artifacts.tables/loss.json", "inputs.synthetic:training", "models.model:file:data/model.pt2", "models.model:file:input_example.json",
       "models.model:metric:loss", "models.model:param:hidden", "models.model:run-link", "script.arrived",
     ].sort());
     expect(named(again, "models.model:file:data/model.pt2")!.message).toBe("sha256 differs");
     expect(named(again, "models.model:file:input_example.json")!.message).toContain("is missing");
     expect(named(again, "inputs.synthetic:training")!.message).toContain("is not among the run's inputs");
     expect(named(again, "models.model:run-link")!.message).toContain("does not list it in outputs.model_outputs");
-    expect(named(again, "script.arrived")!.message).toMatch(/not everything arrived: .*models \d+\/\d+.*media 2\/3, datasets 0\/1/);
+    expect(named(again, "script.arrived")!.message).toMatch(/not everything arrived: .*files 0\/2, models \d+\/\d+.*media 1\/3, datasets 0\/1/);
   }, 300_000);
 
   test("a model saved the older way (save_model, then log_artifacts to the run) is checked file by file as run artifacts", async () => {
-    const { run, result } = await runUserScript(`
+    const { run, result, be, backendDir } = await runUserScript(`
 import mlflow, mlflow.pytorch, tempfile, os, torch
 model, example = torch.nn.Linear(3, 1), torch.randn(2, 3).numpy()
 with mlflow.start_run(run_name="old-style"):
@@ -135,6 +140,17 @@ mlflow.pytorch.log_model(model, name="loose", input_example=example)
     expect(files).toContain("artifacts.model/MLmodel");
     expect(files.some((f) => f.startsWith("artifacts.model/data/"))).toBe(true);
     expect(names(result, "script.unverified")).toEqual(["script.unverified:log_model"]);
+    // Planted: the server's copy of the model's weights altered: that file's check fails, nothing else.
+    const arts = join(serverDir(), "mlartifacts");
+    const runId = run.merged.runs[0]!.runId;
+    const exp = readdirSync(arts).find((e) => readdirSync(join(arts, e)).includes(runId))!;
+    const data = join(arts, exp, runId, "artifacts", "model", "data");
+    const weights = readdirSync(data).find((f) => statSync(join(data, f)).isFile())!;
+    const b = readFileSync(join(data, weights));
+    b[Math.floor(b.length / 2)]! ^= 0xff;
+    writeFileSync(join(data, weights), b);
+    const again = await verifyScriptRun(be, run, backendDir);
+    expect(failed(again)).toEqual([`artifacts.model/data/${weights}`, "script.arrived"]);
   }, 300_000);
 
   test("the same point logged twice is stored once; two values at one step are both kept", async () => {

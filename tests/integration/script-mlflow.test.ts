@@ -123,6 +123,30 @@ describe("MLflow 3 logged models, media and dataset inputs through --script", ()
     expect(named(again, "script.arrived")!.message).toMatch(/not everything arrived: .*files 0\/2, models \d+\/\d+.*media 1\/3, datasets 0\/1/);
   }, 300_000);
 
+  test("the issue's plain script without input_example: MLflow 3.17 itself refuses log_model (pt2 needs one); the verdict names the SDK's failure and everything stored before it passes", async () => {
+    const { run, result } = await runUserScript(`
+import mlflow, mlflow.pytorch, torch
+model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.05)
+x, y = torch.randn(128, 4), torch.randn(128, 1)
+with mlflow.start_run():
+    mlflow.log_params({"lr": 0.05, "epochs": 15})
+    for epoch in range(15):
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad(); loss.backward(); opt.step()
+        mlflow.log_metric("loss", loss.item(), step=epoch)
+    info = mlflow.pytorch.log_model(model, name="model")
+    loaded = mlflow.pytorch.load_model(info.model_uri)
+`);
+    expect(run.exitCode).toBe(1);
+    expect(failed(result)).toEqual(["script.exit"]);
+    expect(named(result, "script.exit")!.message).toContain("input_example is required");
+    // The SDK created the LoggedModel, then finalized it FAILED: the server holds it as UPLOAD_FAILED.
+    expect(named(result, "models.model:exists")!.message).toContain("is UPLOAD_FAILED, as the SDK finalized it (FAILED: the SDK's own failure");
+    expect(named(result, "metrics.loss")!.message).toContain("all 15 points match");
+    expect(named(result, "script.arrived")!.message).toMatch(/^the script stopped early .*everything arrived/);
+  }, 300_000);
+
   test("a model saved the older way (save_model, then log_artifacts to the run) is checked file by file as run artifacts", async () => {
     const { run, result, be, backendDir } = await runUserScript(`
 import mlflow, mlflow.pytorch, tempfile, os, torch

@@ -64,6 +64,14 @@ export async function readModelsAndInputs(client: MlflowClient, exp: ManifestRun
   };
 }
 
+/**
+ * How MLflow's server names an SDK LoggedModelStatus (mlflow/entities/logged_model_status.py
+ * to_proto, without the LOGGED_MODEL_ prefix): FAILED is LOGGED_MODEL_UPLOAD_FAILED.
+ */
+export function storedStatus(sdk: string): string {
+  return sdk === "FAILED" ? "UPLOAD_FAILED" : sdk === "UNSPECIFIED" ? "STATUS_UNSPECIFIED" : sdk;
+}
+
 const label = (m: ManifestModel, all: ManifestModel[]) =>
   all.filter((x) => (x.name ?? x.modelId) === (m.name ?? m.modelId)).length > 1 ? `${m.name}@${m.modelId}` : (m.name ?? m.modelId);
 
@@ -79,9 +87,14 @@ export function modelChecks(exp: ManifestRun, obs: ObservedRun, prefix: string):
     }
     const info = o.model.info;
     const status = info.status?.replace(/^LOGGED_MODEL_/, "");
-    const statusOk = !m.status || status === m.status;
+    const statusOk = !m.status || status === storedStatus(m.status);
+    // The SDK's FAILED (a log_model that raised in the script) is stored as UPLOAD_FAILED: the backend
+    // holds what it was sent, and the failure is the SDK's (script.exit names it), not the server's.
+    const sdkFailed = statusOk && m.status === "FAILED";
     checks.push(check("models", `${n}:exists`, info.model_id === m.modelId && statusOk,
-      statusOk ? `logged model ${m.modelId} (${info.name}) is ${status}` : `logged model ${m.modelId} is ${status}, the SDK finalized it ${m.status}`,
+      !statusOk ? `logged model ${m.modelId} is ${status}, the SDK finalized it ${m.status} (stored as ${storedStatus(m.status!)})`
+        : sdkFailed ? `logged model ${m.modelId} (${info.name}) is ${status}, as the SDK finalized it (FAILED: the SDK's own failure while logging it, not the server's)`
+        : `logged model ${m.modelId} (${info.name}) is ${status}`,
       { modelId: m.modelId, status: m.status }, { modelId: info.model_id, status }));
     // Found by search too (the experiment's model listing, filtered by its source run).
     if (m.sourceRunId === exp.runId) {

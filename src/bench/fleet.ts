@@ -64,7 +64,10 @@ export interface FleetSeries {
   workers?: number;
   plan: Omit<FleetPlan, "maxRps"> & { maxRps?: number };
   steps: FleetStep[];
-  knee?: FleetKnee;
+  /** The best step within both thresholds; null when no step was (see noKnee). */
+  knee?: FleetKnee | null;
+  /** Why there is no knee, when knee is null: the first step (1 job) already crossed a threshold. */
+  noKnee?: { reason: FleetStop; why: string };
 }
 
 export interface FleetJob {
@@ -147,21 +150,38 @@ export function fleetShouldStop(steps: readonly FleetStep[], p: FleetPlan, minGa
   return undefined;
 }
 
-/** The knee: the best sustained throughput among the steps within both thresholds. */
-export function fleetKnee(steps: readonly FleetStep[], p: FleetPlan, reason: FleetStop): FleetKnee | undefined {
+/** The knee: the best sustained throughput among the steps within both thresholds; null when none is. */
+export function fleetKnee(steps: readonly FleetStep[], p: FleetPlan, reason: FleetStop): FleetKnee | null {
   const ok = steps.filter((s) => s.errorRate <= p.errorRateLimit && s.p99Ms <= p.p99LimitMs);
-  if (!ok.length) return steps.length ? { jobs: 0, pointsPerSec: 0, p99Ms: steps[0]!.p99Ms, reason } : undefined;
+  if (!ok.length) return null;
   const best = ok.reduce((a, s) => (s.pointsPerSec > a.pointsPerSec ? s : a));
   return { jobs: best.jobs, pointsPerSec: best.pointsPerSec, p99Ms: best.p99Ms, reason };
 }
+
+/**
+ * Why there is no knee: no step stayed within both thresholds. Stepping stops at the first step
+ * that crosses one, so that was the first step; a knee of "0 jobs, 0 points/s" would read as a
+ * measurement, which it is not.
+ */
+export function noKneeWhy(steps: readonly FleetStep[], p: FleetPlan): string {
+  const first = steps[0];
+  if (!first) return p.maxRps !== undefined ? `--max-rps ${p.maxRps} allows not even 1 job (${jobRps(1, p).toFixed(1)} requests/s)` : "no load step ran";
+  const crossed =
+    first.errorRate > p.errorRateLimit
+      ? `the error threshold: ${(first.errorRate * 100).toFixed(1)}% of calls failed > ${(p.errorRateLimit * 100).toFixed(1)}%${first.firstError ? ` (${first.firstError})` : ""}`
+      : `the p99 threshold: p99 ${first.p99Ms.toFixed(1)} ms > ${p.p99LimitMs} ms (one job of ${p.keys} metrics every ${p.intervalMs} ms already falls behind)`;
+  return `the first step (${first.jobs} job${first.jobs === 1 ? "" : "s"}) already crossed ${crossed}`;
+}
+
+/** Requests per second n jobs offer: a log call every interval, an artifact every M of them. */
+const jobRps = (n: number, p: FleetPlan) => (n * 1000) / p.intervalMs + (p.artifactEvery ? (n * 1000) / (p.intervalMs * p.artifactEvery) : 0);
 
 /** Job counts 1, 2, 4 ... up to maxJobs, stopping before one that would offer more than maxRps. */
 export function jobLadder(p: FleetPlan): { counts: number[]; cappedByRps: boolean } {
   const counts: number[] = [];
   let capped = false;
   for (let n = 1; n <= p.maxJobs; n *= 2) {
-    const rps = (n * 1000) / p.intervalMs + (p.artifactEvery ? (n * 1000) / (p.intervalMs * p.artifactEvery) : 0);
-    if (p.maxRps !== undefined && rps > p.maxRps) {
+    if (p.maxRps !== undefined && jobRps(n, p) > p.maxRps) {
       capped = true;
       break;
     }
@@ -194,5 +214,6 @@ export async function runFleet(target: string, p: FleetPlan, makeJobs: (n: numbe
     }
   }
   series.knee = fleetKnee(series.steps, p, reason);
+  if (!series.knee) series.noKnee = { reason, why: noKneeWhy(series.steps, p) };
   return series;
 }

@@ -33,7 +33,7 @@ export function renderHtml(r: BenchResult): string {
     lineChart({ id: "history-latency", title: "Reading a metric history as it grows (p50)", xLabel: "points in the history", unit: "ms", logX: true, logY: true, series: seriesBy(by("api.get_history.latency"), "history", (f) => f.spread.p50) }),
     lineChart({ id: "runs-latency", title: "Searching runs as their number grows (p50)", xLabel: "runs in the experiment", unit: "ms", logX: true, logY: true, series: seriesBy(by("api.search_runs.latency"), "runs", (f) => f.spread.p50) }),
     barChart({ id: "overhead", title: "Training step with tracking / without (median, side by side)", unit: "ratio", bars: by("sdk.train_step.overhead").map((f) => ({ label: label(f), value: f.value, high: f.spread.p99 })) }),
-    lineChart({ id: "fleet-throughput", title: `Training fleet (${r.fleet.map((s) => `${s.plan.keys} metrics every ${s.plan.intervalMs} ms per job${s.knee ? `; knee ${s.knee.jobs} jobs` : ""}`).join("; ")}): points/s offered and sustained`, xLabel: "jobs", unit: "points/s", logX: true, logY: true, series: r.fleet.flatMap((s) => [
+    lineChart({ id: "fleet-throughput", title: `Training fleet (${r.fleet.map((s) => `${s.plan.keys} metrics every ${s.plan.intervalMs} ms per job${s.knee ? `; knee ${s.knee.jobs} jobs` : s.noKnee ? "; no knee" : ""}`).join("; ")}): points/s offered and sustained`, xLabel: "jobs", unit: "points/s", logX: true, logY: true, series: r.fleet.flatMap((s) => [
       { name: `${s.target}${s.workers ? ` ${s.workers}w` : ""} sustained`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.pointsPerSec, 1e-3) })) },
       { name: `${s.target}${s.workers ? ` ${s.workers}w` : ""} offered`, points: s.steps.map((p) => ({ x: p.jobs, y: p.offeredPointsPerSec })) },
     ]) }),
@@ -49,6 +49,7 @@ export function renderHtml(r: BenchResult): string {
   const rows = figureRows(r.figures).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 3 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
   const ratios = r.ratios.map((x) => `<tr><td>${esc(x.numerator)}</td><td>${esc(x.denominator)}</td><td class="n">${x.value.toPrecision(3)}</td><td class="n">${x.ci ? esc(`${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)}`) : ""}</td></tr>`).join("");
   const fleet = fleetRows(r).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 1 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
+  const noKnee = r.fleet.filter((s) => !s.knee && s.noKnee).map((s) => `<p class="no-knee">${esc(`${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee!.why}.`)}</p>`).join("");
   const refs = REFERENCES.map((x) => `<li>${esc(x.figure)}. <i>${esc(x.conditions)}</i>. Source: ${esc(x.source.replace(/\s*\(https?:[^)]*\)/, ""))}</li>`).join("");
   const load = (env.loadAverage as number[] | undefined)?.map((x) => x.toFixed(2)).join(" ");
   const errors = r.errors.map((e) => `<li>${esc(`${e.target} ${e.stage}: ${e.message}`)}</li>`).join("");
@@ -61,7 +62,7 @@ export function renderHtml(r: BenchResult): string {
 ${testDoubleNote(env) ? `<p id="test-double"><b>${esc(testDoubleNote(env)!)}.</b></p>\n` : ""}<section id="charts">${charts.join("\n")}</section>
 <h2>Figures</h2><p>n marked * : fewer than 1000 samples, so its p99 and interval are indicative only. 95% CI: order statistics for medians, bootstrap for means.</p>
 <table id="figures"><thead><tr>${FIGURE_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>
-${fleet ? `<h2>Training fleet</h2><table id="fleet"><thead><tr>${FLEET_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${fleet}</tbody></table>` : ""}
+${fleet ? `<h2>Training fleet</h2>${noKnee}<table id="fleet"><thead><tr>${FLEET_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${fleet}</tbody></table>` : ""}
 <h2>Ratios (same run)</h2><table id="ratios"><thead><tr><th>figure</th><th>over</th><th>ratio</th><th>95% CI</th></tr></thead><tbody>${ratios}</tbody></table>
 ${r.cleanup ? `<h2>Server clean-up</h2><p id="cleanup">${esc(`${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted. ${r.cleanup.remains}.`)}</p>` : ""}
 <h2>Published reference points</h2><p>For orientation only: other hardware, versions and load; never pass/fail.</p><ul id="references">${refs}</ul>

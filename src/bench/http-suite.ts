@@ -284,10 +284,16 @@ export async function fleetFigures(ctx: SuiteContext, newJob: (i: number) => Pro
     return jobs.slice(0, n);
   }, (m) => ctx.progress(`fleet ${m}`));
   ctx.fleet?.(f);
-  if (!f.knee) return;
   const spec = { target: ctx.target, group: "scalability", params: { keys: p.keys, interval_ms: p.intervalMs } } as const;
+  const thresholds = `thresholds p99 <= ${p.p99LimitMs} ms, errors <= ${(p.errorRateLimit * 100).toFixed(1)}%`;
+  if (!f.knee) {
+    // No step within the thresholds: 0 jobs is what the server takes at this load (a drop to it
+    // is a regression --baseline sees); there is no throughput at a knee to report.
+    if (f.noKnee && f.steps.length) ctx.figure(fromSamples({ ...spec, name: "fleet.knee.jobs", unit: "clients", better: "bigger", note: `no knee: ${f.noKnee.why}; ${thresholds}` }, [0]));
+    return;
+  }
   const at = f.steps.find((s) => s.jobs === f.knee!.jobs);
-  const note = `stopped: ${f.knee.reason}; thresholds p99 <= ${p.p99LimitMs} ms, errors <= ${(p.errorRateLimit * 100).toFixed(1)}%`;
+  const note = `stopped: ${f.knee.reason}; ${thresholds}`;
   ctx.figure(fromSamples({ ...spec, name: "fleet.knee.jobs", unit: "clients", better: "bigger", note }, [f.knee.jobs]));
   const thr = fromSamples({ ...spec, name: "fleet.knee.throughput", unit: "points/s", better: "bigger", note: `${note}; sustained over ${at?.seconds.toFixed(1) ?? "?"} s of wall clock`, lowSamplesWhy: "one load step" }, [f.knee.pointsPerSec]);
   thr.samples = Math.max(1, at?.requests ?? 1);

@@ -23,7 +23,8 @@ export function renderMarkdown(r: BenchResult): string {
   ];
   if (r.fleet.length) {
     out.push("", "## Training fleet", "", row(FLEET_HEAD), row(Array(FLEET_HEAD.length).fill("---")), ...fleetRows(r).map(row));
-    for (const s of r.fleet) if (s.knee) out.push("", `${s.target}: knee at ${s.knee.jobs} job(s) (${s.plan.keys} metrics every ${s.plan.intervalMs} ms), ${Math.round(s.knee.pointsPerSec)} points/s sustained, p99 ${s.knee.p99Ms.toFixed(1)} ms; stopped: ${s.knee.reason}.`);
+    for (const s of r.fleet) if (!s.knee && s.noKnee) out.push("", `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee.why}.`);
+    for (const s of r.fleet) if (s.knee) out.push("", `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: knee at ${s.knee.jobs} job(s) (${s.plan.keys} metrics every ${s.plan.intervalMs} ms), ${Math.round(s.knee.pointsPerSec)} points/s sustained, p99 ${s.knee.p99Ms.toFixed(1)} ms; stopped: ${s.knee.reason}.`);
   }
   if (r.cleanup) out.push("", `Server clean-up: ${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted. ${r.cleanup.remains}.`);
   out.push("", "## Published reference points (for orientation, never pass/fail)", "", ...REFERENCES.map((x) => `- ${x.figure}: ${x.conditions}. Source: ${x.source}`));

@@ -17,7 +17,7 @@ export function figureRows(figures: readonly Figure[]): string[][] {
 
 /** One row per fleet step: the load offered, what the server sustained, latency under load. */
 export function fleetRows(r: BenchResult): string[][] {
-  return r.fleet.flatMap((s) => s.steps.map((x) => [`${s.target}${s.workers ? ` (${s.workers} workers)` : ""}`, String(x.jobs), Math.round(x.offeredPointsPerSec).toString(), Math.round(x.pointsPerSec).toString(), x.p50Ms.toFixed(1), x.p99Ms.toFixed(1), x.maxMs.toFixed(1), `${x.errors} (${(x.errorRate * 100).toFixed(1)}%)`, String(x.lateCalls), String(x.requests), s.knee?.jobs === x.jobs ? `knee (${s.knee.reason})` : ""]));
+  return r.fleet.flatMap((s) => s.steps.map((x, i) => [`${s.target}${s.workers ? ` (${s.workers} workers)` : ""}`, String(x.jobs), Math.round(x.offeredPointsPerSec).toString(), Math.round(x.pointsPerSec).toString(), x.p50Ms.toFixed(1), x.p99Ms.toFixed(1), x.maxMs.toFixed(1), `${x.errors} (${(x.errorRate * 100).toFixed(1)}%)`, String(x.lateCalls), String(x.requests), s.knee?.jobs === x.jobs ? `knee (${s.knee.reason})` : s.noKnee && i === 0 ? `no knee (${s.noKnee.reason})` : ""]));
 }
 export const FLEET_HEAD = ["target", "jobs", "offered pts/s", "sustained pts/s", "p50 ms", "p99 ms", "max ms", "errors", "late calls", "calls", ""];
 
@@ -34,6 +34,7 @@ export function renderBenchTable(r: BenchResult): string {
   out.push("* fewer than 1000 samples: its p99 and interval are indicative only (the JSON's lowSamplesWhy says why)");
   if (r.fleet.length) {
     out.push("", "training fleet (each job logs K metrics every T ms; sustained = over wall clock):", textTable(FLEET_HEAD, fleetRows(r)));
+    for (const s of r.fleet) if (!s.knee && s.noKnee) out.push(`  ${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee.why}`);
     for (const s of r.fleet) if (s.knee) out.push(`  ${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: knee at ${s.knee.jobs} job(s) of ${s.plan.keys} metrics every ${s.plan.intervalMs} ms, ${Math.round(s.knee.pointsPerSec)} points/s sustained, p99 ${s.knee.p99Ms.toFixed(1)} ms (stopped: ${s.knee.reason})`);
   }
   const byUrl = r.figures.find((f) => f.target.endsWith("-url"))?.target;

@@ -11,7 +11,8 @@ import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "
 import { join } from "node:path";
 import { verifyScriptRun } from "../../src/script/execute.ts";
 import type { WorkflowResult } from "../../src/run/result.ts";
-import { scriptFixture, type ScriptCase } from "../helpers.ts";
+import { runE2E, scriptFixture, setupPython, type ScriptCase } from "../helpers.ts";
+import { mkdirSync } from "node:fs";
 
 const fx = scriptFixture("e2e-script-mlflow-");
 const serverDir = fx.serverDir;
@@ -203,4 +204,18 @@ with mlflow.start_run(run_name="repeats"):
     expect(failed(again)).toEqual(["metrics.two_values", "script.arrived"]);
     expect(named(again, "metrics.two_values")!.message).toContain("1/2 points; missing steps 3");
   }, 300_000);
+});
+
+describe("e2e run --script --backend mlflow (the compiled command, as a user runs it)", () => {
+  test("the MLP script with log_model + load_model, media and a dataset exits 0, nothing unverified", async () => {
+    const proj = join(fx.root(), "cli");
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(join(proj, "train.py"), MODEL_SCRIPT);
+    const r = await runE2E(["run", "--script", "train.py", "--backend", "mlflow", "--python", setupPython(), "--json"], { cwd: proj, timeoutMs: 500_000 });
+    const checks = JSON.parse(r.stdout).backends[0].workflows[0].checks as WorkflowResult["checks"];
+    expect(checks.filter((c) => c.status === "fail")).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(checks.filter((c) => c.status === "skip")).toEqual([]);
+    expect(checks.find((c) => c.name === "script.arrived")!.message).toMatch(/^everything arrived: .*models \d+\/\d+, media 3\/3, datasets 1\/1/);
+  }, 600_000);
 });

@@ -18,7 +18,7 @@ import { runScript, type ScriptRun } from "../../src/script/run.ts";
 import { parseScript } from "../../src/script/spec.ts";
 import type { StartedBackend } from "../../src/backends/types.ts";
 import type { Check } from "../../src/verify/check.ts";
-import { repoRoot, setupPython } from "../helpers.ts";
+import { repoRoot, runE2E, setupPython } from "../helpers.ts";
 import { editMessage, encodeFields, fieldText, rewriteWandbLog } from "../wandb-log.ts";
 import { parseFields, type ProtoField } from "../../src/util/protobuf.ts";
 
@@ -232,4 +232,19 @@ describe("--script with W&B: artifacts, media, summary, tags", () => {
     });
     expect(failing(checks)).toEqual(["tags.final"]);
   }, 120_000);
+});
+
+describe("e2e run --script --backend wandb (the compiled command, as a user runs it)", () => {
+  test("the script with Artifacts, media, summary and tags exits 0, every kind verified, nothing unverified", async () => {
+    const proj = join(root, "cli");
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(join(proj, "train.py"), SCRIPT);
+    const r = await runE2E(["run", "--script", "train.py", "--backend", "wandb", "--python", python, "--json"], { cwd: proj, timeoutMs: 400_000 });
+    const checks = JSON.parse(r.stdout).backends[0].workflows[0].checks as Check[];
+    expect(checks.filter((c) => c.status === "fail")).toEqual([]);
+    expect(r.code).toBe(0);
+    for (const g of ["objects", "media", "summaries", "tags", "metrics"])
+      expect(checks.filter((c) => c.group === g && c.status === "pass").length).toBeGreaterThan(0);
+    expect(checks.filter((c) => c.status === "skip")).toEqual([]);
+  }, 500_000);
 });

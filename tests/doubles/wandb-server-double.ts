@@ -9,7 +9,8 @@
  * header on a signed URL, like S3; files uploaded by signed URL appear only after
  * markRunFilesUploaded, like self-hosted W&B. Artifacts a run logged answer RunOutputArtifacts
  * and ArtifactMembershipFiles (collection + alias "v<index>"), files served by signed URL with
- * the md5 W&B lists. Artifacts a run used answer RunInputArtifacts (Run.used_artifacts()), each
+ * the md5 W&B lists, and FetchArtifactManifest (the version's wandb_manifest.json by signed URL:
+ * ArtifactManifestV1 contents, files with their md5 and size, references with their URI). Artifacts a run used answer RunInputArtifacts (Run.used_artifacts()), each
  * with its source sequence, that sequence's project and the version's digest. The project's runs answer Runs (Api.runs) with its MongoDB-style filters
  * ($or, $and, equality on group / display_name / name / state; another key is an error).
  * For `e2e bench --url`: history rows through `POST /files/{entity}/{project}/{run}/file_stream`
@@ -59,6 +60,8 @@ export interface DoubleArtifact {
   type: string;
   versionIndex: number;
   files: Record<string, Uint8Array>;
+  /** add_reference entries: path -> URI (in the manifest only, no bytes stored). */
+  refs?: Record<string, string>;
 }
 
 export interface WandbDoubleOptions {
@@ -233,6 +236,16 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
           artifactSequence: { name: a.name, project: { name: a.project ?? r.project, entity: { name: a.entity ?? r.entity } } },
         }));
         return { project: { run: { artifacts: page(nodes, v.cursor, v.perPage) } } };
+      }
+      case "FetchArtifactManifest": {
+        const a = runs.flatMap((r) => r.artifacts ?? []).find((x) => `art-${x.name}-${x.versionIndex}` === v.id);
+        if (!a) return { artifact: null };
+        const contents: Record<string, unknown> = {};
+        for (const [n, b] of Object.entries(a.files)) contents[n] = { digest: createHash("md5").update(b).digest("base64"), size: b.length };
+        for (const [n, ref] of Object.entries(a.refs ?? {})) contents[n] = { digest: ref, ref };
+        const token = createHash("sha1").update(`manifest/${v.id}`).digest("hex");
+        signed.set(token, new TextEncoder().encode(JSON.stringify({ version: 1, storagePolicy: "wandb-storage-policy-v1", storagePolicyConfig: {}, contents })));
+        return { artifact: { currentManifest: { file: { directUrl: `${storeUrl}/signed/${token}` } } } };
       }
       case "ArtifactMembershipFiles": {
         const a = runs.filter((r) => r.entity === v.entity && r.project === v.project).flatMap((r) => r.artifacts ?? [])

@@ -94,6 +94,11 @@ const INPUT_ARTIFACTS_QUERY = `query RunInputArtifacts($entity: String!, $projec
   }
 }`;
 
+// Artifact._fetch_manifest: the version's manifest file (wandb_manifest.json) by its directUrl.
+const MANIFEST_QUERY = `query FetchArtifactManifest($id: ID!) {
+  artifact(id: $id) { currentManifest { file { directUrl } } }
+}`;
+
 const ARTIFACT_FILES_QUERY = `query ArtifactMembershipFiles($entity: String!, $project: String!, $collection: String!, $alias: String!, $cursor: String, $perPage: Int = 50) {
   project(name: $project, entityName: $entity) {
     artifactCollection(name: $collection) {
@@ -254,6 +259,19 @@ export class WandbGraphql {
   async inputArtifacts(entity: string, project: string, id: string, perPage = 50): Promise<WandbArtifactVersion[]> {
     return this.pages<WandbArtifactVersion>(INPUT_ARTIFACTS_QUERY, { entity, project, run: id, perPage },
       (d) => (d as { project: { run: { artifacts: Paged<WandbArtifactVersion> } | null } | null }).project?.run?.artifacts, `used artifacts of ${id}`);
+  }
+
+  /**
+   * The entries of an artifact version's manifest (ArtifactManifestV1 `contents`: path -> digest,
+   * size, and ref for add_reference entries), fetched as Artifact._fetch_manifest does.
+   */
+  async artifactManifest(id: string): Promise<Record<string, { digest?: string; ref?: string; size?: number }>> {
+    const d = await this.call<{ artifact: { currentManifest: { file: { directUrl?: string } | null } | null } | null }>(MANIFEST_QUERY, { id }, `manifest of artifact ${id}`);
+    const url = d.artifact?.currentManifest?.file?.directUrl;
+    if (!url) throw backendError(`W&B lists no manifest file for artifact ${id}`, "check that the artifact version was committed");
+    const text = new TextDecoder().decode((await this.download({ name: "wandb_manifest.json", directUrl: url })).bytes);
+    const manifest = JSON.parse(text) as { contents?: Record<string, { digest?: string; ref?: string; size?: number }> };
+    return manifest.contents ?? {};
   }
 
   /** The files of one artifact version (collection name, alias "v<versionIndex>"), every page. */

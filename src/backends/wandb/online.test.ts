@@ -107,17 +107,17 @@ test("a checkpoint logged as a W&B Artifact is read through RunOutputArtifacts +
   expect(failed).toEqual(["artifacts.model.pt"]);
 }, 30_000);
 
-test("--script kinds by URL: artifact entries, media rows with their files, summaryMetrics; a changed media file fails only its check", async () => {
+test("--script kinds by URL: artifact entries (a reference's URI from the manifest file), media rows with their files, summaryMetrics; a changed media file or URI fails only its check", async () => {
   const f = fixtureRun("abc123xy");
   const png = new TextEncoder().encode("\x89PNG fake image bytes");
   const pngSha = createHash("sha256").update(png).digest("hex");
   const ckpt = new TextEncoder().encode("checkpoint bytes");
-  const seeded = (image: Uint8Array) => {
+  const seeded = (image: Uint8Array, ref = "https://example.com/train.csv") => {
     const r = serverRun(f);
     r.rows.push({ _step: 9000, _timestamp: 1.7e9, samples: { _type: "image-file", path: "media/images/samples_9000_ab.png", sha256: pngSha, size: png.length },
       weights: { _type: "histogram", values: [1, 0, 2], bins: [0, 0.5, 1, 1.5] } });
     r.files["media/images/samples_9000_ab.png"] = image;
-    r.artifacts = [{ name: "my-model", type: "model", versionIndex: 0, files: { "model.pt": ckpt } }];
+    r.artifacts = [{ name: "my-model", type: "model", versionIndex: 0, files: { "model.pt": ckpt }, refs: { "train.csv": ref } }];
     r.summary = { best_loss: 0.25, loss: 0.5 };
     return r;
   };
@@ -127,15 +127,17 @@ test("--script kinds by URL: artifact entries, media rows with their files, summ
     summary: { best_loss: 0.25 },
   } };
   const manifest: Manifest = { schema: 1, backend: "wandb", workflow: "script", environment: {}, runs: [run] };
-  const verdicts = async (image: Uint8Array) => {
-    double = startWandbDouble({ apiKey: KEY, runs: [seeded(image)] });
+  const verdicts = async (image: Uint8Array, ref?: string) => {
+    double = startWandbDouble({ apiKey: KEY, runs: [seeded(image, ref)] });
     const obs = await readWandbOnlineRun(new WandbGraphql(double.url, KEY), run, { entity: "e2e-user", project: "e2e-test" });
     double.stop();
     return wandbScriptChecks(manifest, { [run.key]: obs }, "url").map((c) => [c.name, c.status]);
   };
   expect((await verdicts(png)).sort()).toEqual([
-    ["media.samples@9000", "pass"], ["media.weights@9000", "pass"], ["objects.my-model/model.pt", "pass"], ["objects.my-model/train.csv", "skip"], ["summaries.best_loss", "pass"],
+    ["media.samples@9000", "pass"], ["media.weights@9000", "pass"], ["objects.my-model/model.pt", "pass"], ["objects.my-model/train.csv", "pass"], ["summaries.best_loss", "pass"],
   ]);
+  // add_reference's URI is read from the version's manifest file: another URI there fails only that entry.
+  expect((await verdicts(png, "https://example.com/other.csv")).filter(([, s]) => s === "fail")).toEqual([["objects.my-model/train.csv", "fail"]]);
   const altered = new Uint8Array(png);
   altered[3] = altered[3]! ^ 0xff;
   expect((await verdicts(altered)).filter(([, s]) => s === "fail")).toEqual([["media.samples@9000", "fail"]]);

@@ -15,7 +15,8 @@
  *   artifact version the run logged (RunOutputArtifacts, then ArtifactMembershipFiles of
  *   <collection>:v<index>), downloaded; it counts only when its bytes have the md5 the server
  *   lists for it (W&B's own digest); a run file of the same name wins. The artifact versions
- *   the run used (RunInputArtifacts), when the script used any.
+ *   the run used (RunInputArtifacts), when the script used any. A version with add_reference
+ *   entries expected: its manifest file (FetchArtifactManifest), for each reference's URI.
  * - git: run.commit. status: finished -> FINISHED, failed/crashed -> FAILED, running -> RUNNING.
  */
 import type { ManifestRun } from "../../verify/manifest.ts";
@@ -109,7 +110,10 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
     const files = await gql.artifactFiles(t.entity, project, collection, version);
     const stored: StoredArtifact = { name: collection, type: a.artifactType?.name ?? "", aliases: [version], digest: a.digest ?? "", entries: [] };
     wandbArtifacts.push(stored);
+    // add_reference entries: their URI is only in the version's manifest file, read when the script added any.
+    const refs = exp.wandb?.artifacts.some((x) => x.name === collection && x.entries.some((e) => "ref" in e)) ? await gql.artifactManifest(a.id) : undefined;
     for (const f of files) {
+      if (refs?.[f.name]?.ref) continue; // a reference: W&B holds only its URI (from the manifest, below), its bytes are not fetched
       let got: Awaited<ReturnType<WandbGraphql["download"]>>;
       try {
         got = await gql.download(f);
@@ -129,6 +133,15 @@ export async function readWandbOnlineRun(gql: WandbGraphql, exp: ManifestRun, t:
       } else {
         artifacts[f.name] = { size: got.size, sha256: got.sha256 };
         delete unreadable[f.name];
+      }
+    }
+    if (refs) {
+      stored.manifestRead = true;
+      for (const [path, e] of Object.entries(refs)) {
+        if (!e.ref) continue;
+        const entry = stored.entries.find((x) => x.path === path);
+        if (entry) entry.ref = e.ref;
+        else stored.entries.push({ path, digest: e.digest ?? "", ref: e.ref });
       }
     }
   }

@@ -16,7 +16,8 @@
  *   index, digest, and the sequence's project when the script's process knew it). Offline W&B
  *   refuses use_artifact, so there it never reaches a check (the recorder notes the refusal).
  * By URL (GraphQL): artifacts from RunOutputArtifacts + ArtifactMembershipFiles (bytes downloaded,
- * md5 against the server's listing; a reference's URI is not read: skipped by name), media from
+ * md5 against the server's listing; a reference's URI from the version's manifest file,
+ * FetchArtifactManifest), media from
  * the history rows and the run files, the summary from summaryMetrics.
  * - summaries.<key>: the final summary (the summary records, in order) holds the value W&B's
  *   rule gives: the last committed row's value unless set explicitly later (run.summary[k] = v).
@@ -49,12 +50,11 @@ export function wandbScriptChecks(manifest: Manifest, observed: Record<string, O
           continue;
         }
         const got = rec.entries.find((x) => x.path === e.path);
-        if (!got && "ref" in e && mode === "url") {
-          checks.push(skip("objects", name, "by URL a reference entry has no file to list (W&B stores the URI in the artifact's manifest file, not read over GraphQL yet)"));
+        const noManifest = "ref" in e && mode === "url" && !rec.manifestRead;
+        if (noManifest) {
+          checks.push(skip("objects", name, "by URL the artifact's manifest file could not be read, and only it holds a reference's URI"));
         } else if (!got) {
           checks.push(check("objects", name, false, `artifact ${a.name} has no manifest entry ${e.path}`, e.path, rec.entries.map((x) => x.path)));
-        } else if ("ref" in e && mode === "url") {
-          checks.push(skip("objects", name, "by URL a reference entry is listed without its URI (it is in the manifest file, not read over GraphQL yet)"));
         } else if ("ref" in e) {
           const ok = got.ref === e.ref;
           checks.push(check("objects", name, ok, ok ? "reference recorded with its URI (W&B stores the URI, not the referenced bytes)" : "the entry's reference differs", e.ref, got.ref ?? null));

@@ -49,6 +49,8 @@ export interface StoredArtifact {
   /** The record's digest equals the one recomputed from its entries (MD5 manifests only). */
   digestOk?: boolean;
   entries: StoredEntry[];
+  /** By URL: the version's manifest file was read, so reference entries carry their URI. */
+  manifestRead?: boolean;
 }
 
 export interface StoredFiles {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { crc32 } from "./crc32.ts";
 import { crc32c, maskCrc32c } from "./crc32c.ts";
-import { FormatError, ProtoMessage, parseFields, readVarint } from "./protobuf.ts";
+import { FieldCursor, FormatError, ProtoMessage, parseFields, readVarint } from "./protobuf.ts";
 import { fieldBytes, fieldDouble, fieldFloat, fieldVarint, prng } from "../../tests/fixtures/testutil.ts";
 
 const enc = new TextEncoder();
@@ -32,6 +32,25 @@ describe("protobuf wire decoder", () => {
     expect(m.sint(3)).toBe(-2); // zigzag 3 -> -2
     expect(m.bool(3)).toBe(true);
     expect(m.int(9)).toBeUndefined();
+  });
+  test("varints either side of 2^53 (numbers below, BigInt above) and the cursor agree", () => {
+    const vals = [0n, 1n, 127n, 128n, 2n ** 49n - 1n, 2n ** 49n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n - 1n, 2n ** 64n - 1n];
+    const m = new ProtoMessage(new Uint8Array(vals.flatMap((v, i) => fieldVarint(i + 1, v))));
+    const c = new FieldCursor(m.buf);
+    vals.forEach((v, i) => {
+      expect(m.uint64(i + 1)).toBe(v);
+      expect(m.int(i + 1)).toBe(Number(BigInt.asIntN(64, v)));
+      expect(m.sint(i + 1)).toBe(Number((v >> 1n) ^ -(v & 1n)));
+      expect(m.bool(i + 1)).toBe(v !== 0n);
+      expect(c.next()).toBe(true);
+      expect([c.no, c.wire, c.int()]).toEqual([i + 1, 0, Number(BigInt.asIntN(64, v))]);
+    });
+    expect(c.next()).toBe(false);
+    const f = new FieldCursor(new Uint8Array([...fieldDouble(1, 0.1), ...fieldFloat(2, 0.1), ...fieldBytes(3, "hi")]));
+    expect(f.next() && f.double()).toBe(0.1);
+    expect(f.next() && f.float()).toBe(Math.fround(0.1));
+    expect(f.next() && new TextDecoder().decode(f.bytes())).toBe("hi");
+    expect(() => f.expect(0)).toThrow(/field 3 has wire type 2, expected 0/);
   });
   test("length-delimited, fixed32/64, packed and repeated", () => {
     const inner = [...fieldBytes(1, "hi")];

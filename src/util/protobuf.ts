@@ -28,9 +28,53 @@ export interface ProtoField {
   /** Offset of the field's tag in the outermost buffer (for error messages). */
   offset: number;
   /** wire 0: the raw unsigned 64-bit value. */
-  varint?: bigint;
+  readonly varint?: bigint;
+  /** wire 0: the value as a number when it is below 2^53 (exact), else undefined (see varint). */
+  num?: number;
   /** wire 1, 2, 5: the bytes (a view, not a copy). */
   bytes?: Uint8Array;
+}
+
+/** A field as parseFields makes it: a varint below 2^53 kept as a number, a BigInt made only when asked. */
+class Field implements ProtoField {
+  num?: number;
+  big?: bigint;
+  bytes?: Uint8Array;
+  constructor(readonly no: number, readonly wire: number, readonly offset: number) {}
+  get varint(): bigint | undefined {
+    return this.big ?? (this.num === undefined ? undefined : BigInt(this.num));
+  }
+}
+
+// The varint just read by varintAt: its value as a number when exact (< 2^53) else -1 with the
+// BigInt in vBig, and the position after it. Module state, so reading one allocates nothing.
+let vNum = 0, vPos = 0;
+let vBig: bigint | undefined;
+
+/** Reads one varint at `pos` into vNum/vBig/vPos (bytes past the 7th take the BigInt path). */
+function varintAt(buf: Uint8Array, pos: number, base: number, file: string | undefined): void {
+  let n = 0, mul = 1;
+  for (let i = 0; i < 7; i++) {
+    if (pos + i >= buf.length) throw new FormatError("truncated varint", base + pos + i, file);
+    const b = buf[pos + i]!;
+    n += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) {
+      vNum = n;
+      vBig = undefined;
+      vPos = pos + i + 1;
+      return;
+    }
+    mul *= 128;
+  }
+  const [v, p] = readVarint(buf, pos, base, file);
+  vPos = p;
+  if (v < 2n ** 53n) {
+    vNum = Number(v);
+    vBig = undefined;
+  } else {
+    vNum = -1;
+    vBig = v;
+  }
 }
 
 const utf8 = new TextDecoder("utf-8");
@@ -51,21 +95,23 @@ export function readVarint(buf: Uint8Array, pos: number, base = 0, file?: string
 
 /** Splits a message into its fields, in wire order. `base` is the message's offset in its file. */
 export function parseFields(buf: Uint8Array, base = 0, file?: string): ProtoField[] {
-  const fields: ProtoField[] = [];
+  const fields: Field[] = [];
   let pos = 0;
   while (pos < buf.length) {
     const start = pos;
-    const [tag, p1] = readVarint(buf, pos, base, file);
-    pos = p1;
-    const no = Number(tag >> 3n);
-    const wire = Number(tag & 7n);
+    varintAt(buf, pos, base, file);
+    pos = vPos;
+    const tag = vBig ?? vNum;
+    const no = typeof tag === "bigint" ? Number(tag >> 3n) : Math.floor(tag / 8);
+    const wire = typeof tag === "bigint" ? Number(tag & 7n) : tag % 8;
     if (no === 0 || no > 0x1fffffff) throw new FormatError(`invalid field number ${no}`, base + start, file);
-    const field: ProtoField = { no, wire, offset: base + start };
+    const field = new Field(no, wire, base + start);
     switch (wire) {
       case 0: {
-        const [v, p2] = readVarint(buf, pos, base, file);
-        field.varint = v;
-        pos = p2;
+        varintAt(buf, pos, base, file);
+        if (vBig === undefined) field.num = vNum;
+        else field.big = vBig;
+        pos = vPos;
         break;
       }
       case 1:
@@ -77,14 +123,13 @@ export function parseFields(buf: Uint8Array, base = 0, file?: string): ProtoFiel
         break;
       }
       case 2: {
-        const [len, p2] = readVarint(buf, pos, base, file);
-        pos = p2;
-        if (len > BigInt(buf.length - pos)) {
-          throw new FormatError(`length-delimited field ${no} runs past the end (${len} bytes)`, base + start, file);
+        varintAt(buf, pos, base, file);
+        pos = vPos;
+        if (vBig !== undefined || vNum > buf.length - pos) {
+          throw new FormatError(`length-delimited field ${no} runs past the end (${vBig ?? vNum} bytes)`, base + start, file);
         }
-        const n = Number(len);
-        field.bytes = buf.subarray(pos, pos + n);
-        pos += n;
+        field.bytes = buf.subarray(pos, pos + vNum);
+        pos += vNum;
         break;
       }
       default:
@@ -143,18 +188,24 @@ export class ProtoMessage {
 
   /** int32/int64/uint32/uint64/enum as a number (int64 read as two's complement). */
   int(no: number): number | undefined {
-    const v = this.uint64(no);
+    const f = this.last(no, 0);
+    if (f?.num !== undefined) return f.num; // below 2^53: the same as int64
+    const v = f?.varint;
     return v === undefined ? undefined : Number(BigInt.asIntN(64, v));
   }
 
   /** sint32/sint64 (zigzag). */
   sint(no: number): number | undefined {
-    const v = this.uint64(no);
+    const f = this.last(no, 0);
+    if (f?.num !== undefined) return f.num % 2 === 1 ? -(f.num + 1) / 2 : f.num / 2;
+    const v = f?.varint;
     return v === undefined ? undefined : Number((v >> 1n) ^ -(v & 1n));
   }
 
   bool(no: number): boolean | undefined {
-    const v = this.uint64(no);
+    const f = this.last(no, 0);
+    if (f?.num !== undefined) return f.num !== 0;
+    const v = f?.varint;
     return v === undefined ? undefined : v !== 0n;
   }
 
@@ -223,3 +274,122 @@ export class ProtoMessage {
 
 /** Parses `buf` as a message; `base` is its offset inside `file`. */
 export const decodeMessage = (buf: Uint8Array, base = 0, file?: string): ProtoMessage => new ProtoMessage(buf, base, file);
+
+const scratch = new Uint8Array(8);
+const scratchF64 = new Float64Array(scratch.buffer);
+const scratchF32 = new Float32Array(scratch.buffer, 0, 1);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * A message's fields walked one at a time, allocating nothing per field: for the hot loops (a
+ * TensorBoard event per point, a W&B history record per row) where ProtoMessage's field objects
+ * and BigInts cost more than the decoding. Framing and its errors are parseFields'; a reader
+ * calls expect(wire) before taking a value, as ProtoMessage's accessors check it.
+ */
+export class FieldCursor {
+  no = 0;
+  wire = 0;
+  /** Offset of the field's tag in the file. */
+  offset = 0;
+  /** wire 0: the value, exact below 2^53; -1 with `big` set above. */
+  num = 0;
+  big: bigint | undefined;
+  /** wire 1, 2, 5: the field's bytes are buf[start, end). */
+  start = 0;
+  end = 0;
+  private pos = 0;
+  constructor(
+    public buf: Uint8Array,
+    /** Offset of buf[0] in the file. */
+    public base = 0,
+    public file?: string,
+  ) {}
+
+  /** Advances to the next field; false at the end of the message. */
+  next(): boolean {
+    const buf = this.buf, base = this.base, file = this.file;
+    if (this.pos >= buf.length) return false;
+    const start = this.pos;
+    varintAt(buf, start, base, file);
+    let pos = vPos;
+    const tag = vBig ?? vNum;
+    const no = typeof tag === "bigint" ? Number(tag >> 3n) : Math.floor(tag / 8);
+    const wire = typeof tag === "bigint" ? Number(tag & 7n) : tag % 8;
+    if (no === 0 || no > 0x1fffffff) throw new FormatError(`invalid field number ${no}`, base + start, file);
+    this.no = no;
+    this.wire = wire;
+    this.offset = base + start;
+    switch (wire) {
+      case 0:
+        varintAt(buf, pos, base, file);
+        this.num = vNum;
+        this.big = vBig;
+        pos = vPos;
+        break;
+      case 1:
+      case 5: {
+        const n = wire === 1 ? 8 : 4;
+        if (pos + n > buf.length) throw new FormatError(`truncated fixed${n * 8} field ${no}`, base + start, file);
+        this.start = pos;
+        this.end = pos += n;
+        break;
+      }
+      case 2:
+        varintAt(buf, pos, base, file);
+        pos = vPos;
+        if (vBig !== undefined || vNum > buf.length - pos) {
+          throw new FormatError(`length-delimited field ${no} runs past the end (${vBig ?? vNum} bytes)`, base + start, file);
+        }
+        this.start = pos;
+        this.end = pos += vNum;
+        break;
+      default:
+        throw new FormatError(`unsupported wire type ${wire} for field ${no}`, base + start, file);
+    }
+    this.pos = pos;
+    return true;
+  }
+
+  /** Throws ProtoMessage's error when the field is not of the wire type its reader expects. */
+  expect(wire: number): void {
+    if (this.wire !== wire) throw new FormatError(`field ${this.no} has wire type ${this.wire}, expected ${wire}`, this.offset, this.file);
+  }
+
+  /** int64 (two's complement), as ProtoMessage.int. */
+  int(): number {
+    return this.big === undefined ? this.num : Number(BigInt.asIntN(64, this.big));
+  }
+
+  double(): number {
+    return this.fixed(8);
+  }
+
+  float(): number {
+    return this.fixed(4);
+  }
+
+  private fixed(n: 4 | 8): number {
+    const b = this.buf, s = this.start;
+    if (!littleEndian) {
+      const dv = new DataView(b.buffer, b.byteOffset + s, n);
+      return n === 8 ? dv.getFloat64(0, true) : dv.getFloat32(0, true);
+    }
+    for (let i = 0; i < n; i++) scratch[i] = b[s + i]!;
+    return n === 8 ? scratchF64[0]! : scratchF32[0]!;
+  }
+
+  /** The field's bytes (a view). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  /** A cursor over this length-delimited field's message. */
+  message(): FieldCursor {
+    return new FieldCursor(this.bytes(), this.base + this.start, this.file);
+  }
+
+  /** This length-delimited field as a ProtoMessage (the rare parts a hot loop leaves to it). */
+  protoMessage(): ProtoMessage {
+    return new ProtoMessage(this.bytes(), this.base + this.start, this.file);
+  }
+}

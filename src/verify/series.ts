@@ -12,21 +12,31 @@ export interface Series {
   length: number;
   steps: Float64Array;
   values: Float64Array;
+  /** Empty when the source's times are not kept (read back as undefined: no timestamp, as NaN). */
   timestamps: Float64Array;
 }
 
 export const isSeries = (x: unknown): x is Series => !!x && !Array.isArray(x) && (x as Series).steps instanceof Float64Array;
 
-/** Appends points into growing columns; `finish()` gives the Series (trimmed views, no copy). */
+const NO_TIMES = new Float64Array(0);
+
+/**
+ * Appends points into growing columns; `finish()` gives the Series. A large series is trimmed to
+ * its length when finished (doubling leaves up to half of a column unused: at ten million points
+ * that is hundreds of MB held for nothing). `timestamps: false` keeps no time column, for points
+ * whose times no check reads (TensorBoard scalars, a capture compared on steps and values).
+ */
 export class SeriesBuilder {
   private n = 0;
   private s: Float64Array;
   private v: Float64Array;
   private t: Float64Array;
-  constructor(capacity = 1024) {
+  private readonly times: boolean;
+  constructor(capacity = 1024, o: { timestamps?: boolean } = {}) {
+    this.times = o.timestamps !== false;
     this.s = new Float64Array(capacity);
     this.v = new Float64Array(capacity);
-    this.t = new Float64Array(capacity);
+    this.t = this.times ? new Float64Array(capacity) : NO_TIMES;
   }
   get length() {
     return this.n;
@@ -35,19 +45,26 @@ export class SeriesBuilder {
     if (this.n === this.s.length) this.grow();
     this.s[this.n] = step;
     this.v[this.n] = value;
-    this.t[this.n] = timestamp;
+    if (this.times) this.t[this.n] = timestamp;
     this.n++;
   }
   private grow() {
     const cap = this.s.length * 2;
-    for (const k of ["s", "v", "t"] as const) {
+    for (const k of this.times ? (["s", "v", "t"] as const) : (["s", "v"] as const)) {
       const next = new Float64Array(cap);
       next.set(this[k]);
       this[k] = next;
     }
   }
   finish(): Series {
-    return { length: this.n, steps: this.s.subarray(0, this.n), values: this.v.subarray(0, this.n), timestamps: this.t.subarray(0, this.n) };
+    // Trimmed (a copy) when more than an eighth of a large column is unused; the builder keeps
+    // the trimmed columns, so finishing again costs nothing.
+    if (this.n >= 65536 && this.s.length - this.n > this.s.length / 8) {
+      this.s = this.s.slice(0, this.n);
+      this.v = this.v.slice(0, this.n);
+      if (this.times) this.t = this.t.slice(0, this.n);
+    }
+    return { length: this.n, steps: this.s.subarray(0, this.n), values: this.v.subarray(0, this.n), timestamps: this.times ? this.t.subarray(0, this.n) : NO_TIMES };
   }
 }
 

@@ -13,7 +13,7 @@ import { readEventSeries, type ScalarPoint } from "./tensorboard.ts";
 import { isSeries, type Series } from "./series.ts";
 import { formatError } from "../util/errors.ts";
 
-export async function checkTensorboard(manifest: Manifest, workDir: string, keys?: (run: Manifest["runs"][number]) => string[]): Promise<Check[]> {
+export async function checkTensorboard(manifest: Manifest, workDir: string, keys?: (run: Manifest["runs"][number]) => string[], read?: Map<string, Record<string, Series>>): Promise<Check[]> {
   const checks: Check[] = [];
   for (const run of manifest.runs) {
     if (!run.tensorboardDir) continue;
@@ -25,7 +25,8 @@ export async function checkTensorboard(manifest: Manifest, workDir: string, keys
     }
     let events: Record<string, Series>;
     try {
-      events = await readEventSeries(dir);
+      // Parsed already by the backend's own checks (ClearML's capture): the same files, read once.
+      events = read?.get(dir) ?? (await readEventSeries(dir, { wallTimes: false }));
     } catch (err) {
       checks.push(check("tensorboard", `${label}files`, false, `event files unreadable: ${formatError(err)}`, "valid records", null));
       continue;

@@ -17,7 +17,7 @@ import { open, readdir } from "node:fs/promises";
 import { SeriesBuilder, type Series } from "./series.ts";
 import { join, relative } from "node:path";
 import { maskedCrc32c } from "../util/crc32c.ts";
-import { FormatError, ProtoMessage } from "../util/protobuf.ts";
+import { FieldCursor, FormatError, ProtoMessage } from "../util/protobuf.ts";
 
 export interface ScalarPoint {
   step: number;
@@ -68,34 +68,106 @@ export function parseEventFile(buf: Uint8Array, file?: string): TbEvent[] {
 }
 
 function decodeEvent(data: Uint8Array, offset: number, file: string | undefined, scalarTags: Map<string, boolean>): TbEvent {
-  {
-    const ev = new ProtoMessage(data, offset + 12, file);
-    const out: TbEvent = { offset, wallTime: ev.double(1) ?? 0, step: ev.int(2) ?? 0, fileVersion: ev.string(3), scalars: [] };
-    const summary = ev.message(5);
-    for (const v of summary?.messages(1) ?? []) {
-      const tag = v.string(1) ?? "";
-      const plugin = v.message(9)?.message(1)?.string(1);
-      if (plugin !== undefined) scalarTags.set(tag, plugin === "scalars");
-      if (v.has(2)) {
-        out.scalars.push({ tag, value: v.float(2)! });
-        continue;
-      }
-      const tensor = v.message(8);
-      if (!tensor || scalarTags.get(tag) !== true) continue;
-      const value = tensorScalar(tensor);
-      if (value !== undefined) out.scalars.push({ tag, value });
+  const out: TbEvent = { offset, wallTime: 0, step: 0, scalars: [] };
+  eventScalars(data, offset, file, scalarTags, out, (tag, value) => void out.scalars.push({ tag, value }));
+  return out;
+}
+
+const utf8 = new TextDecoder("utf-8");
+/** Recently decoded tags (a run has few; each event repeats them): bytes compared, not decoded. */
+const recentTags: { bytes: Uint8Array; tag: string }[] = [];
+
+function tagOf(c: FieldCursor): string {
+  const b = c.buf, s = c.start, n = c.end - s;
+  outer: for (const r of recentTags) {
+    if (r.bytes.length !== n) continue;
+    for (let i = 0; i < n; i++) if (r.bytes[i] !== b[s + i]) continue outer;
+    return r.tag;
+  }
+  const bytes = b.slice(s, c.end);
+  const tag = utf8.decode(bytes);
+  if (recentTags.length === 32) recentTags.shift();
+  recentTags.push({ bytes, tag });
+  return tag;
+}
+
+/**
+ * One Event's fields into `head` (wall time, step, file version) and each scalar to `fn`, walked
+ * with a FieldCursor (no object per field). The rules are ProtoMessage's: the last occurrence of a
+ * field wins, a field read with another wire type is a FormatError; tensors and plugin metadata
+ * (TF2 style, rare) are read with ProtoMessage.
+ */
+function eventScalars(data: Uint8Array, offset: number, file: string | undefined, scalarTags: Map<string, boolean>, head: TbEvent, fn: (tag: string, value: number) => void): void {
+  const ev = new FieldCursor(data, offset + 12, file);
+  let summary: FieldCursor | undefined;
+  while (ev.next()) {
+    switch (ev.no) {
+      case 1:
+        ev.expect(1);
+        head.wallTime = ev.double();
+        break;
+      case 2:
+        ev.expect(0);
+        head.step = ev.int();
+        break;
+      case 3:
+        ev.expect(2);
+        head.fileVersion = utf8.decode(ev.bytes());
+        break;
+      case 5:
+        ev.expect(2);
+        summary = ev.message();
+        break;
     }
-    return out;
+  }
+  if (!summary) return;
+  while (summary.next()) {
+    if (summary.no !== 1) continue;
+    summary.expect(2);
+    const v = summary.message();
+    let tag = "", simple: number | undefined, tensor: FieldCursor | undefined, meta: FieldCursor | undefined;
+    while (v.next()) {
+      switch (v.no) {
+        case 1:
+          v.expect(2);
+          tag = tagOf(v);
+          break;
+        case 2:
+          v.expect(5);
+          simple = v.float();
+          break;
+        case 8:
+          v.expect(2);
+          tensor = v.message();
+          break;
+        case 9:
+          v.expect(2);
+          meta = v.message();
+          break;
+      }
+    }
+    if (meta) {
+      const plugin = new ProtoMessage(meta.buf, meta.base, file).message(1)?.string(1);
+      if (plugin !== undefined) scalarTags.set(tag, plugin === "scalars");
+    }
+    if (simple !== undefined) {
+      fn(tag, simple);
+      continue;
+    }
+    if (!tensor || scalarTags.get(tag) !== true) continue;
+    const value = tensorScalar(new ProtoMessage(tensor.buf, tensor.base, file));
+    if (value !== undefined) fn(tag, value);
   }
 }
 
 const PIECE = 4 << 20;
 
 /**
- * The records of one event file read piece by piece (memory: a piece, or the largest record).
- * Framing and its errors are iterateTfRecords', with the file's offsets.
+ * The records of one event file read piece by piece (memory: a piece, or the largest record),
+ * each handed to `fn` as a view into the piece (valid only during the call). Framing and its
+ * errors are iterateTfRecords', with the file's offsets.
  */
-export async function* tfRecordsOfFile(path: string): AsyncGenerator<TfRecord> {
+async function eachTfRecord(path: string, fn: (offset: number, data: Uint8Array) => void): Promise<void> {
   const fh = await open(path, "r");
   try {
     let buf = new Uint8Array(PIECE);
@@ -103,11 +175,18 @@ export async function* tfRecordsOfFile(path: string): AsyncGenerator<TfRecord> {
     let base = 0; // file offset of buf[0]
     let eof = false;
     const frame = (from: number, to: number) => {
-      try {
-        return [...iterateTfRecords(buf.subarray(from, to), path)];
-      } catch (err) {
-        if (err instanceof FormatError) throw new FormatError(err.what, base + from + err.offset, path);
-        throw err;
+      const records = iterateTfRecords(buf.subarray(from, to), path);
+      for (;;) {
+        let r: IteratorResult<TfRecord>;
+        try {
+          r = records.next();
+        } catch (err) {
+          // Framing errors name the file's offset; errors of fn (decoding) already do.
+          if (err instanceof FormatError) throw new FormatError(err.what, base + from + err.offset, path);
+          throw err;
+        }
+        if (r.done) return;
+        fn(base + from + r.value.offset, r.value.data);
       }
     };
     for (;;) {
@@ -116,14 +195,15 @@ export async function* tfRecordsOfFile(path: string): AsyncGenerator<TfRecord> {
         if (!bytesRead) eof = true;
         have += bytesRead;
       }
+      // Every whole record of the piece at once (one framing pass, CRCs checked).
       let used = 0;
       const dv = new DataView(buf.buffer, 0, have);
       while (have - used >= 12) {
         const len = dv.getUint32(used + 4, true) * 2 ** 32 + dv.getUint32(used, true);
         if (used + 16 + len > have) break;
-        for (const r of frame(used, used + 16 + len)) yield { offset: base + used + r.offset, data: r.data.slice() };
         used += 16 + len;
       }
+      if (used) frame(0, used);
       if (eof) {
         if (used < have) frame(used, have); // a truncated record: throws naming it
         return;
@@ -149,12 +229,14 @@ export async function* tfRecordsOfFile(path: string): AsyncGenerator<TfRecord> {
 /**
  * The scalars of every event file under `dir`, as readEventFiles names them, into columns
  * (Series: step, value, wall time in ms), decoded record by record: no object per event.
+ * `wallTimes: false` keeps no time column (the checks compare steps and values only).
  */
-export async function readEventSeries(dir: string): Promise<Record<string, Series>> {
+export async function readEventSeries(dir: string, o: { wallTimes?: boolean } = {}): Promise<Record<string, Series>> {
   const builders = new Map<string, SeriesBuilder>();
+  const times = o.wallTimes !== false;
   await eachScalar(dir, (tag, step, value, wallTime) => {
     let b = builders.get(tag);
-    if (!b) builders.set(tag, (b = new SeriesBuilder()));
+    if (!b) builders.set(tag, (b = new SeriesBuilder(1024, { timestamps: times })));
     b.push(step, value, wallTime * 1000);
   });
   return Object.fromEntries([...builders].map(([k, b]) => [k, b.finish()]));
@@ -169,10 +251,12 @@ async function eachScalar(dir: string, fn: (tag: string, step: number, value: nu
     const rel = relative(dir, join(file, ".."));
     const prefix = rel === "" ? "" : `${rel.split("\\").join("/")}/`;
     const scalarTags = new Map<string, boolean>();
-    for await (const { offset, data } of tfRecordsOfFile(file)) {
-      const ev = decodeEvent(data, offset, file, scalarTags);
-      for (const sc of ev.scalars) fn(prefix + sc.tag, ev.step, sc.value, ev.wallTime);
-    }
+    const head: TbEvent = { offset: 0, wallTime: 0, step: 0, scalars: [] };
+    await eachTfRecord(file, (offset, data) => {
+      head.wallTime = head.step = 0;
+      // The event's fields are all read before its scalars are handed on (eventScalars).
+      eventScalars(data, offset, file, scalarTags, head, (tag, value) => fn(prefix ? prefix + tag : tag, head.step, value, head.wallTime));
+    });
   }
 }
 

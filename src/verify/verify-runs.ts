@@ -5,6 +5,7 @@
  */
 import type { Manifest, ManifestRun } from "./manifest.ts";
 import type { ObservedRun } from "./observed.ts";
+import type { Series } from "./series.ts";
 import { check, type Check } from "./check.ts";
 import { compareRun, type CompareOptions } from "./compare.ts";
 import { formatError } from "../util/errors.ts";
@@ -14,6 +15,11 @@ export interface Verification {
   checks: Check[];
   /** Run key -> what the backend holds. */
   observed: Record<string, ObservedRun>;
+  /**
+   * TensorBoard event folders the backend's checks already parsed (absolute folder -> scalars by
+   * tag, readEventSeries'), so the event-file check reads each folder no second time.
+   */
+  eventFiles?: Map<string, Record<string, Series>>;
 }
 
 export type Relations = (run: ManifestRun, obs: ObservedRun, byKey: Map<string, ManifestRun>, label: string | undefined) => Check[];

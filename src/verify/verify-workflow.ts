@@ -41,7 +41,7 @@ export async function verifyWorkflow(be: VerifiableBackend, manifest: Manifest, 
   }
   try {
     const v = await be.verify(manifest, workDir);
-    checks.push(...v.checks, ...workflowChecks(manifest, v.observed), ...(await ddpRunChecks(manifest, workDir, be.census)), ...(await checkTensorboard(manifest, workDir)));
+    checks.push(...v.checks, ...workflowChecks(manifest, v.observed), ...(await ddpRunChecks(manifest, workDir, be.census)), ...(await checkTensorboard(manifest, workDir, undefined, v.eventFiles)));
   } catch (err) {
     checks.push(check("verify", "read", false, `reading the backend failed: ${formatError(err)}`));
   }

@@ -75,6 +75,17 @@ describe("synthetic sessions", () => {
     expect(run.extra?.otherEvents).toEqual({ plot: 1 });
     expect(run.git).toBeUndefined();
   });
+  test("two title/series with one key: the key's points in file order; each title/series its own", async () => {
+    const ev = (metric: string, variant: string, iter: number) => ({ type: "training_stats_scalar", metric, variant, iter, value: iter, timestamp: 1.7e12 + iter });
+    const lines = [[ev("a/b", "c", 1), ev("x", "x", 1)], [ev("a/b", "c", 2), ev("a", "b/c", 3)], [ev("a/b", "c", 4), ev("a", "b/c", 5), ev("x", "x", 2)]];
+    const p = writeTmp("shared.zip", makeZip([{ name: "task.json", data: task() }, { name: "metrics.jsonl", data: lines.map((l) => JSON.stringify(l)).join("\n") }]));
+    const run = await readClearmlSession(p);
+    expect(Object.keys(run.metrics)).toEqual(["a/b/c", "x"]);
+    expect(observedPoints(run.metrics["a/b/c"]!).map((x) => x.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(observedPoints(run.metrics.x!).map((x) => x.step)).toEqual([1, 2]);
+    const pairs = (run.extra?.scalarSeries as { title: string; series: string; points: never }[]).map((x) => [x.title, x.series, observedPoints(x.points).map((q) => q.step)]);
+    expect(pairs).toEqual([["a/b", "c", [1, 2, 4]], ["x", "x", [1, 2]], ["a", "b/c", [3, 5]]]);
+  });
   test("missing task.json, bad JSON, corrupt entry, not a zip", async () => {
     await expect(readClearmlSession(writeTmp("a.zip", makeZip([{ name: "metrics.jsonl", data: "" }])))).rejects.toThrow(/no task.json/);
     await expect(readClearmlSession(writeTmp("b.zip", makeZip([{ name: "task.json", data: "{" }])))).rejects.toThrow(/task.json is not JSON/);

@@ -30,7 +30,7 @@ import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { SeriesBuilder, toNumber, type Series } from "../../verify/series.ts";
 import { crc32 } from "../../util/crc32.ts";
 import { FormatError } from "../../util/protobuf.ts";
-import { quoteNonFinite } from "../wandb/reader.ts";
+import { parseNonFinite } from "../wandb/reader.ts";
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -101,13 +101,18 @@ function sessionOf(dir: unzipper.CentralDirectory, zipPath: string): Session {
   return { entries, read, readText: async (p) => new TextDecoder().decode(await read(p)) };
 }
 
-export async function readClearmlSession(zipPath: string): Promise<ObservedRun> {
+export interface SessionReadOptions {
+  /** Whether a title/series's event times are kept (default: all); see readWithCapture. */
+  timestamps?: (title: string, series: string) => boolean;
+}
+
+export async function readClearmlSession(zipPath: string, o: SessionReadOptions = {}): Promise<ObservedRun> {
   const { entries, read, readText } = await openSession(zipPath);
 
   if (!entries.has("task.json")) throw new FormatError("session has no task.json", 0, zipPath);
   let task: unknown;
   try {
-    task = JSON.parse(quoteNonFinite(await readText("task.json")));
+    task = parseNonFinite(await readText("task.json"));
   } catch (e) {
     if (e instanceof FormatError) throw e;
     throw new FormatError(`task.json is not JSON (${(e as Error).message})`, entries.get("task.json")!.offsetToLocalFileHeader, zipPath);
@@ -141,9 +146,13 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
   // tags: the task's tag list (value "") and user properties (above)
   for (const t of Array.isArray(task.tags) ? task.tags : []) if (typeof t === "string") tags[t] = "";
 
-  // metrics: metrics.jsonl unzipped as a stream, each line's events into columns as parsed
-  const byKey = new Map<string, SeriesBuilder>();
-  const series = new Map<string, { title: string; series: string; points: SeriesBuilder }>();
+  // metrics: metrics.jsonl unzipped as a stream, each line's events into columns as parsed. Each
+  // point is kept once, under its title/series; a metric key is that title/series's columns, or,
+  // where two title/series map to one key ("a/b"+"c" and "a"+"b/c"), columns of its own in file
+  // order, begun when the second one appears (the first's points so far all come before).
+  const series = new Map<string, { title: string; series: string; points: SeriesBuilder; merged?: SeriesBuilder }>();
+  const ownerOf = new Map<string, string>(); // key -> the first title/series id with it
+  const merged = new Map<string, SeriesBuilder>(); // key -> its own columns, for shared keys only
   const otherEvents: Record<string, number> = {};
   const otherEventList: Json[] = [];
   if (entries.has("metrics.jsonl")) try {
@@ -153,7 +162,7 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
       if (line.trim() === "") continue;
       let events: unknown;
       try {
-        events = JSON.parse(quoteNonFinite(line));
+        events = parseNonFinite(line);
       } catch (e) {
         throw new FormatError(`metrics.jsonl line ${i} is not JSON (${(e as Error).message})`, 0, `${zipPath}!metrics.jsonl`);
       }
@@ -173,13 +182,26 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
           throw new FormatError(`metrics.jsonl line ${i}: scalar ${key} has value ${JSON.stringify(value)}`, 0, `${zipPath}!metrics.jsonl`);
         }
         const step = Number(ev.iter ?? 0), v = toNumber(value), ts = typeof ev.timestamp === "number" ? ev.timestamp : Number.NaN;
-        let b = byKey.get(key);
-        if (!b) byKey.set(key, (b = new SeriesBuilder()));
-        b.push(step, v, ts);
         const id = `${title}\0${variant}`;
         let sr = series.get(id);
-        if (!sr) series.set(id, (sr = { title, series: variant, points: new SeriesBuilder() }));
+        if (!sr) {
+          series.set(id, (sr = { title, series: variant, points: new SeriesBuilder(1024, { timestamps: o.timestamps?.(title, variant) ?? true }) }));
+          const owner = ownerOf.get(key);
+          if (owner === undefined) ownerOf.set(key, id);
+          else {
+            let b = merged.get(key);
+            if (!b) {
+              const first = series.get(owner)!;
+              const pts = first.points.finish();
+              b = new SeriesBuilder(Math.max(1024, pts.length * 2));
+              for (let j = 0; j < pts.length; j++) b.push(pts.steps[j]!, pts.values[j]!, pts.timestamps[j]!);
+              merged.set(key, (first.merged = b));
+            }
+            sr.merged = b;
+          }
+        }
         sr.points.push(step, v, ts);
+        sr.merged?.push(step, v, ts);
       }
     }
   } catch (err) {
@@ -187,7 +209,9 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
     if (err instanceof FormatError) for await (const _ of lines(entries.get("metrics.jsonl")!, zipPath, "metrics.jsonl"));
     throw err;
   }
-  const metrics: Record<string, Series> = Object.fromEntries([...byKey].map(([k, b]) => [k, b.finish()]));
+  const finished = new Map([...series].map(([id, x]) => [id, x.points.finish()]));
+  const metrics: Record<string, Series> = {};
+  for (const [key, owner] of ownerOf) metrics[key] = merged.get(key)?.finish() ?? finished.get(owner)!;
 
   // artifacts
   const execution = isObject(task.execution) ? task.execution : {};
@@ -250,7 +274,7 @@ export async function readClearmlSession(zipPath: string): Promise<ObservedRun> 
       })),
       artifactFiles,
       otherEvents,
-      scalarSeries: [...series.values()].map((x): ScalarSeries => ({ title: x.title, series: x.series, points: x.points.finish() })),
+      scalarSeries: [...series].map(([id, x]): ScalarSeries => ({ title: x.title, series: x.series, points: finished.get(id)! })),
       offlineOutputModels: task.offline_output_models,
       entries: [...entries.keys()].sort(),
     },

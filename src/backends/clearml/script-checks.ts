@@ -30,7 +30,7 @@ import { gunzipSync } from "node:zlib";
 import type { Manifest } from "../../verify/manifest.ts";
 import { check, type Check } from "../../verify/check.ts";
 import { formatError } from "../../util/errors.ts";
-import { quoteNonFinite } from "../wandb/reader.ts";
+import { parseNonFinite } from "../wandb/reader.ts";
 import type { ClearmlExpectations, ClearmlObject } from "./expect.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { openSession, openZipBuffer, type ScalarSeries, type Session } from "./reader.ts";
@@ -95,7 +95,7 @@ export async function clearmlScriptChecks(manifest: Manifest, workDir: string, b
 }
 
 async function offlineSource(s: Session): Promise<Source> {
-  const task = JSON.parse(quoteNonFinite(await s.readText("task.json"))) as Json;
+  const task = parseNonFinite(await s.readText("task.json")) as Json;
   const folder = typeof task.offline_folder === "string" ? task.offline_folder : undefined;
   const metricEvents = await events(s, "metrics.jsonl");
   const entries = (Array.isArray(task.offline_output_models) ? task.offline_output_models : []) as Json[];
@@ -177,7 +177,7 @@ async function events(s: Session, file: string): Promise<Json[]> {
   const out: Json[] = [];
   for (const line of (await s.readText(file)).split("\n")) {
     if (line.trim() === "") continue;
-    const evs = JSON.parse(quoteNonFinite(line));
+    const evs = parseNonFinite(line) as unknown;
     for (const ev of Array.isArray(evs) ? evs : [evs]) if (ev && typeof ev === "object") out.push(ev);
   }
   return out;

@@ -42,28 +42,68 @@ export function captureName(tag: string, bareTagTitle: string | null | undefined
 interface Captured {
   /** tag -> ClearML's name for it and the points the session holds under that name. */
   tags: Record<string, { title: string; series: string; points: ObservedPoint[] | Series }>;
+  /** The event folder (absolute) and its scalars, as read once for this and the event-file check. */
+  dir?: string;
   events?: Record<string, Series>;
   error?: string;
 }
 
+/** The event folders separateCapture read, for the event-file check (Verification.eventFiles). */
+export function eventFilesRead(observed: Record<string, ObservedRun>): Map<string, Record<string, Series>> {
+  const out = new Map<string, Record<string, Series>>();
+  for (const obs of Object.values(observed)) {
+    const cap = obs.extra?.tensorboardCapture as Captured | undefined;
+    if (cap?.dir && cap.events) out.set(cap.dir, cap.events);
+  }
+  return out;
+}
+
 const tbDir = (run: ManifestRun, workDir: string) =>
   run.tensorboardDir && (isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir));
+
+type EventsRead = Pick<Captured, "dir" | "events" | "error">;
+
+/** The run's event files, when the binding was on and they exist (steps and values: no check reads their times). */
+async function readEvents(run: ManifestRun, workDir: string): Promise<EventsRead | undefined> {
+  const dir = tbDir(run, workDir);
+  if (!dir || !run.tensorboardCapture || !existsSync(dir)) return undefined;
+  try {
+    return { dir, events: await readEventSeries(dir, { wallTimes: false }) };
+  } catch (err) {
+    return { dir, error: formatError(err) };
+  }
+}
+
+/**
+ * Reads the event files first, then the run with `read`, then separates the capture: knowing the
+ * tags before the run is read tells the reader which title/series are the binding's copy in a
+ * run that reports its own (bareTagTitle set). Those are compared on steps and values only and
+ * never become metrics, so the reader keeps them without a time column.
+ */
+export async function readWithCapture(run: ManifestRun, workDir: string, read: (timesOf?: (title: string, series: string) => boolean) => Promise<ObservedRun>): Promise<ObservedRun> {
+  const ev = await readEvents(run, workDir);
+  const bare = run.tensorboardCapture?.bareTagTitle;
+  let timesOf: ((title: string, series: string) => boolean) | undefined;
+  if (bare && ev?.events) {
+    const names = new Set(Object.keys(ev.events).map((tag) => {
+      const n = captureName(tag, bare);
+      return `${n.title}\0${n.series}`;
+    }));
+    timesOf = (title, series) => !names.has(`${title}\0${series}`);
+  }
+  return separateCapture(run, await read(timesOf), workDir, ev ?? undefined);
+}
 
 /**
  * Called on each run as it is read: finds the captured series by the binding's naming, keeps them
  * in obs.extra.tensorboardCapture and, where the adapter reported the same keys itself, takes
  * them out of obs.metrics (else a tag "a/b" and the adapter's key "a/b" would read as one metric).
  */
-export async function separateCapture(run: ManifestRun, obs: ObservedRun, workDir: string): Promise<ObservedRun> {
-  const dir = tbDir(run, workDir);
+export async function separateCapture(run: ManifestRun, obs: ObservedRun, workDir: string, read?: EventsRead): Promise<ObservedRun> {
   const all = (obs.extra?.scalarSeries ?? []) as ScalarSeries[];
-  if (!dir || !run.tensorboardCapture || !existsSync(dir)) return obs;
-  const captured: Captured = { tags: {} };
-  try {
-    captured.events = await readEventSeries(dir);
-  } catch (err) {
-    captured.error = formatError(err);
-  }
+  const ev = read ?? (await readEvents(run, workDir));
+  if (!ev || !run.tensorboardCapture) return obs;
+  const captured: Captured = { tags: {}, ...ev };
   const bare = run.tensorboardCapture.bareTagTitle;
   const taken = new Set<string>();
   for (const tag of Object.keys(captured.events ?? {})) {
@@ -75,7 +115,12 @@ export async function separateCapture(run: ManifestRun, obs: ObservedRun, workDi
   obs.extra = { ...obs.extra, tensorboardCapture: captured };
   if (bare && taken.size) {
     const metrics: ObservedRun["metrics"] = {};
-    for (const s of all) if (!taken.has(`${s.title}\0${s.series}`)) metrics[scalarKey(s.title, s.series)] = concatSeries([metrics[scalarKey(s.title, s.series)] ?? [], s.points]);
+    for (const s of all) {
+      if (taken.has(`${s.title}\0${s.series}`)) continue;
+      const key = scalarKey(s.title, s.series), before = metrics[key];
+      // The session's own columns where one title/series makes the key (no copy of its points).
+      metrics[key] = before ? concatSeries([before, s.points]) : s.points;
+    }
     obs.metrics = metrics;
   }
   return obs;
@@ -101,8 +146,8 @@ export function captureChecks(manifest: Manifest, observed: Record<string, Obser
     }
     for (const [tag, pts] of Object.entries(cap.events)) {
       const got = cap.tags[tag]!;
-      const expected: Series = { ...pts, timestamps: pts.timestamps.map(Math.round) };
-      const r = compareMetric(tag, expected, got.points.length ? got.points : undefined, "float32");
+      // Steps and values only (compareMetric does not pair timestamps): the event columns as read.
+      const r = compareMetric(tag, pts, got.points.length ? got.points : undefined, "float32");
       const where = `title "${got.title}", series "${got.series}"`;
       const nonFinite = pts.values.some((v) => !Number.isFinite(v)) ? "; NaN and infinities reach ClearML as 0.0 (Logger.set_reporting_nan_value)" : "";
       const message = r.ok

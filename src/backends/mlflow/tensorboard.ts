@@ -51,7 +51,7 @@ async function readStored(client: MlflowClient, run: ManifestRun, workDir: strin
       await client.saveArtifact(info.info.artifact_uri, f.path, dest);
     }
     try {
-      return await readEventSeries(join(tmp, TB_ARTIFACT_DIR));
+      return await readEventSeries(join(tmp, TB_ARTIFACT_DIR), { wallTimes: false });
     } catch (err) {
       // Name the file as the server holds it, not the temporary copy.
       if (err instanceof FormatError) throw new FormatError(err.what, err.offset, err.file && relative(tmp, err.file).split(sep).join("/"));

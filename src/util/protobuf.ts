@@ -52,10 +52,10 @@ let vNum = 0, vPos = 0;
 let vBig: bigint | undefined;
 
 /** Reads one varint at `pos` into vNum/vBig/vPos (bytes past the 7th take the BigInt path). */
-function varintAt(buf: Uint8Array, pos: number, base: number, file: string | undefined): void {
+function varintAt(buf: Uint8Array, pos: number, base: number, file: string | undefined, limit = buf.length): void {
   let n = 0, mul = 1;
   for (let i = 0; i < 7; i++) {
-    if (pos + i >= buf.length) throw new FormatError("truncated varint", base + pos + i, file);
+    if (pos + i >= limit) throw new FormatError("truncated varint", base + pos + i, file);
     const b = buf[pos + i]!;
     n += (b & 0x7f) * mul;
     if ((b & 0x80) === 0) {
@@ -66,7 +66,7 @@ function varintAt(buf: Uint8Array, pos: number, base: number, file: string | und
     }
     mul *= 128;
   }
-  const [v, p] = readVarint(buf, pos, base, file);
+  const [v, p] = readVarint(limit === buf.length ? buf : buf.subarray(0, limit), pos, base, file);
   vPos = p;
   if (v < 2n ** 53n) {
     vNum = Number(v);
@@ -297,20 +297,27 @@ export class FieldCursor {
   /** wire 1, 2, 5: the field's bytes are buf[start, end). */
   start = 0;
   end = 0;
-  private pos = 0;
+  private pos: number;
+  private readonly limit: number;
   constructor(
-    public buf: Uint8Array,
+    /** The bytes the message lies in: buf[from, to) (a sub-message is a window of its parent's). */
+    readonly buf: Uint8Array,
     /** Offset of buf[0] in the file. */
-    public base = 0,
-    public file?: string,
-  ) {}
+    readonly base = 0,
+    readonly file?: string,
+    private readonly from = 0,
+    to = buf.length,
+  ) {
+    this.pos = from;
+    this.limit = to;
+  }
 
   /** Advances to the next field; false at the end of the message. */
   next(): boolean {
-    const buf = this.buf, base = this.base, file = this.file;
-    if (this.pos >= buf.length) return false;
+    const buf = this.buf, base = this.base, file = this.file, limit = this.limit;
+    if (this.pos >= limit) return false;
     const start = this.pos;
-    varintAt(buf, start, base, file);
+    varintAt(buf, start, base, file, limit);
     let pos = vPos;
     const tag = vBig ?? vNum;
     const no = typeof tag === "bigint" ? Number(tag >> 3n) : Math.floor(tag / 8);
@@ -321,7 +328,7 @@ export class FieldCursor {
     this.offset = base + start;
     switch (wire) {
       case 0:
-        varintAt(buf, pos, base, file);
+        varintAt(buf, pos, base, file, limit);
         this.num = vNum;
         this.big = vBig;
         pos = vPos;
@@ -329,15 +336,15 @@ export class FieldCursor {
       case 1:
       case 5: {
         const n = wire === 1 ? 8 : 4;
-        if (pos + n > buf.length) throw new FormatError(`truncated fixed${n * 8} field ${no}`, base + start, file);
+        if (pos + n > limit) throw new FormatError(`truncated fixed${n * 8} field ${no}`, base + start, file);
         this.start = pos;
         this.end = pos += n;
         break;
       }
       case 2:
-        varintAt(buf, pos, base, file);
+        varintAt(buf, pos, base, file, limit);
         pos = vPos;
-        if (vBig !== undefined || vNum > buf.length - pos) {
+        if (vBig !== undefined || vNum > limit - pos) {
           throw new FormatError(`length-delimited field ${no} runs past the end (${vBig ?? vNum} bytes)`, base + start, file);
         }
         this.start = pos;
@@ -383,13 +390,28 @@ export class FieldCursor {
     return this.buf.subarray(this.start, this.end);
   }
 
-  /** A cursor over this length-delimited field's message. */
-  message(): FieldCursor {
-    return new FieldCursor(this.bytes(), this.base + this.start, this.file);
+  /** The field's bytes as UTF-8 text (short ASCII, most keys and numbers, without a TextDecoder call). */
+  string(): string {
+    const b = this.buf, s = this.start, e = this.end;
+    if (e - s <= 64) {
+      let out = "";
+      for (let i = s; i < e; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) return utf8.decode(b.subarray(s, e));
+        out += String.fromCharCode(c);
+      }
+      return out;
+    }
+    return utf8.decode(b.subarray(s, e));
   }
 
-  /** This length-delimited field as a ProtoMessage (the rare parts a hot loop leaves to it). */
-  protoMessage(): ProtoMessage {
-    return new ProtoMessage(this.bytes(), this.base + this.start, this.file);
+  /** A cursor over this length-delimited field's message (a window of the same bytes). */
+  message(): FieldCursor {
+    return new FieldCursor(this.buf, this.base, this.file, this.start, this.end);
+  }
+
+  /** The whole message this cursor walks, as a ProtoMessage (the rare parts a hot loop leaves to it). */
+  whole(): ProtoMessage {
+    return new ProtoMessage(this.buf.subarray(this.from, this.limit), this.base + this.from, this.file);
   }
 }

@@ -112,7 +112,7 @@ function eventScalars(data: Uint8Array, offset: number, file: string | undefined
         break;
       case 3:
         ev.expect(2);
-        head.fileVersion = utf8.decode(ev.bytes());
+        head.fileVersion = ev.string();
         break;
       case 5:
         ev.expect(2);
@@ -147,7 +147,7 @@ function eventScalars(data: Uint8Array, offset: number, file: string | undefined
       }
     }
     if (meta) {
-      const plugin = new ProtoMessage(meta.buf, meta.base, file).message(1)?.string(1);
+      const plugin = meta.whole().message(1)?.string(1);
       if (plugin !== undefined) scalarTags.set(tag, plugin === "scalars");
     }
     if (simple !== undefined) {
@@ -155,7 +155,7 @@ function eventScalars(data: Uint8Array, offset: number, file: string | undefined
       continue;
     }
     if (!tensor || scalarTags.get(tag) !== true) continue;
-    const value = tensorScalar(new ProtoMessage(tensor.buf, tensor.base, file));
+    const value = tensorScalar(tensor.whole());
     if (value !== undefined) fn(tag, value);
   }
 }

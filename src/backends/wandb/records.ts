@@ -31,7 +31,7 @@
  */
 import { open } from "node:fs/promises";
 import { crc32 } from "../../util/crc32.ts";
-import { FormatError, ProtoMessage } from "../../util/protobuf.ts";
+import { FieldCursor, FormatError, ProtoMessage } from "../../util/protobuf.ts";
 
 export const WANDB_BLOCK_SIZE = 32 * 1024;
 export const WANDB_HEADER_SIZE = 7;
@@ -320,27 +320,110 @@ export function parseWandbRecords(buf: Uint8Array, file?: string, o: WandbReadOp
 
 const emptyRecords = (): WandbRecords => ({ history: [], summaries: [], configs: [], files: [], environment: [], artifacts: [], useArtifacts: [], tensorboard: [], counts: {} });
 
+const IS_ONEOF = new Set(ONEOF_FIELDS);
+
+/**
+ * A HistoryItem/SummaryItem read with a FieldCursor (the hot path: every history row and summary
+ * update); an item with no value_json goes to item() for its typed oneof. Same fields, same
+ * rules: the last key and value_json win, every nested_key is kept, wrong wire types throw.
+ */
+function fastItem(c: FieldCursor): WandbItem {
+  let key = "", valueJson = "", typed = false;
+  let nestedKey: string[] | undefined;
+  while (c.next()) {
+    switch (c.no) {
+      case 1:
+        c.expect(2);
+        key = c.string();
+        break;
+      case 2:
+        c.expect(2);
+        (nestedKey ??= []).push(c.string());
+        break;
+      case 16:
+        c.expect(2);
+        valueJson = c.string();
+        break;
+      default:
+        if (c.no >= 3 && c.no <= 8) typed = true;
+    }
+  }
+  if (valueJson === "" && typed) return item(c.whole());
+  const nk = nestedKey ?? [];
+  return { key, nestedKey: nk, path: key !== "" ? [key] : nk, valueJson };
+}
+
+/** One item field of a HistoryRecord or SummaryRecord, decoded onto `into`. */
+function fastItems(c: FieldCursor, into: WandbItem[]): void {
+  c.expect(2);
+  into.push(fastItem(c.message()));
+}
+
+/** A history record (kind 2) by cursor: items=1, step=2 (HistoryStep num=1). */
+function fastHistory(m: FieldCursor, offset: number): WandbHistoryRow {
+  const items: WandbItem[] = [];
+  let step: number | undefined;
+  while (m.next()) {
+    if (m.no === 1) fastItems(m, items);
+    else if (m.no === 2) {
+      m.expect(2);
+      const s = m.message();
+      let num: number | undefined;
+      while (s.next()) if (s.no === 1) {
+        s.expect(0);
+        num = s.int();
+      }
+      step = num ?? 0;
+    }
+  }
+  return { offset, step, items };
+}
+
+/** A summary record (kind 3) by cursor: update=1, remove=2. */
+function fastUpdate(m: FieldCursor, offset: number): WandbUpdate {
+  const u: WandbUpdate = { offset, update: [], remove: [] };
+  while (m.next()) {
+    if (m.no === 1) fastItems(m, u.update);
+    else if (m.no === 2) fastItems(m, u.remove);
+  }
+  return u;
+}
+
 function decodeRecord({ offset, data }: WandbPayload, out: WandbRecords, file: string | undefined, o: WandbReadOptions): void {
   {
-    const rec = new ProtoMessage(data, offset + CHUNK_HEADER, file);
-    // The record_type oneof: the last oneof field present wins, as protobuf parsers do.
-    let kind: number | undefined;
-    for (const f of rec.fields) if (ONEOF_FIELDS.includes(f.no)) kind = f.no;
+    // The record_type oneof: the last oneof field present wins, as protobuf parsers do. Found by
+    // cursor; history and summary records (most of a log) are decoded by cursor too.
+    const c = new FieldCursor(data, offset + CHUNK_HEADER, file);
+    let kind: number | undefined, start = 0, end = 0, base = 0;
+    let wrongWire: Map<number, FormatError> | undefined;
+    while (c.next()) {
+      if (!IS_ONEOF.has(c.no)) continue;
+      kind = c.no;
+      if (c.wire !== 2) {
+        wrongWire ??= new Map();
+        if (!wrongWire.has(c.no)) wrongWire.set(c.no, new FormatError(`field ${c.no} has wire type ${c.wire}, expected 2`, c.offset, file));
+        continue;
+      }
+      start = c.start;
+      end = c.end;
+      base = c.base + c.start;
+    }
     const name = kind === undefined ? "none" : RECORD_NAMES[kind]!;
     out.counts[name] = (out.counts[name] ?? 0) + 1;
     if (kind === undefined) return;
-    const m = rec.message(kind)!;
-    switch (kind) {
-      case 2: {
-        const row = { offset, step: m.message(2)?.int(1) ?? (m.has(2) ? 0 : undefined), items: m.messages(1).map(item) };
+    if (wrongWire?.has(kind)) throw wrongWire.get(kind)!;
+    if (kind === 2 || kind === 3) {
+      const m = new FieldCursor(data, offset + CHUNK_HEADER, file, start, end);
+      if (kind === 2) {
+        const row = fastHistory(m, offset);
         if (o.onHistory) o.onHistory(row, out);
         else out.history.push(row);
-        break;
-      }
-      case 3:
-        if (o.onSummary) o.onSummary(update(m, offset));
-        else out.summaries.push(update(m, offset));
-        break;
+      } else if (o.onSummary) o.onSummary(fastUpdate(m, offset));
+      else out.summaries.push(fastUpdate(m, offset));
+      return;
+    }
+    const m = new ProtoMessage(data.subarray(start, end), base, file);
+    switch (kind) {
       case 5:
         out.configs.push(update(m, offset));
         break;

@@ -110,7 +110,7 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
     if (!existsSync(dir)) continue; // the direct parse reports the missing files
     let events: Record<string, Series>;
     try {
-      events = await readEventSeries(dir);
+      events = await readEventSeries(dir, { wallTimes: false });
     } catch (err) {
       checks.push(check("tensorboard", name("history"), false, `event files unreadable: ${formatError(err)}`, "valid records", null));
       continue;
@@ -152,6 +152,7 @@ export function lastPerStep(s: Series): Series {
     last[i] = g.order[g.starts[i + 1]! - 1]!;
     if (i && first[i]! < first[i - 1]!) ordered = false;
   }
+  if (ordered && g.groups === s.length) return s; // one event per step, in step order: as it is
   const seq = ordered ? null : Array.from({ length: g.groups }, (_, i) => i).sort((a, b) => first[a]! - first[b]!);
   const b = new SeriesBuilder(Math.max(1, g.groups));
   for (let j = 0; j < g.groups; j++) {

@@ -20,11 +20,34 @@ export const isSeries = (x: unknown): x is Series => !!x && !Array.isArray(x) &&
 
 const NO_TIMES = new Float64Array(0);
 
+const f32 = new Float32Array(2);
+/** Equal doubles (NaN equals NaN), or equal once rounded to float32. */
+const sameValue = (a: number, b: number, float32: boolean) => {
+  if (a !== a) return b !== b;
+  if (!float32) return a === b;
+  f32[0] = a;
+  f32[1] = b;
+  return f32[0] === f32[1];
+};
+
+export interface SeriesBuilderOptions {
+  /** false: no time column, for points whose times no check reads (TensorBoard scalars, a capture). */
+  timestamps?: boolean;
+  /**
+   * The series these points are expected to repeat (the manifest's, the event files'): while each
+   * point pushed has the reference's step and value at its index (values equal as the comparison
+   * will judge them: exactly, or at float32), only its time is stored, and the finished series
+   * shares the reference's step and value columns. The first point that differs makes the builder
+   * copy the reference's points so far and go on as an ordinary one: the comparison then sees
+   * the same steps and values it would have seen, at no memory for the points that matched.
+   */
+  like?: { series: Series; float32?: boolean };
+}
+
 /**
  * Appends points into growing columns; `finish()` gives the Series. A large series is trimmed to
  * its length when finished (doubling leaves up to half of a column unused: at ten million points
- * that is hundreds of MB held for nothing). `timestamps: false` keeps no time column, for points
- * whose times no check reads (TensorBoard scalars, a capture compared on steps and values).
+ * that is hundreds of MB held for nothing).
  */
 export class SeriesBuilder {
   private n = 0;
@@ -32,40 +55,73 @@ export class SeriesBuilder {
   private v: Float64Array;
   private t: Float64Array;
   private readonly times: boolean;
-  constructor(capacity = 1024, o: { timestamps?: boolean } = {}) {
+  private ref: Series | undefined;
+  private readonly float32: boolean;
+  constructor(capacity = 1024, o: SeriesBuilderOptions = {}) {
     this.times = o.timestamps !== false;
-    this.s = new Float64Array(capacity);
-    this.v = new Float64Array(capacity);
+    this.ref = o.like?.series;
+    this.float32 = !!o.like?.float32;
+    this.s = this.ref ? NO_TIMES : new Float64Array(capacity);
+    this.v = this.ref ? NO_TIMES : new Float64Array(capacity);
     this.t = this.times ? new Float64Array(capacity) : NO_TIMES;
   }
   get length() {
     return this.n;
   }
   push(step: number, value: number, timestamp: number) {
+    const r = this.ref;
+    if (r) {
+      const i = this.n;
+      if (i < r.length && r.steps[i] === step && sameValue(r.values[i]!, value, this.float32)) {
+        if (this.times) {
+          if (i === this.t.length) this.t = grown(this.t, i * 2);
+          this.t[i] = timestamp;
+        }
+        this.n++;
+        return;
+      }
+      this.diverge();
+    }
     if (this.n === this.s.length) this.grow();
     this.s[this.n] = step;
     this.v[this.n] = value;
     if (this.times) this.t[this.n] = timestamp;
     this.n++;
   }
+  /** Stops following the reference: its points so far become this builder's own columns. */
+  private diverge() {
+    const r = this.ref!, n = this.n;
+    this.ref = undefined;
+    const cap = Math.max(1024, n * 2, this.t.length);
+    this.s = grown(r.steps.subarray(0, n), cap);
+    this.v = grown(r.values.subarray(0, n), cap);
+    if (this.times && this.t.length < cap) this.t = grown(this.t, cap);
+  }
   private grow() {
-    const cap = this.s.length * 2;
-    for (const k of this.times ? (["s", "v", "t"] as const) : (["s", "v"] as const)) {
-      const next = new Float64Array(cap);
-      next.set(this[k]);
-      this[k] = next;
-    }
+    const cap = Math.max(1024, this.s.length * 2);
+    this.s = grown(this.s, cap);
+    this.v = grown(this.v, cap);
+    if (this.times) this.t = grown(this.t, cap);
   }
   finish(): Series {
     // Trimmed (a copy) when more than an eighth of a large column is unused; the builder keeps
     // the trimmed columns, so finishing again costs nothing.
-    if (this.n >= 65536 && this.s.length - this.n > this.s.length / 8) {
-      this.s = this.s.slice(0, this.n);
-      this.v = this.v.slice(0, this.n);
-      if (this.times) this.t = this.t.slice(0, this.n);
-    }
-    return { length: this.n, steps: this.s.subarray(0, this.n), values: this.v.subarray(0, this.n), timestamps: this.times ? this.t.subarray(0, this.n) : NO_TIMES };
+    const n = this.n, trim = (c: Float64Array) => (n >= 65536 && c.length - n > c.length / 8 ? c.slice(0, n) : c);
+    if (this.times) this.t = trim(this.t);
+    const times = this.times ? this.t.subarray(0, n) : NO_TIMES;
+    // Every point followed the reference: its columns (views), no copy.
+    if (this.ref) return { length: n, steps: this.ref.steps.subarray(0, n), values: this.ref.values.subarray(0, n), timestamps: times };
+    this.s = trim(this.s);
+    this.v = trim(this.v);
+    return { length: n, steps: this.s.subarray(0, n), values: this.v.subarray(0, n), timestamps: times };
   }
+}
+
+/** `c`'s values in a new column of `cap` (at least c's length). */
+function grown(c: Float64Array, cap: number): Float64Array {
+  const next = new Float64Array(Math.max(cap, c.length, 1));
+  next.set(c);
+  return next;
 }
 
 export const toNumber = (v: number | string) => (typeof v === "string" ? Number(v) : v);

@@ -38,7 +38,7 @@ export const clearmlDriver: BackendDriver = {
       workflowConfig: () => ({ tracking_uri: null, offline: true }),
       workflowEnv: () => ({ CLEARML_OFFLINE_MODE: "1", CLEARML_CACHE_DIR: `${ctx.workDir}/clearml-cache` }),
       verify: async (manifest, workDir) => {
-        const v = await verifyOffline(manifest, workDir, (zip, run) => readWithCapture(run, workDir, (timesOf) => readClearmlSession(zip, { timestamps: timesOf })), COMPARE, parentRelation);
+        const v = await verifyOffline(manifest, workDir, (zip, run) => readWithCapture(run, workDir, (o) => readClearmlSession(zip, o)), COMPARE, parentRelation);
         v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, { mode: "offline" })));
         return { ...v, eventFiles: eventFilesRead(v.observed) };
       },

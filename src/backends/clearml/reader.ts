@@ -27,7 +27,7 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import unzipper from "unzipper";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
-import { SeriesBuilder, toNumber, type Series } from "../../verify/series.ts";
+import { SeriesBuilder, toNumber, type Series, type SeriesBuilderOptions } from "../../verify/series.ts";
 import { crc32 } from "../../util/crc32.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { parseNonFinite } from "../wandb/reader.ts";
@@ -104,6 +104,13 @@ function sessionOf(dir: unzipper.CentralDirectory, zipPath: string): Session {
 export interface SessionReadOptions {
   /** Whether a title/series's event times are kept (default: all); see readWithCapture. */
   timestamps?: (title: string, series: string) => boolean;
+  /**
+   * How many points a title/series is likely to hold (the manifest's count, the event files'):
+   * its columns are made that size at once instead of doubling through garbage. Only a hint.
+   */
+  expected?: (title: string, series: string) => number | undefined;
+  /** The points a title/series is expected to repeat (SeriesBuilderOptions.like). */
+  like?: (title: string, series: string) => SeriesBuilderOptions["like"];
 }
 
 export async function readClearmlSession(zipPath: string, o: SessionReadOptions = {}): Promise<ObservedRun> {
@@ -185,7 +192,9 @@ export async function readClearmlSession(zipPath: string, o: SessionReadOptions 
         const id = `${title}\0${variant}`;
         let sr = series.get(id);
         if (!sr) {
-          series.set(id, (sr = { title, series: variant, points: new SeriesBuilder(1024, { timestamps: o.timestamps?.(title, variant) ?? true }) }));
+          const hint = o.expected?.(title, variant);
+          const capacity = hint && hint > 0 && hint < 2 ** 28 ? hint : 1024;
+          series.set(id, (sr = { title, series: variant, points: new SeriesBuilder(capacity, { timestamps: o.timestamps?.(title, variant) ?? true, like: o.like?.(title, variant) }) }));
           const owner = ownerOf.get(key);
           if (owner === undefined) ownerOf.set(key, id);
           else {

@@ -26,10 +26,10 @@ import type { Manifest, ManifestRun, MetricPoint } from "../../verify/manifest.t
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
 import { compareMetric } from "../../verify/compare.ts";
-import { concatSeries, type Series } from "../../verify/series.ts";
+import { concatSeries, seriesOfManifest, type Series, type SeriesBuilderOptions } from "../../verify/series.ts";
 import { readEventSeries } from "../../verify/tensorboard.ts";
 import { formatError } from "../../util/errors.ts";
-import { scalarKey, type ScalarSeries } from "./reader.ts";
+import { scalarKey, type ScalarSeries, type SessionReadOptions } from "./reader.ts";
 
 /** ClearML's title/series for a TensorBoard scalar tag (tag_splitter with num_split_parts=1). */
 export function captureName(tag: string, bareTagTitle: string | null | undefined): { title: string; series: string } {
@@ -80,18 +80,28 @@ async function readEvents(run: ManifestRun, workDir: string): Promise<EventsRead
  * run that reports its own (bareTagTitle set). Those are compared on steps and values only and
  * never become metrics, so the reader keeps them without a time column.
  */
-export async function readWithCapture(run: ManifestRun, workDir: string, read: (timesOf?: (title: string, series: string) => boolean) => Promise<ObservedRun>): Promise<ObservedRun> {
+export async function readWithCapture(run: ManifestRun, workDir: string, read: (o: SessionReadOptions) => Promise<ObservedRun>): Promise<ObservedRun> {
   const ev = await readEvents(run, workDir);
   const bare = run.tensorboardCapture?.bareTagTitle;
-  let timesOf: ((title: string, series: string) => boolean) | undefined;
-  if (bare && ev?.events) {
-    const names = new Set(Object.keys(ev.events).map((tag) => {
-      const n = captureName(tag, bare);
-      return `${n.title}\0${n.series}`;
-    }));
-    timesOf = (title, series) => !names.has(`${title}\0${series}`);
+  // Sizes to expect (hints): the manifest's count for a key, the event files' for a capture.
+  // What each title/series should repeat: the adapter reports a key as title = series = key
+  // (exact doubles); the binding's capture repeats the event files (float32). Points that do
+  // are held once (SeriesBuilderOptions.like); the comparison judges them all the same.
+  const like = new Map<string, NonNullable<SeriesBuilderOptions["like"]>>();
+  for (const [key, pts] of Object.entries(run.metrics)) like.set(`${key}\0${key}`, { series: seriesOfManifest(pts) });
+  const captured = new Set<string>();
+  for (const [tag, pts] of Object.entries(ev?.events ?? {})) {
+    const n = captureName(tag, bare);
+    captured.add(`${n.title}\0${n.series}`);
+    // Only where the capture never becomes a metric (bareTagTitle set): a metric is compared
+    // exactly, so it must never take float32-equal values from the event files.
+    if (bare) like.set(`${n.title}\0${n.series}`, { series: pts, float32: true });
   }
-  return separateCapture(run, await read(timesOf), workDir, ev ?? undefined);
+  return separateCapture(run, await read({
+    timestamps: bare && captured.size ? (title, series) => !captured.has(`${title}\0${series}`) : undefined,
+    expected: (title, series) => like.get(`${title}\0${series}`)?.series.length,
+    like: (title, series) => like.get(`${title}\0${series}`),
+  }), workDir, ev);
 }
 
 /**

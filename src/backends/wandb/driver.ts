@@ -19,7 +19,7 @@ import { mergeCaptures, wandbTensorboardChecks, type TbCapture } from "./tensorb
 import type { ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { isAbsolute, join } from "node:path";
-import { concatSeries } from "../../verify/series.ts";
+import { concatSeries, seriesOfManifest } from "../../verify/series.ts";
 
 const COMPARE = { git: { commit: true, branch: false, dirty: false }, paramEquals: looseParamEquals };
 
@@ -96,7 +96,10 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
  */
 async function readResumable(dir: string, run: ManifestRun, workDir: string): Promise<ObservedRun> {
   const paths = run.offlinePaths?.length ? run.offlinePaths.map((p) => (isAbsolute(p) ? p : join(workDir, p))) : [dir];
-  const parts = await Promise.all(paths.map((p) => readWandbRun(p, { stepKey: run.stepKey })));
+  // One folder: its history can be held against the manifest's points (history.ts); a resumed
+  // run's later folders continue the series, so each is read on its own.
+  const expected = paths.length === 1 ? (key: string) => (run.metrics[key] ? seriesOfManifest(run.metrics[key]!) : undefined) : undefined;
+  const parts = await Promise.all(paths.map((p) => readWandbRun(p, { stepKey: run.stepKey, expected })));
   const [first, ...later] = parts;
   const merged: ObservedRun = { ...first!, params: { ...first!.params }, tags: { ...first!.tags }, metrics: { ...first!.metrics }, artifacts: { ...first!.artifacts } };
   if (later.length) {

@@ -27,7 +27,8 @@ export class HistoryColumns {
   /** Keys under a "/" of own rows that had a numeric global_step (a capture seen too early?). */
   private ownSlashKeys = new Set<string>();
 
-  constructor(private stepKey: string) {}
+  /** `expected`: the points a key should hold (the manifest's), held once where they match (SeriesBuilderOptions.like). */
+  constructor(private stepKey: string, private expected?: (key: string) => Series | undefined) {}
 
   /** One row; `spaces` = the capture namespaces known so far. Says whose row it was. */
   add(row: Row, spaces: string[] = []): "own" | "captured" {
@@ -67,7 +68,10 @@ export class HistoryColumns {
         continue;
       }
       let b = this.metrics.get(key);
-      if (!b) this.metrics.set(key, (b = new SeriesBuilder()));
+      if (!b) {
+        const like = this.expected?.(key);
+        this.metrics.set(key, (b = new SeriesBuilder(like?.length || 1024, like ? { like: { series: like } } : {})));
+      }
       // W&B's _timestamp: double seconds, unrounded, as ms.
       b.push(Number(step), toNumber(value), typeof ts === "number" ? ts * 1000 : Number.NaN);
     }

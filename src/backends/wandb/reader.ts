@@ -26,6 +26,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
+import type { Series } from "../../verify/series.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { readWandbRecords, type WandbItem } from "./records.ts";
 import { storedFiles } from "./stored.ts";
@@ -37,6 +38,8 @@ export { isSdkFile } from "./stored.ts";
 export interface WandbReadOptions {
   /** History key holding the metric step (default "step"); W&B's `_step` when a row lacks it. */
   stepKey?: string;
+  /** The points a metric key should hold (the manifest's): matching points are held once (history.ts). */
+  expected?: (key: string) => Series | undefined;
 }
 
 export async function readWandbRun(runDir: string, options: WandbReadOptions = {}): Promise<ObservedRun> {
@@ -50,7 +53,7 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
   // updates (one per row) are applied in order as they come.
   const readHistory = async (fixed?: string[]) => {
     const summary: Record<string, unknown> = {};
-    const cols = new HistoryColumns(stepKey);
+    const cols = new HistoryColumns(stepKey, options.expected);
     const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
     let known = -1, spaces: string[] = fixed ?? [];
     const rec = await readWandbRecords(logPath, {

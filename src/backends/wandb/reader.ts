@@ -28,7 +28,7 @@ import { basename, join } from "node:path";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import type { Series } from "../../verify/series.ts";
 import { FormatError } from "../../util/protobuf.ts";
-import { readWandbRecords, type WandbItem } from "./records.ts";
+import { readWandbRecords, type WandbItem, type WandbUpdate } from "./records.ts";
 import { storedFiles } from "./stored.ts";
 import { namespaceOf, type TbCapture } from "./tensorboard-capture.ts";
 import { HistoryColumns, usableSpaces } from "./history.ts";
@@ -53,6 +53,13 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
   // updates (one per row) are applied in order as they come.
   const readHistory = async (fixed?: string[]) => {
     const summary: Record<string, unknown> = {};
+    let pending: WandbUpdate | undefined;
+    const flush = () => {
+      if (!pending) return;
+      for (const it of pending.update) setPath(summary, it.path, parseJson(it.valueJson));
+      for (const it of pending.remove) deletePath(summary, it.path);
+      pending = undefined;
+    };
     const cols = new HistoryColumns(stepKey, options.expected);
     const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
     let known = -1, spaces: string[] = fixed ?? [];
@@ -66,10 +73,19 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
         if (cols.add(row, spaces) === "own") mediaOf(row, media);
       },
       onSummary: (s) => {
-        for (const it of s.update) setPath(summary, it.path, parseJson(it.valueJson));
-        for (const it of s.remove) deletePath(summary, it.path);
+        // W&B writes a summary update after every row, setting the same paths each time: an
+        // update followed by one that sets exactly the same paths in the same order (neither
+        // removing any) leaves no trace, since the second repeats every step of the first with
+        // its own values. Only the last of such a run is applied (no JSON parsed for the others).
+        if (pending && !s.remove.length && !pending.remove.length && samePaths(pending.update, s.update)) {
+          pending = s;
+          return;
+        }
+        flush();
+        pending = s;
       },
     });
+    flush();
     return { rec, cols, media, summary };
   };
   let { rec, cols, media, summary } = await readHistory();
@@ -239,6 +255,17 @@ export function parseNonFinite(text: string): unknown {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Whether two updates set the same paths in the same order. */
+function samePaths(a: WandbItem[], b: WandbItem[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const p = a[i]!.path, q = b[i]!.path;
+    if (p.length !== q.length) return false;
+    for (let j = 0; j < p.length; j++) if (p[j] !== q[j]) return false;
+  }
+  return true;
+}
 
 function setPath(root: Record<string, unknown>, path: string[], value: unknown) {
   if (path.length === 0) return;

@@ -98,3 +98,26 @@ describe("W&B's TensorBoard capture told apart while streaming", () => {
     expect(await read("tb-last", [...rows, tb])).toEqual(first);
   });
 });
+
+describe("summary updates applied in order (repeats of the same paths: only the last parsed)", () => {
+  const item = (k: string, v: string) => fieldBytes(1, [...fieldBytes(2, k), ...fieldBytes(16, v)]);
+  const nested = (a: string, b: string, v: string) => fieldBytes(1, [...fieldBytes(2, a), ...fieldBytes(2, b), ...fieldBytes(16, v)]);
+  const remove = (k: string) => fieldBytes(2, fieldBytes(2, k));
+  const summary = (...parts: number[][]) => new Uint8Array(fieldBytes(3, parts.flat()));
+  test("the state every update in turn would give", async () => {
+    const d = join(dir, "summary");
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "run-abc.wandb"), frameWandb([
+      summary(item("loss", "0.5"), item("acc", '{"x": 1}')),
+      summary(item("loss", "0.25"), item("acc", '{"x": 2}')),
+      summary(item("loss", "0.125"), nested("acc", "y", "3")), // other paths: applied on the last acc
+      summary(item("loss", "0.1"), nested("acc", "y", "4")),
+      summary(remove("loss")),
+      summary(item("best", "1"), item("gone", "2")),
+      summary(item("best", "NaN"), item("gone", "2")),
+      summary(remove("gone")),
+    ]));
+    const r = await readWandbRun(d);
+    expect(r.extra!.summary).toEqual({ acc: { x: 2, y: 4 }, best: "NaN" });
+  });
+});

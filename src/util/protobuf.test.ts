@@ -52,6 +52,20 @@ describe("protobuf wire decoder", () => {
     expect(f.next() && new TextDecoder().decode(f.bytes())).toBe("hi");
     expect(() => f.expect(0)).toThrow(/field 3 has wire type 2, expected 0/);
   });
+  test("cursor strings: ASCII, UTF-8, long, and names read again from the recent ones", () => {
+    const texts = ["loss", "lossy", "los", "événement", "x".repeat(100), "", "loss", "événement", "lo\u0000ss", "loss"];
+    const c = new FieldCursor(new Uint8Array(texts.flatMap((t, i) => fieldBytes(i + 1, t))));
+    for (const t of texts) {
+      expect(c.next()).toBe(true);
+      expect(c.name()).toBe(t);
+      expect(c.string()).toBe(t);
+    }
+    for (let i = 0; i < 40; i++) {
+      const d = new FieldCursor(new Uint8Array(fieldBytes(1, `k${i % 20}`)));
+      d.next();
+      expect(d.name()).toBe(`k${i % 20}`);
+    }
+  });
   test("length-delimited, fixed32/64, packed and repeated", () => {
     const inner = [...fieldBytes(1, "hi")];
     const packed = new Uint8Array(8);

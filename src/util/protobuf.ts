@@ -276,6 +276,8 @@ export class ProtoMessage {
 export const decodeMessage = (buf: Uint8Array, base = 0, file?: string): ProtoMessage => new ProtoMessage(buf, base, file);
 
 const scratch = new Uint8Array(8);
+/** The names FieldCursor.name read last (most recent first). */
+const recentNames: { bytes: Uint8Array; name: string }[] = [];
 const scratchF64 = new Float64Array(scratch.buffer);
 const scratchF32 = new Float32Array(scratch.buffer, 0, 1);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -403,6 +405,26 @@ export class FieldCursor {
       return out;
     }
     return utf8.decode(b.subarray(s, e));
+  }
+
+  /**
+   * string(), for names that repeat record after record (W&B's history keys, TensorBoard tags):
+   * the bytes are compared with the last few names read, and a match costs no new string.
+   */
+  name(): string {
+    const b = this.buf, s = this.start, n = this.end - s;
+    outer: for (let k = 0; k < recentNames.length; k++) {
+      const r = recentNames[k]!;
+      if (r.bytes.length !== n) continue;
+      for (let i = 0; i < n; i++) if (r.bytes[i] !== b[s + i]) continue outer;
+      return r.name;
+    }
+    const name = this.string();
+    if (n <= 64) {
+      if (recentNames.length === 16) recentNames.pop();
+      recentNames.unshift({ bytes: b.slice(s, this.end), name });
+    }
+    return name;
   }
 
   /** A cursor over this length-delimited field's message (a window of the same bytes). */

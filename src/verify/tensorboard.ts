@@ -73,24 +73,6 @@ function decodeEvent(data: Uint8Array, offset: number, file: string | undefined,
   return out;
 }
 
-const utf8 = new TextDecoder("utf-8");
-/** Recently decoded tags (a run has few; each event repeats them): bytes compared, not decoded. */
-const recentTags: { bytes: Uint8Array; tag: string }[] = [];
-
-function tagOf(c: FieldCursor): string {
-  const b = c.buf, s = c.start, n = c.end - s;
-  outer: for (const r of recentTags) {
-    if (r.bytes.length !== n) continue;
-    for (let i = 0; i < n; i++) if (r.bytes[i] !== b[s + i]) continue outer;
-    return r.tag;
-  }
-  const bytes = b.slice(s, c.end);
-  const tag = utf8.decode(bytes);
-  if (recentTags.length === 32) recentTags.shift();
-  recentTags.push({ bytes, tag });
-  return tag;
-}
-
 /**
  * One Event's fields into `head` (wall time, step, file version) and each scalar to `fn`, walked
  * with a FieldCursor (no object per field). The rules are ProtoMessage's: the last occurrence of a
@@ -130,7 +112,7 @@ function eventScalars(data: Uint8Array, offset: number, file: string | undefined
       switch (v.no) {
         case 1:
           v.expect(2);
-          tag = tagOf(v);
+          tag = v.name();
           break;
         case 2:
           v.expect(5);

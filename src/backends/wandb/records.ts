@@ -334,11 +334,11 @@ function fastItem(c: FieldCursor): WandbItem {
     switch (c.no) {
       case 1:
         c.expect(2);
-        key = c.string();
+        key = c.name();
         break;
       case 2:
         c.expect(2);
-        (nestedKey ??= []).push(c.string());
+        (nestedKey ??= []).push(c.name());
         break;
       case 16:
         c.expect(2);

@@ -29,7 +29,7 @@ export const mlflowDriver: BackendDriver = {
     // their environment only, the SDK in the workflow processes. Masked in logs and reports.
     let credentials: MlflowCredentials = {};
     if (ctx.mode === "native") {
-      const srv = await startNativeMlflow({ python: ctx.python.python, workDir: ctx.workDir, port: ctx.port });
+      const srv = await startNativeMlflow({ python: ctx.python.python, workDir: ctx.workDir, port: ctx.port, mlflowVersion: sdk });
       url = srv.url;
       let stopping = false;
       stop = () => ((stopping = true), srv.stop());

@@ -8,6 +8,8 @@ import { backendError } from "../../util/errors.ts";
 import { assertPortFree, freePort } from "../../util/port.ts";
 import { spawnManaged, type ManagedProcess } from "../../runtime/process.ts";
 import { httpOk, waitFor } from "../../runtime/wait.ts";
+import { ONE_PROCESS_MLFLOW } from "./one-process.ts";
+import { DB_FILE, schemaEntryDir, seedMigratedDb } from "./schema-cache.ts";
 
 export interface NativeMlflow {
   url: string;
@@ -29,6 +31,14 @@ export interface NativeMlflowOptions {
    * --default-artifact-root DIR`) instead of the server's proxy (`--serve-artifacts`).
    */
   directArtifactRoot?: string;
+  /**
+   * The interpreter's MLflow version: the server then starts from a copy of a pre-migrated
+   * database cached for it (./schema-cache.ts) instead of migrating an empty one. Served
+   * artifacts only (the cached Default experiment's artifact location is that server's).
+   */
+  mlflowVersion?: string;
+  /** Where the pre-migrated databases are cached (default: the user's e2e cache). */
+  schemaCacheRoot?: string;
 }
 
 export async function startNativeMlflow(opts: NativeMlflowOptions): Promise<NativeMlflow> {
@@ -36,9 +46,12 @@ export async function startNativeMlflow(opts: NativeMlflowOptions): Promise<Nati
   if (opts.port) await assertPortFree(opts.port);
   const port = opts.port ?? (await freePort());
   const logFile = join(opts.workDir, "mlflow-server.log");
+  const db = join(opts.workDir, DB_FILE);
+  const cache = { python: opts.python, mlflowVersion: opts.mlflowVersion ?? "", cacheRoot: opts.schemaCacheRoot };
+  const seeded = !!opts.mlflowVersion && !opts.directArtifactRoot && (await seedMigratedDb(cache, db));
   const argv = [
-    opts.python, "-m", "mlflow", "server",
-    "--backend-store-uri", `sqlite:///${join(opts.workDir, "mlflow.db")}`,
+    opts.python, "-c", ONE_PROCESS_MLFLOW, "mlflow", "server",
+    "--backend-store-uri", `sqlite:///${db}`,
     ...(opts.directArtifactRoot
       ? ["--no-serve-artifacts", "--default-artifact-root", opts.directArtifactRoot]
       : ["--serve-artifacts", "--artifacts-destination", join(opts.workDir, "mlartifacts")]),
@@ -62,7 +75,9 @@ export async function startNativeMlflow(opts: NativeMlflowOptions): Promise<Nati
     const inUse = /address already in use|Errno 98/i.test(tail);
     throw backendError(
       `MLflow server did not start: ${inUse ? `port ${port} is already in use` : ready.reason}`,
-      inUse ? "pick another --port or leave it out" : `read ${logFile}`,
+      inUse ? "pick another --port or leave it out"
+        : seeded ? `read ${logFile}; it started from a copy of the cached database in ${schemaEntryDir(cache)}: remove that folder if the log blames the database`
+        : `read ${logFile}`,
       tail,
     );
   }

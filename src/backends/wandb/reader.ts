@@ -28,7 +28,7 @@ import { basename, join } from "node:path";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import type { Series } from "../../verify/series.ts";
 import { FormatError } from "../../util/protobuf.ts";
-import { readWandbRecords, type WandbItem, type WandbUpdate } from "./records.ts";
+import { readWandbRecords, type WandbItem } from "./records.ts";
 import { storedFiles } from "./stored.ts";
 import { namespaceOf, type TbCapture } from "./tensorboard-capture.ts";
 import { HistoryColumns, usableSpaces } from "./history.ts";
@@ -50,15 +50,22 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
   }
   const logPath = join(runDir, logs[0]!);
   // History rows are turned into columns as they are decoded (history.ts), never kept; summary
-  // updates (one per row) are applied in order as they come.
+  // updates (one per row) are applied as they come (top-level values parsed when they last).
   const readHistory = async (fixed?: string[]) => {
     const summary: Record<string, unknown> = {};
-    let pending: WandbUpdate | undefined;
-    const flush = () => {
-      if (!pending) return;
-      for (const it of pending.update) setPath(summary, it.path, parseJson(it.valueJson));
-      for (const it of pending.remove) deletePath(summary, it.path);
-      pending = undefined;
+    // W&B writes a summary update after every history row. A top-level key's value is kept as
+    // text until something could see it (a nested path under it, a removal, the end): a value
+    // set again before that is never parsed. The final summary is what applying every update
+    // in turn gives (records-stream.test.ts).
+    const later = new Map<string, string>();
+    const settle = (k: string) => {
+      const text = later.get(k);
+      if (text === undefined) return;
+      later.delete(k);
+      summary[k] = parseJson(text);
+    };
+    const settleAll = () => {
+      for (const k of [...later.keys()]) settle(k);
     };
     const cols = new HistoryColumns(stepKey, options.expected);
     const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
@@ -73,19 +80,20 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
         if (cols.add(row, spaces) === "own") mediaOf(row, media);
       },
       onSummary: (s) => {
-        // W&B writes a summary update after every row, setting the same paths each time: an
-        // update followed by one that sets exactly the same paths in the same order (neither
-        // removing any) leaves no trace, since the second repeats every step of the first with
-        // its own values. Only the last of such a run is applied (no JSON parsed for the others).
-        if (pending && !s.remove.length && !pending.remove.length && samePaths(pending.update, s.update)) {
-          pending = s;
-          return;
+        for (const it of s.update) {
+          if (it.path.length === 1) later.set(it.path[0]!, it.valueJson);
+          else if (it.path.length) {
+            settle(it.path[0]!);
+            setPath(summary, it.path, parseJson(it.valueJson));
+          }
         }
-        flush();
-        pending = s;
+        for (const it of s.remove) {
+          if (it.path.length) settle(it.path[0]!);
+          deletePath(summary, it.path);
+        }
       },
     });
-    flush();
+    settleAll();
     return { rec, cols, media, summary };
   };
   let { rec, cols, media, summary } = await readHistory();
@@ -255,17 +263,6 @@ export function parseNonFinite(text: string): unknown {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** Whether two updates set the same paths in the same order. */
-function samePaths(a: WandbItem[], b: WandbItem[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const p = a[i]!.path, q = b[i]!.path;
-    if (p.length !== q.length) return false;
-    for (let j = 0; j < p.length; j++) if (p[j] !== q[j]) return false;
-  }
-  return true;
-}
 
 function setPath(root: Record<string, unknown>, path: string[], value: unknown) {
   if (path.length === 0) return;

@@ -99,7 +99,7 @@ describe("W&B's TensorBoard capture told apart while streaming", () => {
   });
 });
 
-describe("summary updates applied in order (repeats of the same paths: only the last parsed)", () => {
+describe("summary updates applied in order (a top-level value set again before anything sees it: not parsed)", () => {
   const item = (k: string, v: string) => fieldBytes(1, [...fieldBytes(2, k), ...fieldBytes(16, v)]);
   const nested = (a: string, b: string, v: string) => fieldBytes(1, [...fieldBytes(2, a), ...fieldBytes(2, b), ...fieldBytes(16, v)]);
   const remove = (k: string) => fieldBytes(2, fieldBytes(2, k));
@@ -116,8 +116,14 @@ describe("summary updates applied in order (repeats of the same paths: only the 
       summary(item("best", "1"), item("gone", "2")),
       summary(item("best", "NaN"), item("gone", "2")),
       summary(remove("gone")),
+      summary(item("z", "1"), item("w", '"a"')),
+      summary(item("w", '"b"'), item("z", "2")), // the same keys in another order (Go's map order)
+      summary(nested("w", "q", "5")), // under a string: the string becomes an object
+      summary(item("v", '{"k": 1}')),
+      summary(nested("v", "j", "2")),
+      summary(item("v", "7"), item("u", "[1, 2]")),
     ]));
     const r = await readWandbRun(d);
-    expect(r.extra!.summary).toEqual({ acc: { x: 2, y: 4 }, best: "NaN" });
+    expect(r.extra!.summary).toEqual({ acc: { x: 2, y: 4 }, best: "NaN", z: 2, w: { q: 5 }, v: 7, u: [1, 2] });
   });
 });

@@ -105,7 +105,7 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
     if (!python) return;
     try {
       const out = await runSdkTarget({ python: python.python, script: join(assets.root, "python", "bench", "sdk_bench.py"), target: t, plan, work: workRoot, trackingUri, onProgress: (l) => log.debug(`  ${t.backend}/${t.mode}: ${l}`) });
-      for (const f of sdkFigures(t, out)) ctx.figure(f);
+      for (const f of sdkFigures(t, out, plan)) ctx.figure(f);
     } catch (err) {
       if (interrupted()) throw err;
       ctx.error(`sdk ${t.mode}`, err);

@@ -26,7 +26,7 @@ export interface Figure {
   spread: Spread;
   /** 95 % interval of the headline: the median's (order statistics) for latencies, the mean's (bootstrap) otherwise. */
   ci?: Interval;
-  /** Set when a latency, or a rate built from timed calls, rests on fewer than 1000 samples. */
+  /** Set when a latency, or a rate or ratio built from timed calls or steps, rests on fewer than 1000 samples. */
   lowSamples?: boolean;
   /** Why it has fewer samples (each call's cost against the time budget). */
   lowSamplesWhy?: string;

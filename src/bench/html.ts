@@ -6,7 +6,7 @@
 import type { Figure } from "./figure.ts";
 import type { BenchResult } from "./result.ts";
 import { barChart, esc, lineChart, type Series } from "./svg.ts";
-import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows } from "./table.ts";
+import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows, lowSampleLines, modeHead, modeRows } from "./table.ts";
 import { REFERENCES } from "./references.ts";
 import { formatValue } from "./sizes.ts";
 import { testDoubleNote } from "./environment.ts";
@@ -47,8 +47,10 @@ export function renderHtml(r: BenchResult): string {
   ].filter(Boolean);
   const env = r.environment as Record<string, unknown>;
   const rows = figureRows(r.figures).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 3 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
-  const ratios = r.ratios.map((x) => `<tr><td>${esc(x.numerator)}</td><td>${esc(x.denominator)}</td><td class="n">${x.value.toPrecision(3)}</td><td class="n">${x.ci ? esc(`${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)}`) : ""}</td></tr>`).join("");
+  const ratios = r.ratios.map((x) => `<tr><td>${esc(x.numerator)}</td><td>${esc(x.denominator)}</td><td class="n">${x.value.toPrecision(3)}${x.lowSamples ? " *" : ""}</td><td class="n">${x.ci ? esc(`${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)}`) : ""}</td></tr>`).join("");
   const fleet = fleetRows(r).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 1 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
+  const modes = modeRows(r).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 2 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
+  const low = lowSampleLines(r.figures).map((l) => `<li>${esc(l)}</li>`).join("");
   const noKnee = r.fleet.filter((s) => !s.knee && s.noKnee).map((s) => `<p class="no-knee">${esc(`${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee!.why}.`)}</p>`).join("");
   const refs = REFERENCES.map((x) => `<li>${esc(x.figure)}. <i>${esc(x.conditions)}</i>. Source: ${esc(x.source.replace(/\s*\(https?:[^)]*\)/, ""))}</li>`).join("");
   const load = (env.loadAverage as number[] | undefined)?.map((x) => x.toFixed(2)).join(" ");
@@ -60,9 +62,11 @@ export function renderHtml(r: BenchResult): string {
 <h1>e2e bench (${esc(r.profile)}): ${esc(r.status)}</h1>
 <p id="environment">${esc(`${env.cpus} x ${env.cpu}, ${formatValue(Number(env.memoryBytes ?? 0), "bytes")}, ${env.os}; started ${r.startedAt}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}; ${env.mlflowWorkers === null ? "a server by URL (workers not visible)" : "MLflow workers pinned to 1"}; load average ${load ?? "?"} when it started (other work skews every figure)`)}</p>
 ${testDoubleNote(env) ? `<p id="test-double"><b>${esc(testDoubleNote(env)!)}.</b></p>\n` : ""}<section id="charts">${charts.join("\n")}</section>
-<h2>Figures</h2><p>n marked * : fewer than 1000 samples, so its p99 and interval are indicative only. 95% CI: order statistics for medians, bootstrap for means.</p>
+<h2>Figures</h2><p>n marked * : fewer than 1000 samples, so its p99 and interval are indicative only, and so is every throughput or ratio built from them (ratios marked *). 95% CI: order statistics for medians, bootstrap for means.</p>
 <table id="figures"><thead><tr>${FIGURE_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>
+${low ? `<h3>Why fewer than 1000 samples</h3><ul id="low-samples">${low}</ul>` : ""}
 ${fleet ? `<h2>Training fleet</h2>${noKnee}<table id="fleet"><thead><tr>${FLEET_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${fleet}</tbody></table>` : ""}
+${modes ? `<h2>MLflow native beside docker</h2><p>The same figures on both servers (* fewer than 1000 samples).</p><table id="modes"><thead><tr>${modeHead(r).map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${modes}</tbody></table>` : ""}
 <h2>Ratios (same run)</h2><table id="ratios"><thead><tr><th>figure</th><th>over</th><th>ratio</th><th>95% CI</th></tr></thead><tbody>${ratios}</tbody></table>
 ${r.cleanup ? `<h2>Server clean-up</h2><p id="cleanup">${esc(`${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted. ${r.cleanup.remains}.`)}</p>` : ""}
 <h2>Published reference points</h2><p>For orientation only: other hardware, versions and load; never pass/fail.</p><ul id="references">${refs}</ul>

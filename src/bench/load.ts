@@ -25,6 +25,21 @@ export async function getOk(url: string): Promise<number> {
   return buf.byteLength;
 }
 
+/** GET the whole body into memory (an artifact download), throw unless 2xx. */
+export async function getBytes(url: string): Promise<Uint8Array> {
+  const res = await fetch(url, { headers: loadHeaders, signal: AbortSignal.timeout(300_000) });
+  const buf = new Uint8Array(await res.arrayBuffer());
+  if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${new TextDecoder().decode(buf.slice(0, 160))}`);
+  return buf;
+}
+
+/** PUT a body (an artifact upload) and read the answer, throw unless 2xx. */
+export async function putBytes(url: string, body: Uint8Array): Promise<void> {
+  const res = await fetch(url, { method: "PUT", body, headers: { ...loadHeaders, "content-type": "application/octet-stream" }, signal: AbortSignal.timeout(300_000) });
+  const text = await res.text();
+  if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${text.slice(0, 160)}`);
+}
+
 function checkInterrupt(): void {
   const s = interrupted();
   if (s) throw new InterruptedError(s);
@@ -79,8 +94,43 @@ export async function timeCalls(fn: () => Promise<unknown>, b: SampleBudget, pac
     }
   }
   const wallMs = performance.now() - start;
-  const short = ms.length < b.minSamples ? `${ms.length} calls of about ${percentile([...ms].sort((x, y) => x - y), 0.5).toFixed(1)} ms fit the ${(b.capMs / 1000).toFixed(0)} s cap of this figure` : undefined;
+  const p50 = percentile([...ms].sort((x, y) => x - y), 0.5);
+  const short = ms.length < b.minSamples ? `${ms.length} call${ms.length === 1 ? "" : "s"} of about ${p50.toFixed(1)} ms fit the ${(b.capMs / 1000).toFixed(0)} s cap of this figure (${b.minSamples} would take ${((b.minSamples * p50) / 1000).toFixed(0)} s)` : undefined;
   return { ms, wallMs, ...(short ? { short } : {}) };
+}
+
+/**
+ * One time cap shared by a stage's figures (the log-batch sizes, the API figures): each figure
+ * gets at least its own capMs, plus what the figures before it left unused. A cheap call that
+ * reaches its samples early (log-batch of 1 metric) leaves time to the next one (10 metrics),
+ * which then can reach 1000 samples within the same total as before.
+ */
+export class CapPool {
+  private leftMs: number;
+  private figuresLeft: number;
+
+  constructor(private readonly b: SampleBudget, figures: number) {
+    this.leftMs = b.capMs * figures;
+    this.figuresLeft = figures;
+  }
+
+  /** The next figure's cap: its own, or its share of what is left if that is more. */
+  capMs(): number {
+    return Math.max(this.b.capMs, this.leftMs / Math.max(1, this.figuresLeft));
+  }
+
+  /** A figure took `wallMs`. */
+  spent(wallMs: number): void {
+    this.leftMs -= wallMs;
+    this.figuresLeft--;
+  }
+
+  /** timeCalls under this figure's share of the pool. */
+  async time(fn: () => Promise<unknown>, pace?: number): Promise<Timed> {
+    const t = await timeCalls(fn, { ...this.b, capMs: this.capMs() }, pace);
+    this.spent(t.wallMs);
+    return t;
+  }
 }
 
 /**

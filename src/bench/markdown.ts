@@ -1,6 +1,6 @@
 /** The Markdown report (CI job summaries): environment line, figures table, knees, ratios, errors. */
 import type { BenchResult } from "./result.ts";
-import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows } from "./table.ts";
+import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows, lowSampleLines, modeHead, modeRows } from "./table.ts";
 import { REFERENCES } from "./references.ts";
 import { formatValue } from "./sizes.ts";
 import { testDoubleNote } from "./environment.ts";
@@ -19,13 +19,17 @@ export function renderMarkdown(r: BenchResult): string {
     row(Array(FIGURE_HEAD.length).fill("---")),
     ...figureRows(r.figures).map(row),
     "",
-    "n marked * : fewer than 1000 samples, so its p99 and interval are indicative only. 95% CI: order statistics for medians, bootstrap for means.",
+    "n marked * : fewer than 1000 samples, so its p99 and interval are indicative only, and so is every throughput or ratio built from them (ratios marked *). 95% CI: order statistics for medians, bootstrap for means.",
   ];
+  const low = lowSampleLines(r.figures);
+  if (low.length) out.push("", "Why fewer than 1000 samples:", "", ...low.map((l) => `- ${l}`));
   if (r.fleet.length) {
     out.push("", "## Training fleet", "", row(FLEET_HEAD), row(Array(FLEET_HEAD.length).fill("---")), ...fleetRows(r).map(row));
     for (const s of r.fleet) if (!s.knee && s.noKnee) out.push("", `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee.why}.`);
     for (const s of r.fleet) if (s.knee) out.push("", `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: knee at ${s.knee.jobs} job(s) (${s.plan.keys} metrics every ${s.plan.intervalMs} ms), ${Math.round(s.knee.pointsPerSec)} points/s sustained, p99 ${s.knee.p99Ms.toFixed(1)} ms; stopped: ${s.knee.reason}.`);
   }
+  const modes = modeRows(r);
+  if (modes.length) out.push("", "## MLflow native beside docker", "", "The same figures on both servers (* fewer than 1000 samples).", "", row(modeHead(r)), row(Array(5).fill("---")), ...modes.map(row));
   if (r.cleanup) out.push("", `Server clean-up: ${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted. ${r.cleanup.remains}.`);
   out.push("", "## Published reference points (for orientation, never pass/fail)", "", ...REFERENCES.map((x) => `- ${x.figure}: ${x.conditions}. Source: ${x.source}`));
   if (r.scalability.length) {
@@ -34,7 +38,7 @@ export function renderMarkdown(r: BenchResult): string {
   }
   if (r.ratios.length) {
     out.push("", "## Ratios (same run)", "", row(["figure", "over", "ratio"]), row(Array(3).fill("---")));
-    for (const x of r.ratios) out.push(row([x.numerator, x.denominator, `${x.value.toPrecision(3)}${x.ci ? ` (${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)})` : ""}`]));
+    for (const x of r.ratios) out.push(row([x.numerator, x.denominator, `${x.value.toPrecision(3)}${x.ci ? ` (${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)})` : ""}${x.lowSamples ? " *" : ""}`]));
   }
   if (r.comparison) out.push("", `## Baseline`, "", `${r.comparison.compared} figures compared; ${r.comparison.regressions.length} regressed beyond ${(r.comparison.threshold * 100).toFixed(0)}%.`, ...r.comparison.regressions.map((x) => `- ${x.id}: ${x.baseline.toPrecision(4)} -> ${x.current.toPrecision(4)} ${x.unit}`));
   if (r.errors.length) out.push("", "## Errors", "", ...r.errors.map((e) => `- ${e.target} ${e.stage}: ${e.message}`));

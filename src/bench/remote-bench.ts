@@ -9,7 +9,7 @@ import type { BackendName } from "../verify/manifest.ts";
 import type { ServerInfo } from "./environment.ts";
 import { fromSamples, type Figure, type Target } from "./figure.ts";
 import { fleetFigures, throughputFigure, type SuiteContext } from "./http-suite.ts";
-import { HttpError, timeCalls, type SampleBudget } from "./load.ts";
+import { CapPool, HttpError, timeCalls, type SampleBudget } from "./load.ts";
 import type { CleanupReport } from "./remote.ts";
 import { sizeLabel } from "./sizes.ts";
 import { backendError } from "../util/errors.ts";
@@ -55,11 +55,12 @@ export async function latencyFigure(ctx: SuiteContext, name: string, budget: Sam
 
 /** Logging latency and points/s over wall clock at each batch size (one training step of K metrics per call). */
 export async function loggingFigures(ctx: SuiteContext, name: string, note: string, logger: (keys: number) => Promise<(step: number) => Promise<unknown>>): Promise<void> {
+  const pool = new CapPool(ctx.plan.batch, ctx.plan.batchSizes.length);
   for (const keys of ctx.plan.batchSizes) {
     try {
       const log = await logger(keys);
       let step = 0;
-      const t = await timeCalls(() => log(step++), ctx.plan.batch, ctx.pace);
+      const t = await pool.time(() => log(step++), ctx.pace);
       const spec = { target: ctx.target, group: "throughput", params: { batch: keys }, note, ...why(t.short) } as const;
       ctx.figure(fromSamples({ ...spec, name: `${name}.latency`, unit: "ms", better: "smaller" }, t.ms));
       ctx.figure(throughputFigure({ ...spec, name: `${name}.throughput`, unit: "points/s", better: "bigger", note: `${note}; sequential requests` }, t, keys));

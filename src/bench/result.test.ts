@@ -40,7 +40,8 @@ describe("ratiosOf", () => {
     const one = lat("mlflow-native", "http.log_batch.latency", { batch: 100 }, 40);
     const four = lat("mlflow-native", "http.log_batch.latency", { batch: 100, workers: 4 }, 10);
     const r = ratiosOf([one, four]);
-    expect(r).toEqual([{ name: "http.log_batch.latency", numerator: four.id, denominator: one.id, value: 0.25 }]);
+    // One sample each here: the ratio is as indicative as they are.
+    expect(r).toEqual([{ name: "http.log_batch.latency", numerator: four.id, denominator: one.id, value: 0.25, lowSamples: true }]);
   });
 
   test("a direct-store artifact figure is divided by the proxy's at the same size, nothing else", () => {
@@ -49,6 +50,6 @@ describe("ratiosOf", () => {
     const direct = mbs("direct.artifact.upload", "1MB", 400);
     const other = mbs("direct.artifact.upload", "4MB", 800);
     const down = mbs("http.artifact.download", "1MB", 90);
-    expect(ratiosOf([served, direct, other, down])).toEqual([{ name: "direct.artifact.upload", numerator: direct.id, denominator: served.id, value: 8 }]);
+    expect(ratiosOf([served, direct, other, down])).toEqual([{ name: "direct.artifact.upload", numerator: direct.id, denominator: served.id, value: 8, lowSamples: true }]);
   });
 });

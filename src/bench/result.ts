@@ -31,6 +31,8 @@ export interface Ratio {
   value: number;
   /** 95 % interval of the ratio of medians, when both figures are latencies with their samples. */
   ci?: Interval;
+  /** Either figure rests on fewer than 1000 samples: the ratio is as indicative as they are. */
+  lowSamples?: boolean;
 }
 
 export interface BenchError {
@@ -100,7 +102,7 @@ export function ratiosOf(figures: readonly Figure[]): Ratio[] {
       const a = rawSamples.get(f);
       const b = rawSamples.get(ref);
       const ci = f.unit === "ms" && ref.unit === "ms" && a && b && a.length > 5 && b.length > 5 ? ratioCi(f, ref, a, b) : undefined;
-      out.push({ name: f.name, numerator: f.id, denominator: ref.id, value: f.value / ref.value, ...(ci ? { ci } : {}) });
+      out.push({ name: f.name, numerator: f.id, denominator: ref.id, value: f.value / ref.value, ...(ci ? { ci } : {}), ...(f.lowSamples || ref.lowSamples ? { lowSamples: true } : {}) });
     }
   }
   return out;

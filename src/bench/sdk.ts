@@ -82,12 +82,15 @@ export async function runSdkTarget(o: { python: string; script: string; target: 
 }
 
 /** Figures of one SDK run; `baseline` is the untracked process's output (for the memory ratio). */
-export function sdkFigures(t: SdkTarget, out: SdkOutput & { treePeakRssBytes: number }): Figure[] {
+export function sdkFigures(t: SdkTarget, out: SdkOutput & { treePeakRssBytes: number }, plan?: Pick<BenchPlan, "sdk">): Figure[] {
   const target = sdkTargetOf(t);
   const params = { mode: t.mode, keys: out.keys };
   const figs: Figure[] = [];
   if (t.backend !== "none") {
-    const spec = { target, params } as const;
+    const n = out.logLatencyMs.length;
+    // Why fewer than 1000: the log phase's time budget ended it before its step count.
+    const short = plan && n < plan.sdk.steps ? `${n} log calls of about ${median(out.logLatencyMs).toFixed(2)} ms fit the ${plan.sdk.budgetSeconds} s budget of the log phase` : undefined;
+    const spec = { target, params, ...(short ? { lowSamplesWhy: short } : {}) } as const;
     figs.push(fromSamples({ ...spec, group: "sdk", name: "sdk.log_step.latency", unit: "ms", better: "smaller", note: "one log call per step; see p99 and max for flush spikes" }, out.logLatencyMs));
     const points = out.logLatencyMs.length * out.keys;
     const rates = out.logLatencyMs.map((ms) => (out.keys * 1000) / Math.max(ms, 1e-6));
@@ -102,13 +105,19 @@ export function sdkFigures(t: SdkTarget, out: SdkOutput & { treePeakRssBytes: nu
       if (a.callCpuMs.length) figs.push(fromSamples({ ...aspec, name: "sdk.async.call_cpu.latency", unit: "ms", better: "smaller", note: `${aspec.note}; CPU time of the calling thread inside the log call: wall time above it is waiting (GIL, scheduler)` }, a.callCpuMs));
       if (a.queueDepth.length) figs.push(fromSamples({ ...aspec, name: "sdk.async.queue_depth", unit: "count", better: "smaller", note: `${aspec.note}; batches logged but not yet answered by the server after each call (the backlog; mean, max in the spread)` }, a.queueDepth));
     }
-    figs.push(fromSamples({ ...spec, group: "sdk", name: "sdk.finish.latency", unit: "ms", better: "smaller", note: "end of run: queue drain, flush, close" }, [out.finishMs]));
+    figs.push(fromSamples({ ...spec, group: "sdk", name: "sdk.finish.latency", unit: "ms", better: "smaller", note: "end of run: queue drain, flush, close", lowSamplesWhy: "one end of run per SDK process" }, [out.finishMs]));
     // Side by side: each tracked step over the median plain step of the same process.
     const plain = median(out.plainStepMs);
     const ratio = fromSamples({ ...spec, group: "overhead", name: "sdk.train_step.overhead", unit: "ratio", better: "smaller", note: "tracked step time / plain step time, interleaved blocks in one process" }, out.trackedStepMs.map((ms) => ms / plain));
     // The headline is the median ratio: its interval is the median's, not the mean's.
     ratio.value = median(out.trackedStepMs) / plain;
     if (out.trackedStepMs.length > 1) ratio.ci = medianInterval(out.trackedStepMs.map((ms) => ms / plain));
+    // A ratio of timed steps: indicative, like a latency, below 1000 of them.
+    const steps = out.trackedStepMs.length;
+    if (steps < 1000) {
+      ratio.lowSamples = true;
+      ratio.lowSamplesWhy = `${steps} tracked steps beside ${out.plainStepMs.length} plain ones${plan ? ` (up to ${plan.sdk.blocks} interleaved blocks of ${plan.sdk.blockSteps} each, cut at ${plan.sdk.budgetSeconds} s)` : ""}`;
+    }
     figs.push(ratio);
   }
   const mparams: Record<string, string> = t.backend === "none" ? {} : { mode: t.mode };

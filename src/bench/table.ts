@@ -15,6 +15,44 @@ export function figureRows(figures: readonly Figure[]): string[][] {
   return figures.map((f) => [f.target, f.name, params(f), formatValue(f.value, f.unit), ci(f), num(f.spread.p50, f.unit), num(f.spread.p99, f.unit), num(f.spread.max, f.unit), `${f.samples}${f.lowSamples ? "*" : ""}`]);
 }
 
+/**
+ * Why each figure marked * has fewer than 1000 samples, one line per target and reason (a
+ * latency and the throughput derived from the same calls share theirs).
+ */
+export function lowSampleLines(figures: readonly Figure[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const f of figures.filter((x) => x.lowSamples)) {
+    const key = `${f.target}: ${f.lowSamplesWhy ?? "no reason recorded"}`;
+    const p = params(f).replace(/ /g, ",");
+    groups.set(key, [...(groups.get(key) ?? []), `${f.name}${p ? `[${p}]` : ""} (n=${f.samples})`]);
+  }
+  return [...groups].map(([key, names]) => {
+    const [target, why] = [key.slice(0, key.indexOf(": ")), key.slice(key.indexOf(": ") + 2)];
+    return `${target} ${names.join(", ")}: ${why}`;
+  });
+}
+
+/**
+ * The two MLflow modes side by side (native: SQLite; docker: PostgreSQL): each figure both
+ * measured, with docker / native and its interval, so the store's cost reads in one table.
+ */
+export function modeRows(r: BenchResult): string[][] {
+  const ratio = new Map(r.ratios.filter((x) => x.numerator.startsWith("mlflow-docker/") && x.denominator.startsWith("mlflow-native/")).map((x) => [x.numerator, x]));
+  return r.figures.filter((f) => f.target === "mlflow-docker").flatMap((d) => {
+    const x = ratio.get(d.id);
+    const n = x && r.figures.find((f) => f.id === x.denominator);
+    if (!x || !n) return [];
+    return [[d.name, params(d), `${formatValue(n.value, n.unit)}${n.lowSamples ? " *" : ""}`, `${formatValue(d.value, d.unit)}${d.lowSamples ? " *" : ""}`, `${x.value.toPrecision(3)}${x.ci ? ` (${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)})` : ""}${x.lowSamples ? " *" : ""}`]];
+  });
+}
+
+/** The stores the two modes ran on, from the environment block ("native: sqlite, ..."). */
+export function modeHead(r: BenchResult): string[] {
+  const servers = ((r.environment as { servers?: { target: string; store?: string }[] }).servers ?? []);
+  const store = (t: string) => servers.find((s) => s.target === t)?.store?.split(",")[0] ?? "?";
+  return ["figure", "params", `native (${store("mlflow-native")})`, `docker (${store("mlflow-docker")})`, "docker / native (95% CI)"];
+}
+
 /** One row per fleet step: the load offered, what the server sustained, latency under load. */
 export function fleetRows(r: BenchResult): string[][] {
   return r.fleet.flatMap((s) => s.steps.map((x, i) => [`${s.target}${s.workers ? ` (${s.workers} workers)` : ""}`, String(x.jobs), Math.round(x.offeredPointsPerSec).toString(), Math.round(x.pointsPerSec).toString(), x.p50Ms.toFixed(1), x.p99Ms.toFixed(1), x.maxMs.toFixed(1), `${x.errors} (${(x.errorRate * 100).toFixed(1)}%)`, String(x.lateCalls), String(x.requests), s.knee?.jobs === x.jobs ? `knee (${s.knee.reason})` : s.noKnee && i === 0 ? `no knee (${s.noKnee.reason})` : ""]));
@@ -31,12 +69,15 @@ export function renderBenchTable(r: BenchResult): string {
   const out = [textTable(FIGURE_HEAD, figureRows(r.figures))];
   const double = testDoubleNote(r.environment);
   if (double) out.unshift(`${double}.`, "");
-  out.push("* fewer than 1000 samples: its p99 and interval are indicative only (the JSON's lowSamplesWhy says why)");
+  const low = lowSampleLines(r.figures);
+  out.push("* fewer than 1000 samples: its p99 and interval are indicative only, and so is every throughput or ratio built from them. Why:", ...low.map((l) => `  ${l}`));
   if (r.fleet.length) {
     out.push("", "training fleet (each job logs K metrics every T ms; sustained = over wall clock):", textTable(FLEET_HEAD, fleetRows(r)));
     for (const s of r.fleet) if (!s.knee && s.noKnee) out.push(`  ${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee.why}`);
     for (const s of r.fleet) if (s.knee) out.push(`  ${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: knee at ${s.knee.jobs} job(s) of ${s.plan.keys} metrics every ${s.plan.intervalMs} ms, ${Math.round(s.knee.pointsPerSec)} points/s sustained, p99 ${s.knee.p99Ms.toFixed(1)} ms (stopped: ${s.knee.reason})`);
   }
+  const modes = modeRows(r);
+  if (modes.length) out.push("", "MLflow native beside docker (the same figures; * fewer than 1000 samples):", textTable(modeHead(r), modes));
   const byUrl = r.figures.find((f) => f.target.endsWith("-url"))?.target;
   const mlflow = !byUrl || byUrl === "mlflow-url";
   const clearml = byUrl === "clearml-url";

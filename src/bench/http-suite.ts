@@ -11,7 +11,7 @@ import { interrupted } from "../runtime/lifecycle.ts";
 import { artifactFigures, lengthCheck, sha256Check } from "./artifacts.ts";
 import { fromSamples, wallClockRate, type Figure, type FigureSpec, type Target } from "./figure.ts";
 import { runFleet, type FleetJob, type FleetSeries } from "./fleet.ts";
-import { findKnee, shouldStop, type Knee } from "./knee.ts";
+import { findKnee, noKneeWhy, shouldStop, type Knee } from "./knee.ts";
 import { CapPool, closedLoop, getOk, postJson, type Timed } from "./load.ts";
 import type { BenchPlan } from "./plan.ts";
 import type { ScaleSeries } from "./result.ts";
@@ -109,6 +109,11 @@ export async function scaleSeries(ctx: SuiteContext, runIds: string[]): Promise<
     }
   }
   series.knee = findKnee(series.steps, reason);
+  if (!series.knee && series.steps.length) {
+    // Not a knee of 0 points/s: 0 clients is what ran clean (a drop to it is a regression --baseline sees).
+    series.noKnee = { reason, why: noKneeWhy(series.steps) };
+    ctx.figure(fromSamples({ target: ctx.target, group: "scalability", params: { batch }, name: "scale.knee.clients", unit: "clients", better: "bigger", note: `no knee: ${series.noKnee.why}` }, [0]));
+  }
   if (series.knee) {
     const spec = { target: ctx.target, group: "scalability", params: { batch } } as const;
     const note = `stopped: ${reason}${series.knee.error ? ` (${series.knee.error})` : ""}`;

@@ -32,13 +32,17 @@ export function shouldStop(steps: readonly ScaleStep[], minGain = 0.05): Knee["r
   return undefined;
 }
 
-export function findKnee(steps: readonly ScaleStep[], reason: Knee["reason"]): Knee | undefined {
+export function findKnee(steps: readonly ScaleStep[], reason: Knee["reason"]): Knee | null {
   const clean = steps.filter((s) => s.errors === 0);
-  if (!clean.length) {
-    const first = steps[0];
-    return first ? { clients: 0, throughput: 0, reason: "errors", error: first.firstError } : undefined;
-  }
+  if (!clean.length) return null;
   const best = clean.reduce((a, s) => (s.throughput > a.throughput ? s : a));
   const erred = steps.find((s) => s.errors > 0);
   return { clients: best.clients, throughput: best.throughput, reason, ...(erred?.firstError ? { error: erred.firstError } : {}) };
+}
+
+/** Why there is no knee (no step ran without errors): stepping starts at 1 client, so that one failed. */
+export function noKneeWhy(steps: readonly ScaleStep[]): string {
+  const first = steps[0];
+  if (!first) return "no step ran";
+  return `the first step (${first.clients} client${first.clients === 1 ? "" : "s"}) already failed: ${first.errors} error(s)${first.firstError ? ` (${first.firstError})` : ""}`;
 }

@@ -35,6 +35,7 @@ export function renderMarkdown(r: BenchResult): string {
   if (r.scalability.length) {
     out.push("", "## Scalability", "", row(["target", "knee (clients)", "points/s", "stopped"]), row(Array(4).fill("---")));
     for (const s of r.scalability) if (s.knee) out.push(row([s.target, String(s.knee.clients), Math.round(s.knee.throughput).toString(), `${s.knee.reason}${s.knee.error ? `: ${s.knee.error}` : ""}`]));
+    for (const s of r.scalability) if (!s.knee && s.noKnee) out.push(row([s.target, "no knee", "-", `${s.noKnee.reason}: ${s.noKnee.why}`]));
   }
   if (r.ratios.length) {
     out.push("", "## Ratios (same run)", "", row(["figure", "over", "ratio"]), row(Array(3).fill("---")));

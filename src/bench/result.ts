@@ -20,7 +20,10 @@ export interface ScaleSeries {
   workers?: number;
   batch: number;
   steps: ScaleStep[];
-  knee?: Knee;
+  /** The best step without errors; null when none was (see noKnee). */
+  knee?: Knee | null;
+  /** Why there is no knee, when knee is null: the first step (1 client) already failed. */
+  noKnee?: { reason: Knee["reason"]; why: string };
 }
 
 export interface Ratio {

@@ -83,6 +83,7 @@ export function renderBenchTable(r: BenchResult): string {
   const clearml = byUrl === "clearml-url";
   if (r.cleanup) out.push("", `server clean-up: ${r.cleanup.experiments} ${mlflow ? "experiment" : "project"}(s), ${r.cleanup.runs} ${clearml ? "task" : "run"}(s), ${r.cleanup.artifacts} artifact file(s) deleted; ${r.cleanup.remains}${r.cleanup.failures.length ? `; FAILED: ${r.cleanup.failures.join("; ")}` : ""}`);
   const knees = r.scalability.filter((s) => s.knee).map((s) => `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: knee at ${s.knee!.clients} client(s), ${Math.round(s.knee!.throughput)} points/s (${s.knee!.reason}${s.knee!.error ? `: ${s.knee!.error}` : ""})`);
+  knees.push(...r.scalability.filter((s) => !s.knee && s.noKnee).map((s) => `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee!.why}`));
   if (knees.length) out.push("", "scalability:", ...knees.map((k) => `  ${k}`));
   if (r.errors.length) out.push("", "errors:", ...r.errors.map((e) => `  ${e.target} ${e.stage}: ${e.message}`));
   out.push("", `${r.figures.length} figures, ${r.ratios.length} ratios, status ${r.status}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}`);

@@ -10,6 +10,7 @@
  * Lists name steps in the order they first appear (logging order for missing and changed, the
  * store's order for extra), as the messages always have.
  */
+import { gcPacer } from "../util/gc-pace.ts";
 import { FirstSeen, groupBySteps, compareSteps, shownValue, type Series, type StepGroups } from "./series.ts";
 
 export type Precision = "exact" | "float32";
@@ -55,7 +56,10 @@ export function compareSeries(exp: Series, obs: Series, precision: Precision = "
   let firstOffRank = Infinity;
   const unused: number[] = [];
   let ge = 0, go = 0;
+  // The walk leaves garbage the collector sizes by the (large) live columns: collected as it goes.
+  const pace = gcPacer();
   while (ge < E.groups || go < O.groups) {
+    if (((ge + go) & 0xffff) === 0) pace(0x10000 * 32);
     const eLeft = ge < E.groups, oLeft = go < O.groups;
     const es = eLeft ? exp.steps[E.order[E.starts[ge]!]!]! : 0;
     const os = oLeft ? obs.steps[O.order[O.starts[go]!]!]! : 0;

@@ -47,3 +47,18 @@ test("a large finished series is trimmed to its length", () => {
   expect(s.steps.buffer.byteLength).toBe(70_000 * 8);
   expect(s.length).toBe(70_000);
 });
+
+test("across chunks, finished twice with points pushed between: every point in order", () => {
+  const b = new SeriesBuilder(1000);
+  for (let i = 0; i < 150_000; i++) b.push(i, i / 3, i * 10);
+  const first = b.finish();
+  for (let i = 150_000; i < 300_000; i++) b.push(i, i / 3, i * 10);
+  const s = b.finish();
+  expect(first.length).toBe(150_000);
+  expect(first.values[149_999]).toBe(149_999 / 3);
+  expect(s.length).toBe(300_000);
+  for (const i of [0, 999, 1000, 66_535, 66_536, 150_000, 299_999]) expect([s.steps[i], s.values[i], s.timestamps[i]]).toEqual([i, i / 3, i * 10]);
+  const noTimes = new SeriesBuilder(1, { timestamps: false });
+  for (let i = 0; i < 70_000; i++) noTimes.push(i, i, i);
+  expect(noTimes.finish().timestamps.length).toBe(0);
+});

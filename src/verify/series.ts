@@ -45,15 +45,19 @@ export interface SeriesBuilderOptions {
 }
 
 /**
- * Appends points into growing columns; `finish()` gives the Series. A large series is trimmed to
- * its length when finished (doubling leaves up to half of a column unused: at ten million points
- * that is hundreds of MB held for nothing).
+ * Appends points into columns; `finish()` gives the Series. Columns grow by chunks of 64K points,
+ * joined into one exact column each when finished: doubling would copy every point again at each
+ * step and leave up to half of a column unused (at ten million points, GBs of RSS in garbage and
+ * slack). A given capacity is the first chunk.
  */
 export class SeriesBuilder {
   private n = 0;
+  /** The current chunk (its points are base..n), and the full ones before it. */
   private s: Float64Array;
   private v: Float64Array;
   private t: Float64Array;
+  private base = 0;
+  private full: { s: Float64Array; v: Float64Array; t: Float64Array }[] = [];
   private readonly times: boolean;
   private ref: Series | undefined;
   private readonly float32: boolean;
@@ -82,10 +86,18 @@ export class SeriesBuilder {
       }
       this.diverge();
     }
-    if (this.n === this.s.length) this.grow();
-    this.s[this.n] = step;
-    this.v[this.n] = value;
-    if (this.times) this.t[this.n] = timestamp;
+    let i = this.n - this.base;
+    if (i === this.s.length) {
+      this.full.push({ s: this.s, v: this.v, t: this.t });
+      this.base = this.n;
+      this.s = new Float64Array(CHUNK);
+      this.v = new Float64Array(CHUNK);
+      if (this.times) this.t = new Float64Array(CHUNK);
+      i = 0;
+    }
+    this.s[i] = step;
+    this.v[i] = value;
+    if (this.times) this.t[i] = timestamp;
     this.n++;
   }
   /** Stops following the reference: its points so far become this builder's own columns. */
@@ -97,25 +109,42 @@ export class SeriesBuilder {
     this.v = grown(r.values.subarray(0, n), cap);
     if (this.times && this.t.length < cap) this.t = grown(this.t, cap);
   }
-  private grow() {
-    const cap = Math.max(1024, this.s.length * 2);
-    this.s = grown(this.s, cap);
-    this.v = grown(this.v, cap);
-    if (this.times) this.t = grown(this.t, cap);
-  }
   finish(): Series {
-    // Trimmed (a copy) when more than an eighth of a large column is unused; the builder keeps
-    // the trimmed columns, so finishing again costs nothing.
-    const n = this.n, trim = (c: Float64Array) => (n >= 65536 && c.length - n > c.length / 8 ? c.slice(0, n) : c);
-    if (this.times) this.t = trim(this.t);
-    const times = this.times ? this.t.subarray(0, n) : NO_TIMES;
-    // Every point followed the reference: its columns (views), no copy.
-    if (this.ref) return { length: n, steps: this.ref.steps.subarray(0, n), values: this.ref.values.subarray(0, n), timestamps: times };
-    this.s = trim(this.s);
-    this.v = trim(this.v);
-    return { length: n, steps: this.s.subarray(0, n), values: this.v.subarray(0, n), timestamps: times };
+    const n = this.n;
+    if (this.ref) {
+      // Every point followed the reference: its columns (views), no copy.
+      if (this.times && n >= 65536 && this.t.length - n > this.t.length / 8) this.t = this.t.slice(0, n);
+      return { length: n, steps: this.ref.steps.subarray(0, n), values: this.ref.values.subarray(0, n), timestamps: this.times ? this.t.subarray(0, n) : NO_TIMES };
+    }
+    if (this.full.length) {
+      // One exact column each; the builder keeps them (finishing again, or pushing on, works).
+      const parts = [...this.full, { s: this.s, v: this.v, t: this.t }];
+      const join = (k: "s" | "v" | "t") => {
+        const out = new Float64Array(n);
+        let at = 0;
+        for (const p of parts) {
+          const take = Math.min(p[k].length, n - at);
+          out.set(p[k].subarray(0, take), at);
+          at += take;
+        }
+        return out;
+      };
+      this.s = join("s");
+      this.v = join("v");
+      if (this.times) this.t = join("t");
+      this.full = [];
+      this.base = 0;
+    } else if (n >= 65536 && this.s.length - n > this.s.length / 8) {
+      // A first chunk (a capacity given) much larger than what came: trimmed.
+      this.s = this.s.slice(0, n);
+      this.v = this.v.slice(0, n);
+      if (this.times) this.t = this.t.slice(0, n);
+    }
+    return { length: n, steps: this.s.subarray(0, n), values: this.v.subarray(0, n), timestamps: this.times ? this.t.subarray(0, n) : NO_TIMES };
   }
 }
+
+const CHUNK = 65536;
 
 /** `c`'s values in a new column of `cap` (at least c's length). */
 function grown(c: Float64Array, cap: number): Float64Array {

@@ -17,6 +17,7 @@ import { open, readdir } from "node:fs/promises";
 import { SeriesBuilder, type Series } from "./series.ts";
 import { join, relative } from "node:path";
 import { maskedCrc32c } from "../util/crc32c.ts";
+import { gcPacer } from "../util/gc-pace.ts";
 import { FieldCursor, FormatError, ProtoMessage } from "../util/protobuf.ts";
 
 export interface ScalarPoint {
@@ -171,9 +172,11 @@ async function eachTfRecord(path: string, fn: (offset: number, data: Uint8Array)
         fn(base + from + r.value.offset, r.value.data);
       }
     };
+    const pace = gcPacer();
     for (;;) {
       if (!eof && have < buf.length) {
         const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
+        pace(bytesRead);
         if (!bytesRead) eof = true;
         have += bytesRead;
       }

@@ -29,6 +29,7 @@ import unzipper from "unzipper";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { SeriesBuilder, toNumber, type Series, type SeriesBuilderOptions } from "../../verify/series.ts";
 import { crc32 } from "../../util/crc32.ts";
+import { gcPacer } from "../../util/gc-pace.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { parseNonFinite } from "../wandb/reader.ts";
 
@@ -303,10 +304,12 @@ export interface ScalarSeries {
  */
 async function* lines(f: unzipper.File, zipPath: string, name: string): AsyncGenerator<string> {
   const decoder = new TextDecoder();
+  const pace = gcPacer();
   let crc = 0, size = 0, rest = "";
   try {
     for await (const chunk of f.stream() as AsyncIterable<Buffer>) {
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      pace(bytes.length);
       crc = crc32(bytes, crc);
       size += bytes.length;
       const text = rest + decoder.decode(bytes, { stream: true });

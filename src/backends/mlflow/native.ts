@@ -2,6 +2,7 @@
  * MLflow started natively: `mlflow server` with a SQLite store and served artifacts in the run's
  * work folder, on 127.0.0.1 and a free port, one worker (2-core boxes), its log kept beside.
  */
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { backendError } from "../../util/errors.ts";
@@ -48,7 +49,9 @@ export async function startNativeMlflow(opts: NativeMlflowOptions): Promise<Nati
   const logFile = join(opts.workDir, "mlflow-server.log");
   const db = join(opts.workDir, DB_FILE);
   const cache = { python: opts.python, mlflowVersion: opts.mlflowVersion ?? "", cacheRoot: opts.schemaCacheRoot };
-  const seeded = !!opts.mlflowVersion && !opts.directArtifactRoot && (await seedMigratedDb(cache, db));
+  // A store already there (a kept work folder verified again: reverify.ts, the mutation suite) is
+  // the one to serve: the cached empty database is copied only where there is none.
+  const seeded = !!opts.mlflowVersion && !opts.directArtifactRoot && !existsSync(db) && (await seedMigratedDb(cache, db));
   const argv = [
     opts.python, "-c", ONE_PROCESS_MLFLOW, "mlflow", "server",
     "--backend-store-uri", `sqlite:///${db}`,

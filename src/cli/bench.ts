@@ -7,7 +7,7 @@ import { serveSink } from "../bench/sink.ts";
 export default defineCommand({
   meta: COMMANDS.bench,
   args: {
-    quick: { type: "boolean", description: "Bounded smoke run (about 3 minutes on 2 cores)" },
+    quick: { type: "boolean", description: "Bounded smoke run (about 3 to 5 minutes on 2 cores; longer with --mode all)" },
     profile: { type: "string", description: "quick | full (default: full; it states its estimated duration first)" },
     backend: { type: "string", description: `Backends, comma-separated: ${BENCH_HELP.backends}, all (default: all)`, alias: "b" },
     mode: { type: "string", description: "MLflow server modes, comma-separated: native, docker, all (default: native)" },

@@ -11,33 +11,31 @@ import { percentile } from "./stats.ts";
 
 export class HttpError extends Error {}
 
-/** POST a JSON body (already serialized), read the whole answer, throw unless 2xx. */
-export async function postJson(url: string, body: string): Promise<void> {
-  const res = await fetch(url, { method: "POST", body, headers: { ...loadHeaders, "content-type": "application/json" } });
-  const text = await res.text();
-  if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${text.slice(0, 160)}`);
-}
-
-export async function getOk(url: string): Promise<number> {
-  const res = await fetch(url, { headers: loadHeaders });
+/** One request of the load generator: the whole answer read, an HttpError unless 2xx. */
+async function request(url: string, init: RequestInit = {}): Promise<ArrayBuffer> {
+  const res = await fetch(url, { ...init, headers: { ...loadHeaders, ...(init.headers as Record<string, string> | undefined) } });
   const buf = await res.arrayBuffer();
-  if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${new TextDecoder().decode(buf.slice(0, 160))}`);
-  return buf.byteLength;
-}
-
-/** GET the whole body into memory (an artifact download), throw unless 2xx. */
-export async function getBytes(url: string): Promise<Uint8Array> {
-  const res = await fetch(url, { headers: loadHeaders, signal: AbortSignal.timeout(300_000) });
-  const buf = new Uint8Array(await res.arrayBuffer());
   if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${new TextDecoder().decode(buf.slice(0, 160))}`);
   return buf;
 }
 
+/** POST a JSON body (already serialized), read the whole answer, throw unless 2xx. */
+export async function postJson(url: string, body: string): Promise<void> {
+  await request(url, { method: "POST", body, headers: { "content-type": "application/json" } });
+}
+
+export async function getOk(url: string): Promise<number> {
+  return (await request(url)).byteLength;
+}
+
+/** GET the whole body into memory (an artifact download), throw unless 2xx. */
+export async function getBytes(url: string): Promise<Uint8Array> {
+  return new Uint8Array(await request(url, { signal: AbortSignal.timeout(300_000) }));
+}
+
 /** PUT a body (an artifact upload) and read the answer, throw unless 2xx. */
 export async function putBytes(url: string, body: Uint8Array): Promise<void> {
-  const res = await fetch(url, { method: "PUT", body, headers: { ...loadHeaders, "content-type": "application/octet-stream" }, signal: AbortSignal.timeout(300_000) });
-  const text = await res.text();
-  if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${text.slice(0, 160)}`);
+  await request(url, { method: "PUT", body, headers: { "content-type": "application/octet-stream" }, signal: AbortSignal.timeout(300_000) });
 }
 
 function checkInterrupt(): void {

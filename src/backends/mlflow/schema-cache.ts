@@ -52,12 +52,17 @@ export function schemaEntryDir(o: SchemaCacheOptions): string {
  * is what makes a damaged entry visible, not only a half-written one (that has no marker).
  */
 async function entryMarker(dir: string): Promise<Marker | undefined> {
+  const m = await readMarker(dir);
+  if (!m) return undefined;
+  const f = await sha256File(join(dir, DB_FILE)).catch(() => undefined);
+  return f?.sha256 === m.sha256 && f.size === m.size ? m : undefined;
+}
+
+async function readMarker(dir: string): Promise<Marker | undefined> {
   try {
-    const m = JSON.parse(await readFile(join(dir, MARKER), "utf8")) as Marker;
-    const f = await sha256File(join(dir, DB_FILE));
-    return f.sha256 === m.sha256 && f.size === m.size ? m : undefined;
+    return JSON.parse(await readFile(join(dir, MARKER), "utf8")) as Marker;
   } catch {
-    return undefined;
+    return undefined; // none yet, or half-written
   }
 }
 
@@ -109,7 +114,8 @@ export async function ensureMigratedDb(o: SchemaCacheOptions): Promise<{ dir: st
 export async function seedMigratedDb(o: SchemaCacheOptions, dest: string): Promise<boolean> {
   const entry = await ensureMigratedDb(o);
   if (!entry) return false;
-  const marker = await entryMarker(entry.dir);
+  // ensureMigratedDb just checked the entry against its marker; what counts now is the copy.
+  const marker = await readMarker(entry.dir);
   if (marker) {
     await copyFile(join(entry.dir, DB_FILE), dest);
     // The copy itself is checked: the entry could be replaced or damaged between the two reads.

@@ -42,7 +42,7 @@ class MlflowRun(Run):
         # log_batch takes at most 1000 metrics per call (the server's limit).
         from mlflow.entities import Metric
 
-        metrics = [Metric(k, v, ts, step) for step, values, ts in rows for k, v in values.items()]
+        metrics = [Metric(k, v, ts, step) for step, values, ts, _stamps in rows for k, v in values.items()]
         client = MlflowClient()
         for i in range(0, len(metrics), 1000):
             client.log_batch(self.run_id, metrics=metrics[i:i + 1000])

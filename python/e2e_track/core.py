@@ -129,30 +129,35 @@ class Run:
         values = {k: float(v) for k, v in metrics.items()}  # float(): tensors, ints, numpy
         ts = now_ms()
         with self.tracker.timed("sdkLogMs"):
-            self._sdk_metrics(values, step, ts)
+            stamps = self._sdk_metrics(values, step, ts) or {}
         tb = self._writer()
         for k, v in values.items():
-            self._add_point(k, step, v, ts)
-            tb.add_scalar(k, v, step, walltime=ts / 1000)
+            t = stamps.get(k, ts)
+            self._add_point(k, step, v, t)
+            tb.add_scalar(k, v, step, walltime=t / 1000)
 
     def log_metrics_batch(self, rows):
         """Many steps at once through the SDK's batch path, where it has one.
 
         rows: [(step, {key: value}), ...] in logging order. Every point gets its own timestamp
-        (one per row), recorded in the manifest as handed to the SDK; TensorBoard mirrors all.
+        (one per row, or per key where the SDK stamps each key itself), recorded in the manifest
+        as handed to the SDK; TensorBoard mirrors all.
         """
         base = now_ms()
-        # Lists, so an SDK path that stamps points itself (no timestamp argument) can put the
-        # time of its own call in the manifest instead of base + i (see _sdk_metrics_batch).
-        prepared = [[int(step), {k: float(v) for k, v in values.items()}, base + i]
+        # Lists [step, values, ts, stamps], so an SDK path that stamps points itself (no
+        # timestamp argument) can put the time of its own call in the manifest instead of
+        # base + i, per row (ts) or per key (stamps: {key: ms}); see _sdk_metrics_batch.
+        prepared = [[int(step), {k: float(v) for k, v in values.items()}, base + i, None]
                     for i, (step, values) in enumerate(rows)]
         with self.tracker.timed("sdkLogMs"):
             self._sdk_metrics_batch(prepared)
         tb = self._writer()
-        for step, values, ts in prepared:
+        for step, values, ts, stamps in prepared:
+            stamps = stamps or {}
             for k, v in values.items():
-                self._add_point(k, step, v, ts)
-                tb.add_scalar(k, v, step, walltime=ts / 1000)
+                t = stamps.get(k, ts)
+                self._add_point(k, step, v, t)
+                tb.add_scalar(k, v, step, walltime=t / 1000)
 
     def record_metrics(self, values, step, ts=None):
         """Observer path: a framework integration (a Lightning logger) sent these to the SDK
@@ -271,6 +276,10 @@ class Run:
 
     # --- backend hooks ----------------------------------------------------------------
     def _sdk_params(self, params): raise NotImplementedError
+    # Returns None when the SDK takes ts (or stamps the whole call at once), or {key: ms} when
+    # it stamps each key itself: the time read just before that key was handed over, which the
+    # manifest then records instead of ts (a stall while one key is reported must not shift the
+    # next key's expected time).
     def _sdk_metrics(self, values, step, ts): raise NotImplementedError
     def _sdk_artifact(self, local_path, artifact_path, kind): raise NotImplementedError
     def _sdk_tags(self, tags): raise NotImplementedError
@@ -282,7 +291,7 @@ class Run:
     def _sdk_metrics_batch(self, rows):
         for row in rows:  # no batch path: one call per step, stamped when it is made
             row[2] = now_ms()
-            self._sdk_metrics(row[1], row[0], row[2])
+            row[3] = self._sdk_metrics(row[1], row[0], row[2])
 
 
 class Tracker:

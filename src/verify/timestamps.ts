@@ -5,7 +5,8 @@
  * - W&B stamps each history row itself (`_timestamp`, seconds as a double, its own clock when
  *   `wandb.log` runs); the reader gives it in ms, compared within a window around the time the
  *   adapter handed the point over.
- * - ClearML stamps each scalar event itself (ms, its own clock at `report_scalar`); same window.
+ * - ClearML stamps each scalar event itself (ms, its own clock when `report_scalar` creates it); the
+ *   adapter reads its clock just before each key's call, compared within a window as for W&B.
  * Points are paired the way compareMetric pairs them: by step, then by order within a step.
  * Each backend's rule is in its descriptor (src/backends/<name>/index.ts, `timestamps`).
  */

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { clearml } from "../../src/backends/clearml/index.ts";
 import { driverFor } from "../../src/backends/registry.ts";
 import type { StartedBackend } from "../../src/backends/types.ts";
 import { readClearmlSession } from "../../src/backends/clearml/reader.ts";
@@ -124,6 +125,25 @@ put_events("metrics.jsonl", b)`);
     const checks = await verifyWith(be, manifest, workDir, planted);
     expect(failedNames(checks)).toEqual(["timestamps.loss"]);
     expect(checks.find((c) => c.name === "timestamps.loss")!.message).toContain("ms");
+  });
+
+  test("a timestamp 1 ms past ClearML's window fails timestamps.loss only, naming ClearML's stamping rule", async () => {
+    // The adapter reads its clock just before each report_scalar, so a stored stamp can be held
+    // to the window exactly: the event moved to the manifest's time + tolerance + 1 ms.
+    const { toleranceMs } = clearml.timestamps;
+    const logged = metricPoints(manifest.runs[0]!.metrics.loss!).find((p) => p[0] === 3)![2];
+    const planted = plant(zip, `
+b = events("metrics.jsonl")
+for batch in b:
+    for e in batch:
+        if e.get("metric") == "loss" and e.get("variant") == "loss" and e.get("iter") == 3:
+            e["timestamp"] = ${logged + toleranceMs + 1}
+put_events("metrics.jsonl", b)`);
+    const checks = await verifyWith(be, manifest, workDir, planted);
+    expect(failedNames(checks)).toEqual(["timestamps.loss"]);
+    const message = checks.find((c) => c.name === "timestamps.loss")!.message;
+    expect(message).toContain(`first at step 3 by ${toleranceMs + 1} ms`);
+    expect(message).toContain("stamps each scalar event itself when report_scalar creates it");
   });
 
   test("a dropped scalar event fails metrics.loss only", async () => {

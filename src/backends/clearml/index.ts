@@ -15,9 +15,12 @@ export const clearml: BackendDescriptor = {
   },
   urlIs: "its API server",
   sdk: { module: "clearml", detect: [imports("clearml")], pinned: "2.1.12", supported: { min: "1.14.0", belowMajor: 3 } },
-  // The window is the time between the adapter's clock read and the SDK's own inside one call, on a
-  // loaded 2-core box; a shifted or invented timestamp is far outside.
-  timestamps: { toleranceMs: 2_000, rule: "ClearML stamps each scalar event itself (ms): within ±2000 ms of the adapter's clock" },
+  // ClearML stamps an event when report_scalar creates it (clearml 2.1.12: ScalarEvent ->
+  // MetricsEventAdapter, int(time.time() * 1000)); the adapter reads its clock just before each
+  // key's report_scalar (a stall reporting one key does not move the next key's time). The window
+  // is what lies between those two reads on a loaded 2-core box; a shifted or invented timestamp
+  // is far outside.
+  timestamps: { toleranceMs: 2_000, rule: "ClearML stamps each scalar event itself when report_scalar creates it (integer ms): within ±2000 ms of the adapter's clock read just before that call" },
   compose: { stack: "clearml", yml: composeYml as string },
   load: () => import("./driver.ts").then((m) => m.clearmlDriver),
 };

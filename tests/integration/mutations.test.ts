@@ -103,6 +103,25 @@ function setTag(k: Kept, runId: string, key: string, value: string): Undo {
   return () => sql(k, "UPDATE tags SET value = ? WHERE run_uuid = ? AND key = ?", before.value, runId, key);
 }
 
+/** Keys past 100 points read from mlflow.db (the driver's E2E_MLFLOW_STORE_MIN_POINTS); the undo restores. */
+function fromStoreFile(): Undo {
+  const before = process.env.E2E_MLFLOW_STORE_MIN_POINTS;
+  process.env.E2E_MLFLOW_STORE_MIN_POINTS = "100";
+  return () => {
+    if (before === undefined) delete process.env.E2E_MLFLOW_STORE_MIN_POINTS;
+    else process.env.E2E_MLFLOW_STORE_MIN_POINTS = before;
+  };
+}
+
+/** A stored value changed in its last bit. */
+function bumpValue(k: Kept, runId: string, key: string, step: number): Undo {
+  const { value } = sqlRow<{ value: number }>(k, "SELECT value FROM metrics WHERE run_uuid = ? AND key = ? AND step = ?", runId, key, step);
+  const bumped = new Float64Array([value]);
+  new BigInt64Array(bumped.buffer)[0]! += 1n;
+  sql(k, "UPDATE metrics SET value = ? WHERE run_uuid = ? AND key = ? AND step = ?", bumped[0]!, runId, key, step);
+  return () => sql(k, "UPDATE metrics SET value = ? WHERE run_uuid = ? AND key = ? AND step = ?", value, runId, key, step);
+}
+
 const lastStep = (k: Kept, key: string, runKey = "main") => stepRange(k.run(runKey).metrics[key]!).max;
 
 const ROWS: Mutation[] = [
@@ -211,6 +230,29 @@ const ROWS: Mutation[] = [
   {
     backend: "mlflow", workflow: "scale-clean", what: "one point of thousands deleted", fails: ["metrics.series_1", "scale.points"],
     apply: async (k) => deleteMetricRow(k, k.run().runId, "series_1", 7),
+  },
+  // The same run's keys read from the server's store file (reader.ts, as for keys past 100,000
+  // points): a value changed in mlflow.db changes what REST serves too; the series check fails.
+  {
+    backend: "mlflow", workflow: "scale-clean", what: "one point's value changed in mlflow.db, keys read from the store file", fails: ["metrics.series_2"],
+    apply: async (k) => {
+      const undo = [fromStoreFile(), bumpValue(k, k.run().runId, "series_2", 100)];
+      return () => undo.forEach((u) => u());
+    },
+  },
+  // runs/get serves latest_metrics, which the store file read does not: the store and REST disagree.
+  {
+    backend: "mlflow", workflow: "scale-clean", what: "runs/get's latest value of a key changed (REST disagrees with the store file)", fails: ["metrics.series_3"],
+    apply: async (k) => {
+      const id = k.run().runId;
+      const { value } = sqlRow<{ value: number }>(k, "SELECT value FROM latest_metrics WHERE run_uuid = ? AND key = 'series_3'", id);
+      const undo = fromStoreFile();
+      sql(k, "UPDATE latest_metrics SET value = ? WHERE run_uuid = ? AND key = 'series_3'", value + 1, id);
+      return () => {
+        sql(k, "UPDATE latest_metrics SET value = ? WHERE run_uuid = ? AND key = 'series_3'", value, id);
+        undo();
+      };
+    },
   },
   {
     backend: "mlflow", workflow: "sweep-clean", what: "the best trial's final score made the worst", fails: (k) => [`metrics.${best(k).key}:${best(k).metric}`, "sweep.best-trial"],
@@ -338,6 +380,24 @@ describe("mutations of the backend's data fail exactly their checks", () => {
     const groups = ["params", "tags", "metrics", "timestamps", "artifacts", "git", "run", "runs", "tensorboard", "visualization", "sweep", "resume", "ddp", "scale"];
     expect(groups.filter((g) => !covered.has(g))).toEqual([]);
   });
+
+  // Which path read the points is said in each check: REST below the threshold, the file past it.
+  test("mlflow scale-clean: the metric checks name where the points were read from", async () => {
+    const k = await kept("mlflow", "scale-clean");
+    const metrics = async () => (await k.backend.verify(k.wf)).filter((c) => c.group === "metrics");
+    for (const c of await metrics()) expect(c.message).not.toContain("store file");
+    const undo = fromStoreFile();
+    try {
+      const checks = await metrics();
+      expect(checks.length).toBe(4);
+      for (const c of checks) {
+        expect(c.status).toBe("pass");
+        expect(c.message).toContain("points read from the server's store file mlflow.db; REST get-history's first 500 points and runs/get's latest value are the store's");
+      }
+    } finally {
+      undo();
+    }
+  }, 120_000);
 
   for (const row of ROWS)
     test(`${row.backend} ${row.workflow}: ${row.what}`, async () => {

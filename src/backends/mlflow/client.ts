@@ -165,6 +165,16 @@ export class MlflowClient {
     return b.finish();
   }
 
+  /** get-history's first page alone (at most `max` points), into columns. */
+  async metricHistoryHead(runId: string, key: string, max: number): Promise<Series> {
+    const r = await this.api<{ metrics?: MlflowMetric[] }>("/api/2.0/mlflow/metrics/get-history", {
+      query: { run_id: runId, metric_key: key, max_results: max },
+    });
+    const b = new SeriesBuilder(Math.max(1, max));
+    for (const m of r.metrics ?? []) b.push(Number(m.step), toNumber(m.value), Number(m.timestamp));
+    return b.finish();
+  }
+
   async logBatch(runId: string, metrics: MlflowMetric[], params: { key: string; value: string }[] = [], tags: { key: string; value: string }[] = []): Promise<void> {
     await this.api("/api/2.0/mlflow/runs/log-batch", { method: "POST", body: { run_id: runId, metrics, params, tags }, retry: 0 });
   }

@@ -7,7 +7,9 @@ import type { RunCensus } from "../../verify/census.ts";
 import { backendError, usageError } from "../../util/errors.ts";
 import { MlflowClient } from "./client.ts";
 import { startNativeMlflow } from "./native.ts";
-import { readMlflowRun } from "./reader.ts";
+import { readMlflowRun, type StoreRead, type StoreReads } from "./reader.ts";
+import { DB_FILE } from "./schema-cache.ts";
+import { join } from "node:path";
 import { modelChecks } from "./models.ts";
 import { tensorboardFromServer } from "./tensorboard.ts";
 import { IDENTICAL_POINT_RULE } from "./identical-points.ts";
@@ -49,7 +51,10 @@ export const mlflowDriver: BackendDriver = {
       if (ctx.mode === "url") throw explainHttpFailure(err, { backend: "MLflow", url, credentialsHint: MLFLOW_CREDENTIALS_HINT, doing: "GET /version" });
       throw backendError(`MLflow at ${url} does not answer: ${err.message}`, "check the URL and that the server runs");
     });
-    const s = started(url, client, serverVersion, ctx.mode, stop, mlflowCredentialsEnv(credentials));
+    // Native: e2e's own SQLite store, read directly for large keys (reader.ts). URL and docker
+    // (PostgreSQL) modes read everything over REST.
+    const store = ctx.mode === "native" ? join(ctx.workDir, DB_FILE) : undefined;
+    const s = started(url, client, serverVersion, ctx.mode, stop, mlflowCredentialsEnv(credentials), store);
     s.died = died;
     if (ctx.mode === "url") {
       // A REST call, so wrong credentials and MLflow 3's Host-header check show now: GET /version
@@ -65,7 +70,7 @@ export const mlflowDriver: BackendDriver = {
   },
 };
 
-function started(url: string, client: MlflowClient, serverVersion: string, mode: StartedBackend["mode"], stop: () => Promise<void>, credentialsEnv: Record<string, string> = {}): StartedBackend {
+function started(url: string, client: MlflowClient, serverVersion: string, mode: StartedBackend["mode"], stop: () => Promise<void>, credentialsEnv: Record<string, string> = {}, storeFile?: string): StartedBackend {
   return {
     name: "mlflow",
     mode,
@@ -73,7 +78,7 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
     serverVersion: serverVersion.trim(),
     workflowConfig: () => ({ tracking_uri: url, offline: false }),
     workflowEnv: () => ({ MLFLOW_TRACKING_URI: url, ...credentialsEnv }),
-    verify: (manifest, workDir) => verifyMlflow(client, manifest, workDir),
+    verify: (manifest, workDir) => verifyMlflow(client, manifest, workDir, storeFile ? storeRead(storeFile) : undefined),
     census: (manifest) => mlflowCensus(client, manifest),
     lifecycle: () => mlflowLifecycle(client),
     httpRetries: () => client.retries,
@@ -81,9 +86,28 @@ function started(url: string, client: MlflowClient, serverVersion: string, mode:
   };
 }
 
-/** `workDir`: where stored event files are copied to be read (removed with the work folder on Ctrl-C). */
-export async function verifyMlflow(client: MlflowClient, manifest: Manifest, workDir?: string): Promise<Verification> {
-  const v = await verifyRuns(manifest, (run) => readMlflowRun(client, run), {
+/**
+ * Keys of at least this many points are read from a native server's store file: REST reads about
+ * 23,000 points a second from the one-worker server here (1e6 in 43.7 s, docs/benchmarks.md), so a
+ * key this size takes ~4 s that way. Below it every point goes through REST, as in every workflow
+ * but `scale` at a million points and more. E2E_MLFLOW_STORE_MIN_POINTS overrides it (the
+ * mutation suite reads a small scale run from the file so).
+ */
+export const STORE_MIN_POINTS = 100_000;
+/** get-history's first page, compared point for point with the store's (about 0.5 s a key). */
+export const REST_SAMPLE = 10_000;
+
+export function storeRead(path: string, env = process.env): StoreRead {
+  const n = Number(env.E2E_MLFLOW_STORE_MIN_POINTS);
+  return { path, minPoints: env.E2E_MLFLOW_STORE_MIN_POINTS && Number.isInteger(n) && n >= 0 ? n : STORE_MIN_POINTS, restSample: REST_SAMPLE };
+}
+
+/**
+ * `workDir`: where stored event files are copied to be read (removed with the work folder on
+ * Ctrl-C). `store`: a native server's SQLite file, large keys read from it.
+ */
+export async function verifyMlflow(client: MlflowClient, manifest: Manifest, workDir?: string, store?: StoreRead): Promise<Verification> {
+  const v = await verifyRuns(manifest, (run) => readMlflowRun(client, run, store), {
     // The branch tag is recorded by MLflow 3 clients; an older server simply has none to compare.
     compare: (obs) => ({ git: { commit: true, branch: !!obs.git?.branch, dirty: false }, nonFiniteNote: "MLflow's SQL store keeps NaN but clamps infinities to ±1.7976931348623157e308" }),
     relations: (run, obs, byKey, label) => {
@@ -100,6 +124,18 @@ export async function verifyMlflow(client: MlflowClient, manifest: Manifest, wor
       const c = v.checks.find((x) => x.name === name);
       if (c) c.message = `${c.message} (${n} point(s) sent again with the same step, timestamp and value counted once: ${IDENTICAL_POINT_RULE})`;
     }
+  // Keys read from the store file: the check says so, and fails where REST served other points.
+  for (const run of manifest.runs) {
+    const reads = v.observed[run.key]?.extra?.storeReads as StoreReads | undefined;
+    for (const [key, r] of Object.entries(reads?.keys ?? {})) {
+      const c = v.checks.find((x) => x.name === `metrics.${manifest.runs.length > 1 ? `${run.key}:` : ""}${key}`);
+      if (!c) continue;
+      const where = `points read from the server's store file ${reads!.file}`;
+      c.message = r.ok ? `${c.message} (${where}; ${r.message})` : `${r.message} (${where}); ${c.message}`;
+      if (!r.ok) c.status = "fail";
+      if (c.actual && typeof c.actual === "object") c.actual = { ...c.actual, readFrom: `store file ${reads!.file}`, rest: r.ok ? "agrees" : r.message };
+    }
+  }
   v.checks.push(...(await tensorboardFromServer(client, manifest, workDir)));
   return v;
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { assetRoot } from "../assets/bundle.ts";
 import { ensurePython } from "../runtime/python/env.ts";
 import { interrupted, onTeardown } from "../runtime/lifecycle.ts";
-import { E2EError, ExitCode, formatError, verdictExitCode } from "../util/errors.ts";
+import { E2EError, ExitCode, verdictExitCode } from "../util/errors.ts";
 import { makeWorkDir } from "../util/fs.ts";
 import { log, scrub } from "../util/log.ts";
 import { VERSION } from "../version.ts";
@@ -30,6 +30,7 @@ import { startDocker, startNative, type BenchServer } from "./servers.ts";
 import { startSink } from "./sink.ts";
 import { directArtifactFigures } from "./direct-artifacts.ts";
 import { formatValue } from "./sizes.ts";
+import { describeFault, stageErrorMessage } from "./faults.ts";
 
 export interface BenchCommandArgs extends BenchArgs {
   json?: boolean;
@@ -91,8 +92,14 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
     },
     progress: (m) => log.info(`  ${target}: ${m}`),
     error: (stage, err) => {
-      r.errors.push({ target, stage, message: scrub(formatError(err)) });
-      log.warn(`${target} ${stage}: ${formatError(err)}`);
+      const message = scrub(stageErrorMessage(err));
+      r.errors.push({ target, stage, message });
+      log.warn(`${target} ${stage}: ${message}`);
+    },
+    retried: (what, attempt, err) => {
+      const message = scrub(describeFault(err));
+      (r.retries ??= []).push({ target, what, attempt, message });
+      log.warn(`${target} ${what}: attempt ${attempt} failed (${message}); sending it again`);
     },
   });
   const stage = async (title: string, fn: () => Promise<void>) => {

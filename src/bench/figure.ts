@@ -30,6 +30,8 @@ export interface Figure {
   lowSamples?: boolean;
   /** Why it has fewer samples (each call's cost against the time budget). */
   lowSamplesWhy?: string;
+  /** Calls that failed while the figure was measured: counted, not among its samples. */
+  errors?: number;
   note?: string;
 }
 
@@ -55,6 +57,8 @@ export interface FigureSpec {
   note?: string;
   /** Why a timed figure has fewer than 1000 samples. */
   lowSamplesWhy?: string;
+  /** Calls that failed (not among the samples); the note says so too. */
+  errors?: number;
 }
 
 /**
@@ -79,7 +83,8 @@ export function fromSamples(spec: FigureSpec, samples: readonly number[]): Figur
     spread,
     ...(samples.length > 1 ? { ci: latency ? medianInterval(samples) : meanInterval(samples) } : {}),
     ...(low ? { lowSamples: true, ...(spec.lowSamplesWhy ? { lowSamplesWhy: spec.lowSamplesWhy } : {}) } : {}),
-    ...(spec.note ? { note: spec.note } : {}),
+    ...(spec.errors ? { errors: spec.errors } : {}),
+    ...(spec.note || spec.errors ? { note: [spec.note, spec.errors ? `${spec.errors} call${spec.errors === 1 ? "" : "s"} failed, not among the samples` : ""].filter(Boolean).join("; ") } : {}),
   };
   rawSamples.set(f, samples);
   return f;
@@ -93,7 +98,7 @@ export function wallClockRate(spec: FigureSpec, count: number, wallMs: number, p
   const f = fromSamples(spec, perCallRates.length ? perCallRates : [(count * 1000) / wallMs]);
   f.value = (count * 1000) / wallMs;
   delete f.ci; // one wall-clock measurement: no interval of its own
-  f.note = [spec.note, `${count} over ${(wallMs / 1000).toFixed(2)} s of wall clock`].filter(Boolean).join("; ");
+  f.note = [f.note, `${count} over ${(wallMs / 1000).toFixed(2)} s of wall clock`].filter(Boolean).join("; ");
   return f;
 }
 

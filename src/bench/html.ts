@@ -55,6 +55,7 @@ export function renderHtml(r: BenchResult): string {
   const refs = REFERENCES.map((x) => `<li>${esc(x.figure)}. <i>${esc(x.conditions)}</i>. Source: ${esc(x.source.replace(/\s*\(https?:[^)]*\)/, ""))}</li>`).join("");
   const load = (env.loadAverage as number[] | undefined)?.map((x) => x.toFixed(2)).join(" ");
   const errors = r.errors.map((e) => `<li>${esc(`${e.target} ${e.stage}: ${e.message}`)}</li>`).join("");
+  const retries = (r.retries ?? []).map((x) => `<li>${esc(`${x.target} ${x.what}: attempt ${x.attempt} failed (${x.message})`)}</li>`).join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>e2e bench ${esc(r.profile)} ${esc(r.startedAt)}</title>
 <style>body{font:14px sans-serif;margin:24px;max-width:1100px}figure.chart{display:inline-block;margin:8px;vertical-align:top}figcaption{font-weight:bold;margin-bottom:4px}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:2px 6px}td.n{text-align:right;font-variant-numeric:tabular-nums}</style>
@@ -71,6 +72,7 @@ ${modes ? `<h2>MLflow native beside docker</h2><p>The same figures on both serve
 ${r.cleanup ? `<h2>Server clean-up</h2><p id="cleanup">${esc(`${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted. ${r.cleanup.remains}.`)}</p>` : ""}
 <h2>Published reference points</h2><p>For orientation only: other hardware, versions and load; never pass/fail.</p><ul id="references">${refs}</ul>
 ${errors ? `<h2>Errors</h2><ul id="errors">${errors}</ul>` : ""}
+${retries ? `<h2>Set-up requests sent again</h2><ul id="retries">${retries}</ul>` : ""}
 </body></html>
 `;
 }

@@ -12,6 +12,7 @@ import { artifactFigures, lengthCheck, sha256Check } from "./artifacts.ts";
 import { fromSamples, wallClockRate, type Figure, type FigureSpec, type Target } from "./figure.ts";
 import { runFleet, type FleetJob, type FleetSeries } from "./fleet.ts";
 import { findKnee, noKneeWhy, shouldStop, type Knee } from "./knee.ts";
+import { retrying } from "./faults.ts";
 import { CapPool, closedLoop, getOk, postJson, type Timed } from "./load.ts";
 import type { BenchPlan } from "./plan.ts";
 import type { ScaleSeries } from "./result.ts";
@@ -43,6 +44,8 @@ export interface SuiteContext {
   fleet?(series: FleetSeries): void;
   /** A server variant (more workers): only the load figures (log-batch, client sweep, fleet). */
   loadOnly?: boolean;
+  /** A set-up request failed transiently and is sent again (attempt: the one that failed). */
+  retried?(what: string, attempt: number, err: unknown): void;
 }
 
 const LOG_BATCH = "/api/2.0/mlflow/runs/log-batch";
@@ -56,6 +59,17 @@ export function throughputFigure(spec: FigureSpec, t: Timed, pointsPerRequest: n
 }
 
 const why = (t: Timed) => (t.short ? { lowSamplesWhy: t.short } : {});
+
+/**
+ * Failed calls of a timed figure: the figure keeps its answered samples and counts the failures
+ * (errors, note), and the run's errors name them (exit 4, as for a lost stage), so nothing fails
+ * silently and one transient error does not cost the figure.
+ */
+export function failures(ctx: SuiteContext, stage: string, t: Timed): { errors?: number } {
+  if (!t.errors) return {};
+  ctx.error(stage, new Error(`${t.errors} of ${t.ms.length + t.errors} calls failed; the figure rests on the ${t.ms.length} that answered (first: ${t.firstError})`));
+  return { errors: t.errors };
+}
 
 export function batchBody(runId: string, size: number, step: number): string {
   const ts = Date.now();
@@ -80,7 +94,7 @@ export async function logBatchFigures(ctx: SuiteContext, runFor: (size: number) 
       const runId = await runFor(size);
       let step = 0;
       const lat = await pool.time(() => postJson(ctx.url + LOG_BATCH, batchBody(runId, size, step++)), ctx.pace);
-      const spec = { target: ctx.target, params: { batch: size }, ...why(lat) } as const;
+      const spec = { target: ctx.target, params: { batch: size }, ...why(lat), ...failures(ctx, `log-batch ${size}`, lat) } as const;
       ctx.figure(fromSamples({ ...spec, group: "throughput", name: "http.log_batch.latency", unit: "ms", better: "smaller" }, lat.ms));
       ctx.figure(throughputFigure({ ...spec, group: "throughput", name: "http.log_batch.throughput", unit: "points/s", better: "bigger", note: "sequential requests" }, lat, size));
       ctx.progress(`log-batch x${size}: ${lat.ms.length} requests`);
@@ -164,22 +178,43 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
 }
 
 /**
+ * The suite's set-up requests, retried on a transient failure (faults.ts). Creating is not
+ * idempotent, so every experiment and run has a name unique in its experiment, and before each
+ * retry the bench looks it up: found, the failed attempt took effect and that one is used. A
+ * duplicate can still arise when a failed attempt commits after that look-up (its answer lost while
+ * the server was still working); it lies in the same throwaway experiment, which is removed with
+ * the rest, and no figure reads it.
+ */
+export function setupCalls(ctx: Pick<SuiteContext, "target" | "created" | "retried">, client: MlflowClient) {
+  const created = ctx.created;
+  const newExperiment = async (what: string) => {
+    const name = `e2e-bench-${what}-${ctx.target}-${randomBytes(3).toString("hex")}`;
+    const id = await retrying(() => client.createExperiment(name), {
+      retried: (n, err) => ctx.retried?.(`experiments/create ${name}`, n, err),
+      tookEffect: async () => (await client.getExperimentByName(name).catch(() => undefined))?.experiment_id,
+    });
+    created?.experiments.push(id);
+    return id;
+  };
+  const newRun = async (exp: string, name: string) => {
+    const id = await retrying(() => client.createRun(exp, name), {
+      retried: (n, err) => ctx.retried?.(`runs/create ${name}`, n, err),
+      tookEffect: async () => (await client.searchRuns([exp], `attributes.run_name = '${name.replace(/'/g, "\\'")}'`, 10).catch(() => []))[0]?.info.run_id,
+    });
+    created?.runs.push(id);
+    return id;
+  };
+  return { newExperiment, newRun };
+}
+
+/**
  * One MLflow server's suite. With ctx.created set (a server by URL), everything lives in
  * experiments it creates and records there, for the caller to delete.
  */
 export async function runMlflowSuite(ctx: SuiteContext): Promise<ScaleSeries | undefined> {
   const client = ctx.client ?? new MlflowClient(ctx.url, { retries: 0, timeoutMs: 300_000 });
   const created = ctx.created;
-  const newExperiment = async (what: string) => {
-    const id = await client.createExperiment(`e2e-bench-${what}-${ctx.target}-${randomBytes(3).toString("hex")}`);
-    created?.experiments.push(id);
-    return id;
-  };
-  const newRun = async (exp: string, name: string) => {
-    const id = await client.createRun(exp, name);
-    created?.runs.push(id);
-    return id;
-  };
+  const { newExperiment, newRun } = setupCalls(ctx, client);
   const exp = await newExperiment("http");
   await logBatchFigures(ctx, (size) => newRun(exp, `log-batch-${size}`));
   if (!ctx.loadOnly) await stage(ctx, "artifacts", async () => {
@@ -209,9 +244,9 @@ export async function runMlflowSuite(ctx: SuiteContext): Promise<ScaleSeries | u
   let series: ScaleSeries | undefined;
   await stage(ctx, "scalability", async () => {
     if (ctx.pace) return ctx.progress("closed-loop clients skipped: --max-rps caps the request rate (the fleet steps below respect it)");
-    // One after another: set-up, not measured. 64 concurrent runs/create against the 1-worker
-    // SQLite server of the full profile got a 400 (MLflow maps a non-operational SQLAlchemy
-    // error to BAD_REQUEST), which lost the whole closed-loop figure.
+    // One after another: set-up, not measured. 64 concurrent runs/create exhaust the 1-worker
+    // SQLite server's connection pool (faults.ts: 400 BAD_REQUEST "QueuePool limit ... reached"
+    // after 30 s), which lost the full profile's closed-loop figure.
     const runs: string[] = [];
     for (let i = 0; i < ctx.plan.scale.maxClients; i++) runs.push(await newRun(exp, `client-${i}`));
     series = await scaleSeries(ctx, runs);
@@ -255,13 +290,13 @@ async function historyFigures(ctx: SuiteContext, client: MlflowClient, runId: st
       points += n;
     }
     const spec = { target: ctx.target, group: "api", params: { history: size } } as const;
-    if (fill.length > 1) ctx.figure(throughputFigure({ ...spec, group: "throughput", name: "http.history_fill.throughput", unit: "points/s", better: "bigger", note: "log-batch of 1000 points of one key", lowSamplesWhy: `${fill.length} requests of 1000 points fill this history` }, { ms: fill, wallMs: performance.now() - fillStart }, 1000));
+    if (fill.length > 1) ctx.figure(throughputFigure({ ...spec, group: "throughput", name: "http.history_fill.throughput", unit: "points/s", better: "bigger", note: "log-batch of 1000 points of one key", lowSamplesWhy: `${fill.length} requests of 1000 points fill this history` }, { ms: fill, wallMs: performance.now() - fillStart, errors: 0 }, 1000));
     const got = await client.getMetricHistory(runId, "loss");
     if (got.length !== size) throw backendError(`metric history has ${got.length} points, ${size} were logged`);
     const hist = await api.time(() => client.getMetricHistory(runId, "loss"), ctx.pace);
-    ctx.figure(fromSamples({ ...spec, name: "api.get_history.latency", unit: "ms", better: "smaller", note: "full history, paged at 25000", ...why(hist) }, hist.ms));
+    ctx.figure(fromSamples({ ...spec, name: "api.get_history.latency", unit: "ms", better: "smaller", note: "full history, paged at 25000", ...why(hist), ...failures(ctx, `get-history ${size}`, hist) }, hist.ms));
     const run = await api.time(() => getOk(getRun), ctx.pace);
-    ctx.figure(fromSamples({ ...spec, name: "api.get_run.latency", unit: "ms", better: "smaller", ...why(run) }, run.ms));
+    ctx.figure(fromSamples({ ...spec, name: "api.get_run.latency", unit: "ms", better: "smaller", ...why(run), ...failures(ctx, `get-run (history ${size})`, run) }, run.ms));
     ctx.progress(`history ${size}: get-history p50 ${median(hist.ms).toFixed(1)} ms (${hist.ms.length} calls)`);
   }
 }
@@ -271,15 +306,16 @@ async function runCountFigures(ctx: SuiteContext, newRun: (name: string) => Prom
   for (const count of ctx.plan.runCounts) {
     while (ids.length < count) {
       const batch = Math.min(8, count - ids.length);
+      // 8 at once: each runs/create holds 2 of the SQLite server's 15 pooled connections (faults.ts).
       ids.push(...(await Promise.all(Array.from({ length: batch }, (_, i) => newRun(`run-${ids.length + i}`)))));
     }
     const search = JSON.stringify({ experiment_ids: [exp], max_results: 100 });
     const spec = { target: ctx.target, group: "api", params: { runs: count } } as const;
     const lat = await api.time(() => postJson(`${ctx.url}/api/2.0/mlflow/runs/search`, search), ctx.pace);
-    ctx.figure(fromSamples({ ...spec, name: "api.search_runs.latency", unit: "ms", better: "smaller", note: "first page of 100", ...why(lat) }, lat.ms));
+    ctx.figure(fromSamples({ ...spec, name: "api.search_runs.latency", unit: "ms", better: "smaller", note: "first page of 100", ...why(lat), ...failures(ctx, `search-runs ${count}`, lat) }, lat.ms));
     const one = `${ctx.url}/api/2.0/mlflow/runs/get?run_id=${ids[ids.length - 1]}`;
     const got = await api.time(() => getOk(one), ctx.pace);
-    ctx.figure(fromSamples({ ...spec, name: "api.get_run.latency", unit: "ms", better: "smaller", ...why(got) }, got.ms));
+    ctx.figure(fromSamples({ ...spec, name: "api.get_run.latency", unit: "ms", better: "smaller", ...why(got), ...failures(ctx, `get-run (${count} runs)`, got) }, got.ms));
     ctx.progress(`${count} runs: search p50 ${median(lat.ms).toFixed(1)} ms (${lat.ms.length} calls)`);
   }
 }

@@ -8,7 +8,10 @@ export interface ScaleStep {
   /** Points per second, completed requests only. */
   throughput: number;
   requests: number;
+  /** Failed calls: counted, not in throughput or latencies. */
   errors: number;
+  /** errors / (requests + errors). */
+  errorRate?: number;
   seconds: number;
   p50Ms: number;
   p99Ms: number;

@@ -6,16 +6,23 @@
  */
 import { interrupted } from "../runtime/lifecycle.ts";
 import { InterruptedError } from "../util/errors.ts";
+import { describeFault } from "./faults.ts";
 import type { ScaleStep } from "./knee.ts";
 import { percentile } from "./stats.ts";
 
-export class HttpError extends Error {}
+/** A non-2xx answer: its status and body (MLflow's error JSON) for faults.ts. */
+export class HttpError extends Error {
+  constructor(readonly status: number, path: string, readonly data: string) {
+    super("");
+    this.message = `${describeFault(this)} (from ${path})`;
+  }
+}
 
 /** One request of the load generator: the whole answer read, an HttpError unless 2xx. */
 async function request(url: string, init: RequestInit = {}): Promise<ArrayBuffer> {
   const res = await fetch(url, { ...init, headers: { ...loadHeaders, ...(init.headers as Record<string, string> | undefined) } });
   const buf = await res.arrayBuffer();
-  if (!res.ok) throw new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${new TextDecoder().decode(buf.slice(0, 160))}`);
+  if (!res.ok) throw new HttpError(res.status, new URL(url).pathname, new TextDecoder().decode(buf.slice(0, 2000)));
   return buf;
 }
 
@@ -53,40 +60,63 @@ export interface SampleBudget {
 }
 
 export interface Timed {
-  /** One per call, in call order, in milliseconds: all of them. */
+  /** One per answered call, in call order, in milliseconds: all of them. */
   ms: number[];
   /** Wall clock from the first timed call's start to the last one's end. */
   wallMs: number;
   /** Why there are fewer than minSamples, when there are. */
   short?: string;
+  /** Calls that failed: counted, not samples (the figure rests on the answered ones). */
+  errors: number;
+  /** The first failure, as faults.ts describes it. */
+  firstError?: string;
 }
 
 /** Headers every request of the load generator carries (a server's credentials, from env). */
 export const loadHeaders: Record<string, string> = {};
 
+/** Failed calls in a row after which a figure gives up: the server is down, not busy. */
+export const MAX_FAILS_IN_A_ROW = 5;
+
 /**
  * Sequential timed calls of fn: at least minSamples, then until budgetMs of measured time, at most
  * maxSamples, never past capMs of wall clock. One untimed call first (connection set-up).
  * `pace` (calls per second), when set, spaces the calls: the --max-rps budget.
+ * A failed call is counted (errors, firstError) and the figure goes on with the next one, so one
+ * transient error costs one sample, not the figure; MAX_FAILS_IN_A_ROW failures in a row throw.
  */
 export async function timeCalls(fn: () => Promise<unknown>, b: SampleBudget, pace?: number): Promise<Timed> {
-  checkInterrupt();
-  await fn();
   const ms: number[] = [];
+  let errors = 0;
+  let inARow = 0;
+  let firstError: string | undefined;
+  const failed = (err: unknown) => {
+    if ((err as { exitCode?: number }).exitCode === 130) throw err;
+    errors++;
+    firstError ??= describeFault(err);
+    if (++inARow >= MAX_FAILS_IN_A_ROW) throw Object.assign(new Error(`${inARow} calls in a row failed (${errors} of ${ms.length + errors} in all): ${describeFault(err)}`), { cause: err });
+  };
+  checkInterrupt();
+  await fn().catch(failed);
   let measured = 0;
   const start = performance.now();
-  for (;;) {
+  for (let calls = 1; ; calls++) {
     checkInterrupt();
     const t = performance.now();
-    await fn();
-    const d = performance.now() - t;
-    ms.push(d);
-    measured += d;
+    try {
+      await fn();
+      const d = performance.now() - t;
+      ms.push(d);
+      measured += d;
+      inARow = 0;
+    } catch (err) {
+      failed(err);
+    }
     const n = ms.length;
     if (n >= b.maxSamples || (n >= b.minSamples && measured >= b.budgetMs)) break;
     if (performance.now() - start >= b.capMs) break;
     if (pace) {
-      const next = start + (n * 1000) / pace;
+      const next = start + (calls * 1000) / pace;
       const wait = next - performance.now();
       if (wait > 0) await Bun.sleep(wait);
     }
@@ -94,7 +124,7 @@ export async function timeCalls(fn: () => Promise<unknown>, b: SampleBudget, pac
   const wallMs = performance.now() - start;
   const p50 = percentile([...ms].sort((x, y) => x - y), 0.5);
   const short = ms.length < b.minSamples ? `${ms.length} call${ms.length === 1 ? "" : "s"} of about ${p50.toFixed(1)} ms fit the ${(b.capMs / 1000).toFixed(0)} s cap of this figure (${b.minSamples} would take ${((b.minSamples * p50) / 1000).toFixed(0)} s)` : undefined;
-  return { ms, wallMs, ...(short ? { short } : {}) };
+  return { ms, wallMs, errors, ...(short ? { short } : {}), ...(firstError ? { firstError } : {}) };
 }
 
 /**
@@ -133,7 +163,9 @@ export class CapPool {
 
 /**
  * `clients` concurrent closed loops, each sending its next request when the last one answered,
- * for `seconds`. Errors are counted, not thrown; each loop stops at its first error.
+ * for `seconds`. Errors are counted, not thrown: a client that got one waits a moment and goes on
+ * (one transient error is one failed call in the step's error rate), and gives up only after
+ * MAX_FAILS_IN_A_ROW failures in a row (a server that refuses everything is not hammered).
  */
 export async function closedLoop(clients: number, seconds: number, pointsPerRequest: number, request: (client: number, i: number) => Promise<void>): Promise<ScaleStep> {
   const latencies: number[] = [];
@@ -143,15 +175,18 @@ export async function closedLoop(clients: number, seconds: number, pointsPerRequ
   const end = start + seconds * 1000;
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
+      let inARow = 0;
       for (let i = 0; performance.now() < end && !interrupted(); i++) {
         const t = performance.now();
         try {
           await request(c, i);
           latencies.push(performance.now() - t);
+          inARow = 0;
         } catch (err) {
           errors++;
-          firstError ??= (err as Error).message.slice(0, 200);
-          return;
+          firstError ??= describeFault(err).slice(0, 200);
+          if (++inARow >= MAX_FAILS_IN_A_ROW) return;
+          await Bun.sleep(Math.min(100, Math.max(0, end - performance.now())));
         }
       }
     }),
@@ -159,11 +194,13 @@ export async function closedLoop(clients: number, seconds: number, pointsPerRequ
   checkInterrupt();
   const elapsed = (performance.now() - start) / 1000;
   const sorted = latencies.sort((a, b) => a - b);
+  const calls = latencies.length + errors;
   return {
     clients,
     throughput: (latencies.length * pointsPerRequest) / elapsed,
     requests: latencies.length,
     errors,
+    errorRate: calls ? errors / calls : 0,
     seconds: elapsed,
     p50Ms: percentile(sorted, 0.5) || 0,
     p99Ms: percentile(sorted, 0.99) || 0,

@@ -43,5 +43,6 @@ export function renderMarkdown(r: BenchResult): string {
   }
   if (r.comparison) out.push("", `## Baseline`, "", `${r.comparison.compared} figures compared; ${r.comparison.regressions.length} regressed beyond ${(r.comparison.threshold * 100).toFixed(0)}%.`, ...r.comparison.regressions.map((x) => `- ${x.id}: ${x.baseline.toPrecision(4)} -> ${x.current.toPrecision(4)} ${x.unit}`));
   if (r.errors.length) out.push("", "## Errors", "", ...r.errors.map((e) => `- ${e.target} ${e.stage}: ${e.message}`));
+  if (r.retries?.length) out.push("", "## Set-up requests sent again", "", ...r.retries.map((x) => `- ${x.target} ${x.what}: attempt ${x.attempt} failed (${x.message})`));
   return `${out.join("\n")}\n`;
 }

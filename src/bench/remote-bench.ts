@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { BackendName } from "../verify/manifest.ts";
 import type { ServerInfo } from "./environment.ts";
 import { fromSamples, type Figure, type Target } from "./figure.ts";
-import { fleetFigures, throughputFigure, type SuiteContext } from "./http-suite.ts";
+import { failures, fleetFigures, throughputFigure, type SuiteContext } from "./http-suite.ts";
 import { CapPool, HttpError, timeCalls, type SampleBudget } from "./load.ts";
 import type { CleanupReport } from "./remote.ts";
 import { sizeLabel } from "./sizes.ts";
@@ -38,7 +38,7 @@ export async function openRemoteBench(backend: BackendName, url: string, keyFile
 export async function send(url: string, init: RequestInit): Promise<{ text: string; headers: Headers }> {
   const res = await fetch(url, init);
   const text = await res.text();
-  if (!res.ok) throw Object.assign(new HttpError(`HTTP ${res.status} from ${new URL(url).pathname}: ${text.slice(0, 160)}`), { status: res.status, data: text });
+  if (!res.ok) throw new HttpError(res.status, new URL(url).pathname, text);
   return { text, headers: res.headers };
 }
 
@@ -47,7 +47,7 @@ const why = (short?: string) => (short ? { lowSamplesWhy: short } : {});
 /** A latency figure of sequential calls (api group), none trimmed. */
 export async function latencyFigure(ctx: SuiteContext, name: string, budget: SampleBudget, call: () => Promise<unknown>, note: string, params: Record<string, string | number> = {}): Promise<Figure> {
   const t = await timeCalls(call, budget, ctx.pace);
-  const f = fromSamples({ target: ctx.target, group: "api", name, params, unit: "ms", better: "smaller", note, ...why(t.short) }, t.ms);
+  const f = fromSamples({ target: ctx.target, group: "api", name, params, unit: "ms", better: "smaller", note, ...why(t.short), ...failures(ctx, name, t) }, t.ms);
   ctx.figure(f);
   ctx.progress(`${name}: p50 ${f.value.toFixed(2)} ms (${t.ms.length} calls)`);
   return f;
@@ -61,7 +61,7 @@ export async function loggingFigures(ctx: SuiteContext, name: string, note: stri
       const log = await logger(keys);
       let step = 0;
       const t = await pool.time(() => log(step++), ctx.pace);
-      const spec = { target: ctx.target, group: "throughput", params: { batch: keys }, note, ...why(t.short) } as const;
+      const spec = { target: ctx.target, group: "throughput", params: { batch: keys }, note, ...why(t.short), ...failures(ctx, `${name} ${keys}`, t) } as const;
       ctx.figure(fromSamples({ ...spec, name: `${name}.latency`, unit: "ms", better: "smaller" }, t.ms));
       ctx.figure(throughputFigure({ ...spec, name: `${name}.throughput`, unit: "points/s", better: "bigger", note: `${note}; sequential requests` }, t, keys));
       ctx.progress(`${name} x${keys}: ${t.ms.length} requests`);

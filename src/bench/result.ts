@@ -44,6 +44,15 @@ export interface BenchError {
   message: string;
 }
 
+export interface BenchRetry {
+  target: string;
+  /** The request and the name of what it creates ("runs/create client-3"). */
+  what: string;
+  /** The attempt that failed (1: the first). */
+  attempt: number;
+  message: string;
+}
+
 export interface BenchResult {
   schema: typeof BENCH_RESULT_SCHEMA;
   e2eVersion: string;
@@ -62,6 +71,8 @@ export interface BenchResult {
   /** What `--url` removed from the user's server afterwards, and what stays. */
   cleanup?: CleanupReport;
   errors: BenchError[];
+  /** Set-up requests sent again after a transient failure (faults.ts); absent when none was. */
+  retries?: BenchRetry[];
   comparison?: Comparison;
   /** Reports that could not be written; they never change the measurements or the exit code. */
   reportErrors?: ReporterFailure[];

@@ -86,6 +86,7 @@ export function renderBenchTable(r: BenchResult): string {
   knees.push(...r.scalability.filter((s) => !s.knee && s.noKnee).map((s) => `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee!.why}`));
   if (knees.length) out.push("", "scalability:", ...knees.map((k) => `  ${k}`));
   if (r.errors.length) out.push("", "errors:", ...r.errors.map((e) => `  ${e.target} ${e.stage}: ${e.message}`));
+  if (r.retries?.length) out.push("", "set-up requests sent again:", ...r.retries.map((x) => `  ${x.target} ${x.what}: attempt ${x.attempt} failed (${x.message})`));
   out.push("", `${r.figures.length} figures, ${r.ratios.length} ratios, status ${r.status}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}`);
   return out.join("\n");
 }

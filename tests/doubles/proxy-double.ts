@@ -5,8 +5,11 @@
  * fixed Host header (proxy_set_header Host <public name>), (c) demand Basic auth (auth_basic),
  * (d) answer 403 to every write (a read-only deployment: `limit_except GET { deny all; }`,
  * MLflow's auth with a READ permission), letting reads through, (e) demand a bearer token
- * (an OAuth2 proxy or an API gateway in front of MLflow: `Authorization: Bearer <token>`).
- * Every request is recorded (path, User-Agent, whether its credentials were accepted).
+ * (an OAuth2 proxy or an API gateway in front of MLflow: `Authorization: Bearer <token>`),
+ * (f) answer the n-th request to a path with a scripted failure, after forwarding it (a gateway
+ * timeout after the server committed) or instead of forwarding it (the server's own 400/503).
+ * Every request is recorded (path, User-Agent, whether its credentials were accepted, a small
+ * JSON body).
  * The server behind it is real; only the proxy is a double.
  */
 export interface ProxyDoubleOptions {
@@ -18,6 +21,18 @@ export interface ProxyDoubleOptions {
   readOnly?: boolean;
   /** 401 for every request without `Authorization: Bearer <bearer>`. */
   bearer?: string;
+  faults?: ProxyFault[];
+}
+
+export interface ProxyFault {
+  /** The request path ends with this ("/runs/create"). */
+  path: string;
+  /** Which request to that path fails, 1-based. */
+  nth: number;
+  /** Forward it first (it takes effect on the server) and answer the failure instead of the server's answer. */
+  forward: boolean;
+  status: number;
+  body: string;
 }
 
 export interface ProxyRequest {
@@ -25,12 +40,15 @@ export interface ProxyRequest {
   path: string;
   userAgent: string;
   authorized: boolean;
+  /** A JSON body under 4 KB, as sent. */
+  body?: string;
 }
 
 const READS = /\/(search|get|get-by-name|list)$/;
 
 export function startProxyDouble(o: ProxyDoubleOptions): { url: string; requests: ProxyRequest[]; stop(): void } {
   const requests: ProxyRequest[] = [];
+  const seenByPath = new Map<string, number>();
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -56,7 +74,18 @@ export function startProxyDouble(o: ProxyDoubleOptions): { url: string; requests
       if (o.host) headers.set("host", o.host);
       else headers.delete("host");
       const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
+      if (body && body.byteLength < 4096 && /json/.test(req.headers.get("content-type") ?? "")) seen.body = new TextDecoder().decode(body);
+      const rule = o.faults?.find((f) => u.pathname.endsWith(f.path));
+      const nth = rule ? (seenByPath.get(rule.path) ?? 0) + 1 : 0;
+      if (rule) seenByPath.set(rule.path, nth);
+      const fault = rule && rule.nth === nth ? rule : undefined;
+      const failure = () => new Response(fault!.body, { status: fault!.status, headers: { "content-type": "application/json" } });
+      if (fault && !fault.forward) return failure();
       const res = await fetch(`${o.target}${u.pathname}${u.search}`, { method: req.method, headers, body, redirect: "manual" });
+      if (fault) {
+        await res.arrayBuffer();
+        return failure();
+      }
       const out = new Headers(res.headers);
       out.delete("content-encoding");
       out.delete("content-length");

@@ -90,6 +90,48 @@ describe("e2e bench --url", () => {
     expect(filesUnder(join(work, "mlartifacts"))).toEqual([]);
   }, 600_000);
 
+  test("transient failures (a proxy double injects them) cost one call each, not a stage: set-up retried without a duplicate, a failed log-batch counted, exit 4 with every figure kept", async () => {
+    const pool = JSON.stringify({ error_code: "BAD_REQUEST", message: "QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00" });
+    const gateway = JSON.stringify({ error_code: "TEMPORARILY_UNAVAILABLE", message: "upstream timed out" });
+    // The probe (remote.ts) makes the first experiments/create and runs/create; the suite's come next.
+    const proxy = startProxyDouble({ target: server.url, faults: [
+      { path: "/experiments/create", nth: 2, forward: false, status: 503, body: gateway },
+      { path: "/runs/create", nth: 2, forward: true, status: 503, body: gateway },
+      { path: "/runs/log-batch", nth: 10, forward: false, status: 400, body: pool },
+    ] });
+    try {
+      const before = await experiments(server.url);
+      const ran = await runE2E(["bench", "--url", proxy.url, "--backend", "mlflow", "--quick", "--jobs", "2", "--duration", "6", "--json"], { env, timeoutMs: 590_000 });
+      expect(ran.code).toBe(4);
+      const doc = JSON.parse(ran.stdout);
+      expect(await validateAgainst("bench-result.schema.json", doc)).toEqual([]);
+      expect(doc.status).toBe("complete");
+      // Both set-up failures were sent again, and say so.
+      expect(doc.retries.map((r: { what: string; attempt: number; message: string }) => [r.what.replace(/-[0-9a-f]{6}$/, ""), r.attempt, r.message])).toEqual([
+        ["experiments/create e2e-bench-http-mlflow-url", 1, "HTTP 503 TEMPORARILY_UNAVAILABLE: upstream timed out"],
+        ["runs/create log-batch-1", 1, "HTTP 503 TEMPORARILY_UNAVAILABLE: upstream timed out"],
+      ]);
+      // The runs/create that took effect was found by its name, not sent again: one run of that name.
+      const creates = proxy.requests.filter((r) => r.path.endsWith("/runs/create") && r.body?.includes('"run_name":"log-batch-1"'));
+      expect(creates).toHaveLength(1);
+      const mine = (await experiments(server.url)).filter((e) => !before.some((b) => b.experiment_id === e.experiment_id));
+      expect(mine.filter((e) => e.name.startsWith("e2e-bench-http-"))).toHaveLength(1);
+      // The one failed log-batch is counted in its figure and named, with MLflow's error_code and message, in the errors.
+      expect(doc.errors).toHaveLength(1);
+      expect(doc.errors[0].stage).toBe("log-batch 1");
+      expect(doc.errors[0].message).toMatch(/^1 of \d+ calls failed; the figure rests on the \d+ that answered \(first: HTTP 400 BAD_REQUEST: QueuePool limit of size 5 overflow 10 reached/);
+      const fig = doc.figures.find((f: { id: string }) => f.id === "mlflow-url/http.log_batch.latency[batch=1]");
+      expect(fig.errors).toBe(1);
+      expect(fig.note).toContain("1 call failed, not among the samples");
+      // Everything else was measured.
+      for (const id of ["http.log_batch.latency[batch=1000]", "api.get_history.latency[history=10000]", "api.search_runs.latency[runs=100]", "scale.knee.clients[batch=100]", "fleet.knee.jobs[keys=20,interval_ms=100]"])
+        expect(doc.figures.some((f: { id: string }) => f.id === `mlflow-url/${id}`)).toBe(true);
+      expect(doc.cleanup.failures).toEqual([]);
+    } finally {
+      proxy.stop();
+    }
+  }, 600_000);
+
   test("an unreachable server: one line naming the fix, exit 4, before any load", async () => {
     const r = await runE2E(["bench", "--url", `http://127.0.0.1:${await freePort()}`, "--backend", "mlflow", "--quick"], { env, timeoutMs: 60_000 });
     expect(r.code).toBe(4);

@@ -20,6 +20,8 @@ if (!dir || !workflow) {
 const python = await useInterpreter(process.env.E2E_PYTHON ?? setupPython());
 const kept = await openKept(basename(dir) as BackendName, dir, python, repoRoot);
 try {
+  // E2E_REVERIFY_TWICE: once to warm the server (its first requests import and compile), then timed.
+  if (process.env.E2E_REVERIFY_TWICE) await kept.verify(workflow);
   const t0 = performance.now();
   const checks = await kept.verify(workflow);
   const verifyMs = Math.round(performance.now() - t0);

@@ -16,7 +16,7 @@
 import { open, readdir } from "node:fs/promises";
 import { SeriesBuilder, type Series } from "./series.ts";
 import { join, relative } from "node:path";
-import { maskedCrc32c } from "../util/crc32c.ts";
+import { maskedCrc32c, maskedCrc32cRange } from "../util/crc32c.ts";
 import { gcPacer } from "../util/gc-pace.ts";
 import { FieldCursor, FormatError, ProtoMessage } from "../util/protobuf.ts";
 
@@ -40,13 +40,12 @@ export function* iterateTfRecords(buf: Uint8Array, file?: string): Generator<TfR
     const lenLo = dv.getUint32(off, true);
     const lenHi = dv.getUint32(off + 4, true);
     const lenCrc = dv.getUint32(off + 8, true);
-    if (maskedCrc32c(buf.subarray(off, off + 8)) !== lenCrc) throw new FormatError("length CRC-32C mismatch", off, file);
+    if (maskedCrc32cRange(buf, off, off + 8) !== lenCrc) throw new FormatError("length CRC-32C mismatch", off, file);
     const len = lenHi * 2 ** 32 + lenLo;
     if (len > buf.length - off - 16) throw new FormatError(`truncated record (${len} bytes declared)`, off, file);
-    const data = buf.subarray(off + 12, off + 12 + len);
     const dataCrc = dv.getUint32(off + 12 + len, true);
-    if (maskedCrc32c(data) !== dataCrc) throw new FormatError("data CRC-32C mismatch", off, file);
-    yield { offset: off, data };
+    if (maskedCrc32cRange(buf, off + 12, off + 12 + len) !== dataCrc) throw new FormatError("data CRC-32C mismatch", off, file);
+    yield { offset: off, data: buf.subarray(off + 12, off + 12 + len) };
     off += 16 + len;
   }
 }

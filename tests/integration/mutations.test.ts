@@ -386,6 +386,9 @@ describe("mutations of the backend's data fail exactly their checks", () => {
     const k = await kept("mlflow", "scale-clean");
     const metrics = async () => (await k.backend.verify(k.wf)).filter((c) => c.group === "metrics");
     for (const c of await metrics()) expect(c.message).not.toContain("store file");
+    // The server's event files are the local ones byte for byte: parsed once for both checks.
+    const files = (await k.backend.verify(k.wf)).find((c) => c.name === "tensorboard.from-mlflow:files");
+    expect(files?.message).toContain("byte for byte the local ones (sha256)");
     const undo = fromStoreFile();
     try {
       const checks = await metrics();

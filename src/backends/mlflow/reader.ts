@@ -51,8 +51,11 @@ export async function readMlflowRun(client: MlflowClient, exp: ManifestRun, stor
         const n = counts?.get(key) ?? 0;
         if (store && n >= storeRead!.minPoints) {
           const want = exp.metrics[key];
+          // Asked first: the server serialises its page while the file is read here.
+          const page = client.metricHistoryHead(exp.runId, key, storeRead!.restSample);
+          page.catch(() => {});
           const s = store.series(exp.runId, key, { like: isSeries(want) ? want : undefined, head: storeRead!.restSample, capacity: n });
-          const rest = await client.metricHistoryHead(exp.runId, key, storeRead!.restSample);
+          const rest = await page;
           const m = (run.data.metrics ?? []).find((x) => x.key === key);
           const latest = m && { step: Number(m.step), timestamp: Number(m.timestamp), value: toNumber(m.value) };
           fromStore!.keys[key] = { points: s.series.length, ...restAgreesWithStore(rest, s.head, latest, s.latest) };

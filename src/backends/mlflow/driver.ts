@@ -25,6 +25,11 @@ export const mlflowDriver: BackendDriver = {
   name: "mlflow",
   async start(ctx) {
     const sdk = assertSdk("mlflow", ctx.python);
+    // Native: e2e's own SQLite store, read directly for large keys (reader.ts). URL and docker
+    // (PostgreSQL) modes read everything over REST. A bad E2E_MLFLOW_STORE_MIN_POINTS stops the
+    // run now, before a server starts, not after training.
+    const store = ctx.mode === "native" ? join(ctx.workDir, DB_FILE) : undefined;
+    if (store) storeRead(store);
     let url: string;
     let stop = async () => {};
     let died: Promise<string> | undefined;
@@ -52,9 +57,6 @@ export const mlflowDriver: BackendDriver = {
       if (ctx.mode === "url") throw explainHttpFailure(err, { backend: "MLflow", url, credentialsHint: MLFLOW_CREDENTIALS_HINT, doing: "GET /version" });
       throw backendError(`MLflow at ${url} does not answer: ${err.message}`, "check the URL and that the server runs");
     });
-    // Native: e2e's own SQLite store, read directly for large keys (reader.ts). URL and docker
-    // (PostgreSQL) modes read everything over REST.
-    const store = ctx.mode === "native" ? join(ctx.workDir, DB_FILE) : undefined;
     const s = started(url, client, serverVersion, ctx.mode, stop, mlflowCredentialsEnv(credentials), store);
     s.died = died;
     if (ctx.mode === "url") {
@@ -101,9 +103,12 @@ export const STORE_MIN_POINTS = 100_000;
  */
 export const REST_SAMPLE = 5_000;
 
-export function storeRead(path: string, env = process.env): StoreRead {
-  const n = Number(env.E2E_MLFLOW_STORE_MIN_POINTS);
-  return { path, minPoints: env.E2E_MLFLOW_STORE_MIN_POINTS && Number.isInteger(n) && n >= 0 ? n : STORE_MIN_POINTS, restSample: REST_SAMPLE };
+export function storeRead(path: string, env: Record<string, string | undefined> = process.env): StoreRead {
+  const raw = env.E2E_MLFLOW_STORE_MIN_POINTS;
+  const n = Number(raw);
+  if (raw !== undefined && raw !== "" && !(/^\d+$/.test(raw.trim()) && Number.isSafeInteger(n)))
+    throw usageError(`E2E_MLFLOW_STORE_MIN_POINTS=${raw} is not a whole number of points`, "set it to a count such as 100000 (0 reads every key from the store file), or unset it");
+  return { path, minPoints: raw === undefined || raw === "" ? STORE_MIN_POINTS : n, restSample: REST_SAMPLE };
 }
 
 /**

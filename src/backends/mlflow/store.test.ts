@@ -71,3 +71,12 @@ test("points that repeat the manifest's columns share them; a changed one is rea
     s.close();
   }
 });
+
+test("keys from 100,000 points are read from the file; E2E_MLFLOW_STORE_MIN_POINTS changes that, a bad value is a usage error", async () => {
+  const { storeRead, STORE_MIN_POINTS } = await import("./driver.ts");
+  expect(STORE_MIN_POINTS).toBe(100_000);
+  expect(storeRead("/w/mlflow.db", {}).minPoints).toBe(100_000);
+  expect(storeRead("/w/mlflow.db", { E2E_MLFLOW_STORE_MIN_POINTS: "0" }).minPoints).toBe(0);
+  expect(storeRead("/w/mlflow.db", { E2E_MLFLOW_STORE_MIN_POINTS: "" }).minPoints).toBe(100_000);
+  for (const bad of ["2.5", "many", "-1"]) expect(() => storeRead("/w/mlflow.db", { E2E_MLFLOW_STORE_MIN_POINTS: bad })).toThrow(`E2E_MLFLOW_STORE_MIN_POINTS=${bad} is not a whole number of points`);
+});

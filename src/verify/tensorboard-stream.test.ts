@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURES, fieldBytes, fieldDouble, fieldFloat, fieldVarint, tfRecord } from "../../tests/fixtures/testutil.ts";
 import { parseEventFile, readEventFiles, readEventSeries } from "./tensorboard.ts";
-import { metricPoints } from "./series.ts";
+import { metricPoints, SeriesBuilder } from "./series.ts";
+import { compareSeries } from "./series-compare.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "e2e-tb-stream-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -68,4 +69,20 @@ describe("event files in pieces", () => {
     expect(() => parseEventFile(orig.subarray(0, orig.length - 5), file)).toThrow(/truncated record/);
     await expect(readEventSeries(dir)).rejects.toThrow(/truncated record/);
   }, 120_000);
+
+  test("like: points repeating the expected series at float32 share its columns; a changed one is read as stored", async () => {
+    const n = 1000;
+    const b = new SeriesBuilder(n);
+    for (let i = 0; i < n; i++) b.push(i, i / 3, 0);
+    const expected = b.finish();
+    const same = await readEventSeries(writeEvents("like-same", Array.from({ length: n }, (_, i) => event(i, "k", i / 3))), { wallTimes: false, like: (t) => (t === "k" ? expected : undefined) });
+    expect(same.k!.values.buffer).toBe(expected.values.buffer); // no column of its own
+    expect(compareSeries(expected, same.k!, "float32").metric.ok).toBe(true);
+    const changed = await readEventSeries(writeEvents("like-changed", Array.from({ length: n }, (_, i) => event(i, "k", i === 700 ? 5 : i / 3))), { wallTimes: false, like: () => expected });
+    expect(changed.k!.values[700]).toBe(5);
+    expect(Math.fround(changed.k!.values[699]!)).toBe(Math.fround(699 / 3));
+    const verdict = compareSeries(expected, changed.k!, "float32").metric;
+    expect(verdict.ok).toBe(false);
+    expect(verdict.message).toContain("changed values at steps 700");
+  });
 });

@@ -214,13 +214,19 @@ async function eachTfRecord(path: string, fn: (offset: number, data: Uint8Array)
  * The scalars of every event file under `dir`, as readEventFiles names them, into columns
  * (Series: step, value, wall time in ms), decoded record by record: no object per event.
  * `wallTimes: false` keeps no time column (the checks compare steps and values only).
+ * `like` (see below) makes points that repeat the expected ones cost no memory.
  */
-export async function readEventSeries(dir: string, o: { wallTimes?: boolean } = {}): Promise<Record<string, Series>> {
+export async function readEventSeries(dir: string, o: { wallTimes?: boolean; like?: (tag: string) => Series | undefined } = {}): Promise<Record<string, Series>> {
   const builders = new Map<string, SeriesBuilder>();
   const times = o.wallTimes !== false;
   await eachScalar(dir, (tag, step, value, wallTime) => {
     let b = builders.get(tag);
-    if (!b) builders.set(tag, (b = new SeriesBuilder(1024, { timestamps: times })));
+    if (!b) {
+      // `like`: the series a tag is expected to repeat (the manifest's); points equal to it at
+      // float32, the precision TensorBoard keeps, cost nothing (SeriesBuilderOptions.like).
+      const ref = o.like?.(tag);
+      builders.set(tag, (b = new SeriesBuilder(ref ? Math.max(1, ref.length) : 1024, { timestamps: times, ...(ref ? { like: { series: ref, float32: true } } : {}) })));
+    }
     b.push(step, value, wallTime * 1000);
   });
   return Object.fromEntries([...builders].map(([k, b]) => [k, b.finish()]));

@@ -14,7 +14,7 @@ import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
 import { check, type Check } from "../../verify/check.ts";
 import { compareTensorboardRun } from "../../verify/tensorboard-check.ts";
 import { findEventFiles, readEventSeries } from "../../verify/tensorboard.ts";
-import type { Series } from "../../verify/series.ts";
+import { isSeries, type Series } from "../../verify/series.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { createReadStream, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -59,7 +59,7 @@ async function readStored(client: MlflowClient, run: ManifestRun, workDir: strin
     let scalars = parsed.get(localDir);
     if (!scalars) {
       try {
-        scalars = await readEventSeries(localDir, { wallTimes: false });
+        scalars = await readEventSeries(localDir, { wallTimes: false, like: likeManifest(run) });
       } catch (err) {
         // The same bytes as the server's: name the file as the server holds it.
         if (err instanceof FormatError && err.file) throw new FormatError(err.what, err.offset, [TB_ARTIFACT_DIR, ...relative(localDir, err.file).split(sep)].join("/"));
@@ -69,8 +69,14 @@ async function readStored(client: MlflowClient, run: ManifestRun, workDir: strin
     }
     return { scalars, sameAsLocal: true };
   }
-  return { scalars: await downloadAndParse(client, info.info.artifact_uri, listed, workDir), sameAsLocal: false };
+  return { scalars: await downloadAndParse(client, info.info.artifact_uri, listed, workDir, likeManifest(run)), sameAsLocal: false };
 }
+
+/** The manifest's columns of a tag's key: points repeating them at float32 are held by reference. */
+const likeManifest = (run: ManifestRun) => (tag: string): Series | undefined => {
+  const pts = Object.hasOwn(run.metrics, tag) ? run.metrics[tag] : undefined;
+  return pts && isSeries(pts) ? pts : undefined;
+};
 
 /** Size and sha256 of run artifacts by path, as the run's reader downloaded them from the server. */
 export type Hashes = Record<string, { size: number; sha256: string }>;
@@ -103,7 +109,7 @@ async function hashFile(path: string): Promise<{ size: number; sha256: string }>
   return { size, sha256: hash.digest("hex") };
 }
 
-async function downloadAndParse(client: MlflowClient, artifactUri: string, listed: { path: string }[], workDir: string): Promise<Record<string, Series>> {
+async function downloadAndParse(client: MlflowClient, artifactUri: string, listed: { path: string }[], workDir: string, like: (tag: string) => Series | undefined): Promise<Record<string, Series>> {
   // Streamed to a temporary folder, then read piece by piece as a local folder is (readEventSeries).
   const tmp = await mkdtemp(join(workDir, "e2e-mlflow-tb-"));
   try {
@@ -113,7 +119,7 @@ async function downloadAndParse(client: MlflowClient, artifactUri: string, liste
       await client.saveArtifact(artifactUri, f.path, dest);
     }
     try {
-      return await readEventSeries(join(tmp, TB_ARTIFACT_DIR), { wallTimes: false });
+      return await readEventSeries(join(tmp, TB_ARTIFACT_DIR), { wallTimes: false, like });
     } catch (err) {
       // Name the file as the server holds it, not the temporary copy.
       if (err instanceof FormatError) throw new FormatError(err.what, err.offset, err.file && relative(tmp, err.file).split(sep).join("/"));

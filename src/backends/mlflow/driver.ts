@@ -133,11 +133,18 @@ export async function verifyMlflow(client: MlflowClient, manifest: Manifest, wor
       const c = v.checks.find((x) => x.name === name);
       if (c) c.message = `${c.message} (${n} point(s) sent again with the same step, timestamp and value counted once: ${IDENTICAL_POINT_RULE})`;
     }
-  // Keys read from the store file: the check says so, and fails where REST served other points.
+  // Where each key's points were read from, in the check's details; keys read from the store
+  // file say so in the message too, and fail where REST served other points.
   for (const run of manifest.runs) {
-    const reads = v.observed[run.key]?.extra?.storeReads as StoreReads | undefined;
+    if (!v.observed[run.key]) continue;
+    const reads = v.observed[run.key]!.extra?.storeReads as StoreReads | undefined;
+    const metricCheck = (key: string) => v.checks.find((x) => x.name === `metrics.${manifest.runs.length > 1 ? `${run.key}:` : ""}${key}`);
+    for (const key of Object.keys(run.metrics)) {
+      const c = metricCheck(key);
+      if (c && !reads?.keys[key] && c.actual && typeof c.actual === "object") c.actual = { ...c.actual, readFrom: "REST metrics/get-history" };
+    }
     for (const [key, r] of Object.entries(reads?.keys ?? {})) {
-      const c = v.checks.find((x) => x.name === `metrics.${manifest.runs.length > 1 ? `${run.key}:` : ""}${key}`);
+      const c = metricCheck(key);
       if (!c) continue;
       const where = `points read from the server's store file ${reads!.file}`;
       c.message = r.ok ? `${c.message} (${where}; ${r.message})` : `${r.message} (${where}); ${c.message}`;

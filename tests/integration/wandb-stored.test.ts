@@ -5,8 +5,8 @@
  * reads it must fail: run.save made a no-op (a sitecustomize on PYTHONPATH), a `files` record
  * dropped from the .wandb log, a byte flipped in files/, a manifest entry dropped from the
  * artifact record, a byte flipped in W&B's staged copy, a digest changed in the record; and for
- * W&B's TensorBoard capture: a captured point dropped from its history, the event file's
- * `files` record dropped; and a row's `_timestamp` moved.
+ * W&B's TensorBoard capture: a captured point dropped from its history, a captured value changed,
+ * the event file's `files` record dropped; and a row's `_timestamp` moved.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -193,6 +193,28 @@ describe("W&B stored files and artifacts, judged from W&B's records", () => {
     });
     expect(failing(checks)).toEqual(["tensorboard.wandb-capture:loss"]);
     expect(checks.find((c) => c.name === "tensorboard.wandb-capture:loss")!.message).toContain("missing steps 2");
+  }, 120_000);
+
+  test("a captured value changed beyond float32 in the .wandb log: only the capture check of that tag fails", async () => {
+    // The capture is held against the event files as it is decoded (history.ts): a point that
+    // differs must still be read as stored and judged.
+    const enc = new TextEncoder();
+    const checks = await mutated(run, [run.log], () => {
+      let seen = 0;
+      const n = rewriteWandbLog(run.log, (p, kind) => {
+        if (kind !== 2 || !new TextDecoder("latin1").decode(p).includes("main/loss") || ++seen !== 2) return p;
+        return editMessage(p, [2], (items) => items.map((it) => {
+          if (it.no !== 1) return it;
+          const sub = parseFields(it.bytes!);
+          if (!sub.some((f) => f.no === 2 && fieldText(f) === "main/loss")) return it;
+          const changed = sub.map((f) => (f.no === 16 ? { ...f, bytes: enc.encode(String(Number(fieldText(f)) + 0.001)) } : f));
+          return { ...it, bytes: encodeFields(changed) };
+        }));
+      });
+      expect(n).toBe(1);
+    });
+    expect(failing(checks)).toEqual(["tensorboard.wandb-capture:loss"]);
+    expect(checks.find((c) => c.name === "tensorboard.wandb-capture:loss")!.message).toContain("changed values at steps 2");
   }, 120_000);
 
   test("the event file's files record dropped: only the capture's event-files check fails", async () => {

@@ -15,7 +15,7 @@ import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
 import { readWandbRun } from "./reader.ts";
 import { wandbScriptChecks } from "./script-checks.ts";
-import { mergeCaptures, wandbTensorboardChecks, type TbCapture } from "./tensorboard-capture.ts";
+import { captureReference, eventFilesRead, mergeCaptures, readRunEvents, wandbTensorboardChecks, type TbCapture } from "./tensorboard-capture.ts";
 import type { ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { isAbsolute, join } from "node:path";
@@ -44,7 +44,7 @@ export const wandbDriver: BackendDriver = {
       verify: async (manifest, workDir) => {
         const v = await verifyOffline(manifest, workDir, (dir, run) => readResumable(dir, run, workDir), COMPARE, groupRelation);
         v.checks.push(...(await wandbTensorboardChecks(manifest, v.observed, workDir)), ...wandbScriptChecks(manifest, v.observed, "offline"));
-        return v;
+        return { ...v, eventFiles: eventFilesRead(v.observed) };
       },
       census: offlineCensus("W&B offline run folders", /^offline-run-/, (e) => e.slice(e.lastIndexOf("-") + 1)),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
@@ -96,10 +96,14 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
  */
 async function readResumable(dir: string, run: ManifestRun, workDir: string): Promise<ObservedRun> {
   const paths = run.offlinePaths?.length ? run.offlinePaths.map((p) => (isAbsolute(p) ? p : join(workDir, p))) : [dir];
-  // One folder: its history can be held against the manifest's points (history.ts); a resumed
-  // run's later folders continue the series, so each is read on its own.
-  const expected = paths.length === 1 ? (key: string) => (run.metrics[key] ? seriesOfManifest(run.metrics[key]!) : undefined) : undefined;
-  const parts = await Promise.all(paths.map((p) => readWandbRun(p, { stepKey: run.stepKey, expected })));
+  // One folder: its history can be held against the manifest's points, and W&B's TensorBoard
+  // capture against the event files, read first (history.ts); a resumed run's later folders
+  // continue the series, so each is read on its own.
+  const one = paths.length === 1;
+  const events = await readRunEvents(run, workDir);
+  const expected = one ? (key: string) => (run.metrics[key] ? seriesOfManifest(run.metrics[key]!) : undefined) : undefined;
+  const captured = one ? captureReference(run, events) : undefined;
+  const parts = await Promise.all(paths.map((p) => readWandbRun(p, { stepKey: run.stepKey, expected, captured })));
   const [first, ...later] = parts;
   const merged: ObservedRun = { ...first!, params: { ...first!.params }, tags: { ...first!.tags }, metrics: { ...first!.metrics }, artifacts: { ...first!.artifacts } };
   if (later.length) {
@@ -114,5 +118,7 @@ async function readResumable(dir: string, run: ManifestRun, workDir: string): Pr
     for (const [k, pts] of Object.entries(part.metrics)) merged.metrics[k] = concatSeries([merged.metrics[k] ?? [], pts]);
     merged.status = part.status;
   }
+  // For both TensorBoard checks (wandbTensorboardChecks, and the direct parse through eventFiles).
+  if (events) merged.extra = { ...merged.extra, tensorboardEvents: events };
   return merged;
 }

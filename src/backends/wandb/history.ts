@@ -27,8 +27,14 @@ export class HistoryColumns {
   /** Keys under a "/" of own rows that had a numeric global_step (a capture seen too early?). */
   private ownSlashKeys = new Set<string>();
 
-  /** `expected`: the points a key should hold (the manifest's), held once where they match (SeriesBuilderOptions.like). */
-  constructor(private stepKey: string, private expected?: (key: string) => Series | undefined) {}
+  /**
+   * `expected`: the points a key should hold (the manifest's), held once where they match
+   * (SeriesBuilderOptions.like). `captured`: the points W&B's TensorBoard capture of a tag should
+   * hold (the event files', one per step), held once where they match at float32, the precision
+   * TensorBoard stores and the capture check compares at; no time column is kept for the capture
+   * (no check reads it), so a capture that repeats the event files costs no memory of its own.
+   */
+  constructor(private stepKey: string, private expected?: (key: string) => Series | undefined, private capturedLike?: (namespace: string, tag: string) => Series | undefined) {}
 
   /** One row; `spaces` = the capture namespaces known so far. Says whose row it was. */
   add(row: Row, spaces: string[] = []): "own" | "captured" {
@@ -39,7 +45,6 @@ export class HistoryColumns {
       let captured = false;
       for (const k of values.keys()) if (!k.startsWith("_") && k !== "global_step" && spaceOf(k, spaces)) captured = true;
       if (captured) {
-        const ts = values.get("_timestamp");
         for (const [k, v] of values) {
           if (k.startsWith("_") || k === "global_step") continue;
           const space = spaceOf(k, spaces);
@@ -48,8 +53,11 @@ export class HistoryColumns {
           if (!tags) this.captured.set(space, (tags = new Map()));
           const tag = k.slice(space.length + 1);
           let b = tags.get(tag);
-          if (!b) tags.set(tag, (b = new SeriesBuilder()));
-          b.push(gs, typeof v === "number" ? v : Number(String(v)), typeof ts === "number" ? ts * 1000 : Number.NaN);
+          if (!b) {
+            const like = this.capturedLike?.(space, tag);
+            tags.set(tag, (b = new SeriesBuilder(like?.length || 1024, { timestamps: false, ...(like ? { like: { series: like, float32: true } } : {}) })));
+          }
+          b.push(gs, typeof v === "number" ? v : Number(String(v)), Number.NaN);
         }
         return "captured";
       }

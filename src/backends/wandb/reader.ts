@@ -40,6 +40,8 @@ export interface WandbReadOptions {
   stepKey?: string;
   /** The points a metric key should hold (the manifest's): matching points are held once (history.ts). */
   expected?: (key: string) => Series | undefined;
+  /** The points W&B's TensorBoard capture of a tag should hold (the event files'): held once where they match (history.ts). */
+  captured?: (namespace: string, tag: string) => Series | undefined;
 }
 
 export async function readWandbRun(runDir: string, options: WandbReadOptions = {}): Promise<ObservedRun> {
@@ -67,7 +69,7 @@ export async function readWandbRun(runDir: string, options: WandbReadOptions = {
     const settleAll = () => {
       for (const k of [...later.keys()]) settle(k);
     };
-    const cols = new HistoryColumns(stepKey, options.expected);
+    const cols = new HistoryColumns(stepKey, options.expected, options.captured);
     const media: { key: string; step: number | undefined; value: Record<string, unknown> }[] = [];
     let known = -1, spaces: string[] = fixed ?? [];
     const rec = await readWandbRecords(logPath, {

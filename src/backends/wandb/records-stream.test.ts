@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { FIXTURES, fieldBytes, frameWandb } from "../../../tests/fixtures/testutil.ts";
 import { parseWandbRecords, readWandbRecords, type WandbHistoryRow } from "./records.ts";
 import { readWandbRun } from "./reader.ts";
-import { observedPoints } from "../../verify/series.ts";
+import { observedPoints, type Series } from "../../verify/series.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "e2e-wandb-stream-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,6 +96,25 @@ describe("W&B's TensorBoard capture told apart while streaming", () => {
     expect(first.rows).toBe(3);
     expect(Object.keys(first.capture.tb!)).toEqual(["loss"]);
     expect(await read("tb-last", [...rows, tb])).toEqual(first);
+  });
+  test("a capture that repeats the event files (at float32) shares their columns; one that differs is held as stored", async () => {
+    const d = join(dir, "tb-like");
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "run-abc.wandb"), frameWandb([tb, ...rows]));
+    const ref = (v: number): Series => ({ length: 1, steps: new Float64Array([1]), values: new Float64Array([v]), timestamps: new Float64Array(0) });
+    const capturedWith = async (r: Series) => {
+      const run = await readWandbRun(d, { captured: (ns, tag) => (ns === "tb" && tag === "loss" ? r : undefined) });
+      return (run.extra!.tensorboardCapture as { points: Record<string, Record<string, Series>> }).points.tb!.loss!;
+    };
+    const same = ref(0.5);
+    const held = await capturedWith(same);
+    expect(held.values.buffer).toBe(same.values.buffer); // no column of its own
+    expect(held.timestamps.length).toBe(0); // no check reads the capture's times
+    expect(observedPoints(held)).toEqual([{ step: 1, value: 0.5 }]);
+    const other = ref(0.75);
+    const diverged = await capturedWith(other);
+    expect(diverged.values.buffer).not.toBe(other.values.buffer);
+    expect(observedPoints(diverged)).toEqual([{ step: 1, value: 0.5 }]); // W&B's value, as stored
   });
 });
 

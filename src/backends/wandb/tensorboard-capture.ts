@@ -16,18 +16,23 @@
  *   one row per step;
  * - tensorboard.wandb-capture:event-files: each event file byte for byte (sha256) among the
  *   files W&B recorded and holds.
+ *
+ * Offline, the event files are read before the `.wandb` log (readRunEvents): the capture of each
+ * tag is then held against them as it is decoded (history.ts), so points that repeat the event
+ * files (at float32) cost nothing of their own, and both checks use that one read (the direct
+ * parse too: eventFilesRead -> Verification.eventFiles).
  */
 import { createReadStream, existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { basename, isAbsolute, join, relative } from "node:path";
-import type { Manifest } from "../../verify/manifest.ts";
+import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
 import { compareMetric } from "../../verify/compare.ts";
 import { findEventFiles, readEventSeries } from "../../verify/tensorboard.ts";
 import type { WandbTbRecord } from "./records.ts";
-import { concatSeries, groupBySteps, SeriesBuilder, type Series } from "../../verify/series.ts";
+import { concatSeries, groupBySteps, SeriesBuilder, seriesOfManifest, type Series } from "../../verify/series.ts";
 import { formatError } from "../../util/errors.ts";
 
 export type Row = { values: Map<string, unknown>; step?: number };
@@ -89,6 +94,62 @@ export function mergeCaptures(parts: (TbCapture | undefined)[]): TbCapture {
   return out;
 }
 
+/** A run's event folder as read before its `.wandb` log: its scalars, or why they could not be read. */
+export interface EventsRead {
+  dir: string;
+  events?: Record<string, Series>;
+  error?: string;
+}
+
+const tbDir = (run: ManifestRun, workDir: string) =>
+  run.tensorboardDir && (isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir));
+
+/**
+ * The run's event files (steps and values: no check reads their times), when it wrote some; a
+ * tag's points that repeat the manifest's key of that name (the adapter's mirror) at float32 are
+ * held once (readEventSeries' like).
+ */
+export async function readRunEvents(run: ManifestRun, workDir: string): Promise<EventsRead | undefined> {
+  const dir = tbDir(run, workDir);
+  if (!dir || !existsSync(dir)) return undefined;
+  const like = (tag: string) => (Object.hasOwn(run.metrics, tag) ? seriesOfManifest(run.metrics[tag]!) : undefined);
+  try {
+    return { dir, events: await readEventSeries(dir, { wallTimes: false, like }) };
+  } catch (err) {
+    return { dir, error: formatError(err) };
+  }
+}
+
+/**
+ * What W&B's capture of a tag should repeat (HistoryColumns' capturedLike): the event files'
+ * points, one per step, the last (lastPerStep), under the run's own namespace (the manifest's
+ * tensorboardNamespace; any, for a manifest without it). Only a memory saving: a capture that
+ * differs is held as read from its first differing point on, and judged the same.
+ */
+export function captureReference(run: ManifestRun, read: EventsRead | undefined): ((namespace: string, tag: string) => Series | undefined) | undefined {
+  const events = read?.events;
+  if (!events) return undefined;
+  const refs = new Map<string, Series>();
+  return (namespace, tag) => {
+    if (run.tensorboardNamespace !== undefined && namespace !== run.tensorboardNamespace) return undefined;
+    const pts = events[tag];
+    if (!pts) return undefined;
+    let ref = refs.get(tag);
+    if (!ref) refs.set(tag, (ref = lastPerStep(pts)));
+    return ref;
+  };
+}
+
+/** The event folders read with the runs (readRunEvents), for the event-file check (Verification.eventFiles). */
+export function eventFilesRead(observed: Record<string, ObservedRun>): Map<string, Record<string, Series>> {
+  const out = new Map<string, Record<string, Series>>();
+  for (const obs of Object.values(observed)) {
+    const read = obs.extra?.tensorboardEvents as EventsRead | undefined;
+    if (read?.events) out.set(read.dir, read.events);
+  }
+  return out;
+}
+
 export async function wandbTensorboardChecks(manifest: Manifest, observed: Record<string, ObservedRun>, workDir: string): Promise<Check[]> {
   const checks: Check[] = [];
   for (const run of manifest.runs) {
@@ -108,9 +169,13 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
     const ns = attached.namespace;
     const got = capture!.points[ns] ?? {};
     if (!existsSync(dir)) continue; // the direct parse reports the missing files
+    // Read with the run (offline), else here (by URL).
+    const read = obs.extra?.tensorboardEvents as EventsRead | undefined;
+    const pre = read?.dir === dir ? read : undefined;
     let events: Record<string, Series>;
     try {
-      events = await readEventSeries(dir, { wallTimes: false });
+      if (pre?.error !== undefined) throw new Error(pre.error);
+      events = pre?.events ?? (await readEventSeries(dir, { wallTimes: false }));
     } catch (err) {
       checks.push(check("tensorboard", name("history"), false, `event files unreadable: ${formatError(err)}`, "valid records", null));
       continue;

@@ -284,8 +284,12 @@ async function historyFigures(ctx: SuiteContext, client: MlflowClient, runId: st
       const n = Math.min(1000, size - points);
       const ts = Date.now();
       const metrics = Array.from({ length: n }, (_, i) => ({ key: "loss", value: 1 / (points + i + 1), timestamp: ts, step: points + i }));
+      // Filling is set-up for the reads: a transient failure is sent again with the same body.
+      // MLflow's SQL store skips a metric already stored with the same key, timestamp, step and
+      // value (log_metrics' IntegrityError path), so a batch that took effect is not doubled.
+      const body = JSON.stringify({ run_id: runId, metrics });
       const t = performance.now();
-      await postJson(ctx.url + LOG_BATCH, JSON.stringify({ run_id: runId, metrics }));
+      await retrying(() => postJson(ctx.url + LOG_BATCH, body), { retried: (n, err) => ctx.retried?.(`runs/log-batch history fill at ${points}`, n, err) });
       fill.push(performance.now() - t);
       points += n;
     }

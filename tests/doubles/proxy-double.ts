@@ -27,6 +27,8 @@ export interface ProxyDoubleOptions {
 export interface ProxyFault {
   /** The request path ends with this ("/runs/create"). */
   path: string;
+  /** Only requests whose body contains this count (and fail). */
+  bodyIncludes?: string;
   /** Which request to that path fails, 1-based. */
   nth: number;
   /** Forward it first (it takes effect on the server) and answer the failure instead of the server's answer. */
@@ -48,7 +50,7 @@ const READS = /\/(search|get|get-by-name|list)$/;
 
 export function startProxyDouble(o: ProxyDoubleOptions): { url: string; requests: ProxyRequest[]; stop(): void } {
   const requests: ProxyRequest[] = [];
-  const seenByPath = new Map<string, number>();
+  const turns = new Map<ProxyFault, number>();
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -74,11 +76,16 @@ export function startProxyDouble(o: ProxyDoubleOptions): { url: string; requests
       if (o.host) headers.set("host", o.host);
       else headers.delete("host");
       const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
-      if (body && body.byteLength < 4096 && /json/.test(req.headers.get("content-type") ?? "")) seen.body = new TextDecoder().decode(body);
-      const rule = o.faults?.find((f) => u.pathname.endsWith(f.path));
-      const nth = rule ? (seenByPath.get(rule.path) ?? 0) + 1 : 0;
-      if (rule) seenByPath.set(rule.path, nth);
-      const fault = rule && rule.nth === nth ? rule : undefined;
+      const text = body && /json/.test(req.headers.get("content-type") ?? "") ? new TextDecoder().decode(body) : "";
+      if (text && text.length < 4096) seen.body = text;
+      // Every rule that matches counts the request; the first one whose turn it is answers it.
+      let fault: ProxyFault | undefined;
+      for (const f of o.faults ?? []) {
+        if (!u.pathname.endsWith(f.path) || (f.bodyIncludes !== undefined && !text.includes(f.bodyIncludes))) continue;
+        const n = (turns.get(f) ?? 0) + 1;
+        turns.set(f, n);
+        if (n === f.nth) fault ??= f;
+      }
       const failure = () => new Response(fault!.body, { status: fault!.status, headers: { "content-type": "application/json" } });
       if (fault && !fault.forward) return failure();
       const res = await fetch(`${o.target}${u.pathname}${u.search}`, { method: req.method, headers, body, redirect: "manual" });

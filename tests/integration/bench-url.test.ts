@@ -98,6 +98,9 @@ describe("e2e bench --url", () => {
       { path: "/experiments/create", nth: 2, forward: false, status: 503, body: gateway },
       { path: "/runs/create", nth: 2, forward: true, status: 503, body: gateway },
       { path: "/runs/log-batch", nth: 10, forward: false, status: 400, body: pool },
+      // A history-fill batch of 1000 points that took effect, answered 503: sent again, and MLflow
+      // stores each point once (the stage checks the history's length: a doubled batch fails it).
+      { path: "/runs/log-batch", bodyIncludes: '"key":"loss"', nth: 3, forward: true, status: 503, body: gateway },
     ] });
     try {
       const before = await experiments(server.url);
@@ -110,6 +113,7 @@ describe("e2e bench --url", () => {
       expect(doc.retries.map((r: { what: string; attempt: number; message: string }) => [r.what.replace(/-[0-9a-f]{6}$/, ""), r.attempt, r.message])).toEqual([
         ["experiments/create e2e-bench-http-mlflow-url", 1, "HTTP 503 TEMPORARILY_UNAVAILABLE: upstream timed out"],
         ["runs/create log-batch-1", 1, "HTTP 503 TEMPORARILY_UNAVAILABLE: upstream timed out"],
+        ["runs/log-batch history fill at 2000", 1, "HTTP 503 TEMPORARILY_UNAVAILABLE: upstream timed out"],
       ]);
       // The runs/create that took effect was found by its name, not sent again: one run of that name.
       const creates = proxy.requests.filter((r) => r.path.endsWith("/runs/create") && r.body?.includes('"run_name":"log-batch-1"'));

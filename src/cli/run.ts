@@ -12,7 +12,7 @@ export default defineCommand({
     url: { type: "string", description: `Verify an existing server at this URL (one backend): ${RUN_HELP.urls}` },
     "api-key-file": { type: "string", description: `With --url: a file holding the secret (never argv). ${RUN_HELP.credentials}`, valueHint: "FILE" },
     profile: { type: "string", description: "quick (default; cnn) | full (every workflow, larger sizes, clean and dirty git)" },
-    timeout: { type: "string", description: "Deadline for each workflow process, or for the --script, in seconds (workflows: 300 quick, 1800 full; a script: none)" },
+    timeout: { type: "string", description: "Deadline for each workflow process, or for the --script, in seconds (workflows: 300 quick, 1800 full, or 2 ms per point asked by --size points= where that is longer; a script: none)" },
     size: { type: "string", description: "Override workflow sizes, e.g. --size points=1000000,steps=50" },
     port: { type: "string", description: "Port for the native MLflow server (default: a free one)" },
     seed: { type: "string", description: "Random seed for the workflows (default: 0)" },

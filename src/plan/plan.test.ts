@@ -68,3 +68,17 @@ describe("makePlan", () => {
     expect(parseList("x", "all", ["a", "b"] as const, [])).toEqual(["a", "b"]);
   });
 });
+
+describe("workflowTimeoutMs", () => {
+  test("the profile's deadline for the sizes it gives", async () => {
+    const { workflowTimeoutMs, WORKFLOW_SPECS, TIMEOUT_MS } = await import("./workflows.ts");
+    expect(workflowTimeoutMs("quick", WORKFLOW_SPECS.scale.sizes.quick)).toBe(TIMEOUT_MS.quick);
+    expect(workflowTimeoutMs("full", WORKFLOW_SPECS.scale.sizes.full)).toBe(TIMEOUT_MS.full);
+    expect(workflowTimeoutMs("quick", WORKFLOW_SPECS.cnn.sizes.quick)).toBe(TIMEOUT_MS.quick);
+  });
+  test("--size points=10000000 gets hours, not the quick profile's 5 minutes", async () => {
+    const { workflowTimeoutMs } = await import("./workflows.ts");
+    expect(workflowTimeoutMs("quick", { points: 10_000_000, keys: 4 })).toBe(20_000_000);
+    expect(workflowTimeoutMs("quick", { points: 1_000_000 })).toBe(2_000_000);
+  });
+});

@@ -65,6 +65,18 @@ export const WORKFLOW_SPECS: Record<WorkflowName, WorkflowSpec> = {
 /** Deadline for one workflow process, generous for a 2-core box. */
 export const TIMEOUT_MS: Record<Profile, number> = { quick: 300_000, full: 1_800_000 };
 
+/** Time allowed per metric point a workflow is asked to log: 500 points/s, several times below the
+ * slowest SDK measured on a loaded 2-core box (MLflow native ~2,300/s, W&B offline ~3,000/s with
+ * its flush, ClearML offline ~4,800/s), so `--size points=10000000` gets hours, not 5 minutes. */
+const MS_PER_POINT = 2;
+
+/** A workflow process's deadline when --timeout is not given: the profile's, or longer where the
+ * sizes ask for more points than the profile's deadline can log. */
+export function workflowTimeoutMs(profile: Profile, sizes: Record<string, number>): number {
+  const points = Number(sizes.points ?? 0);
+  return Math.max(TIMEOUT_MS[profile], Number.isFinite(points) ? points * MS_PER_POINT : 0);
+}
+
 /** Git variants a workflow runs from: every workflow clean; dirty too for all in full, for cnn in quick. */
 export function variantsFor(wf: WorkflowName, profile: Profile): ("clean" | "dirty")[] {
   return profile === "full" || wf === "cnn" ? ["clean", "dirty"] : ["clean"];

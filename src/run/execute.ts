@@ -8,7 +8,7 @@ import { peakRssBytes } from "./perf.ts";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Plan } from "../plan/plan.ts";
-import { TIMEOUT_MS, WORKFLOW_SPECS, variantsFor, type WorkflowName } from "../plan/workflows.ts";
+import { TIMEOUT_MS, WORKFLOW_SPECS, variantsFor, workflowTimeoutMs, type WorkflowName } from "../plan/workflows.ts";
 import type { StartedBackend } from "../backends/types.ts";
 import { logTail, runWorkflow, type Progress } from "../runtime/python/workflow.ts";
 import { check, type Check } from "../verify/check.ts";
@@ -134,7 +134,7 @@ async function runOneWorkflow(o: Running, s: BackendSession, be: StartedBackend,
   const run = await runWorkflow({
     python: o.python.python,
     assetRoot: o.assetRoot,
-    timeoutMs: s.ctx.timeoutMs ?? TIMEOUT_MS[o.plan.profile],
+    timeoutMs: o.plan.timeoutMs ?? workflowTimeoutMs(o.plan.profile, sizes),
     env: { ...o.threads, ...be.workflowEnv() },
     dirty: variant === "dirty",
     launcher: spec.launcher,

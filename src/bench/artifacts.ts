@@ -11,7 +11,8 @@ import { createHash, randomBytes } from "node:crypto";
 import type { MlflowClient } from "../backends/mlflow/client.ts";
 import { backendError } from "../util/errors.ts";
 import { fromSamples, type Figure, type Target } from "./figure.ts";
-import { getBytes, putBytes } from "./load.ts";
+import { describeFault } from "./faults.ts";
+import { getBytes, MAX_FAILS_IN_A_ROW, putBytes } from "./load.ts";
 import { sizeLabel } from "./sizes.ts";
 
 const mbps = (bytes: number, ms: number) => bytes / 2 ** 20 / (ms / 1000);
@@ -31,27 +32,55 @@ export interface ArtifactTarget {
   written?: string[];
 }
 
-export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[], repeats: number, progress: (m: string) => void): Promise<Figure[]> {
+/**
+ * Upload and download MB/s per size. A transfer that fails (the server's answer or no answer) is
+ * counted in its figure (errors, note) and reported through `failed`, and the next one goes on;
+ * MAX_FAILS_IN_A_ROW in a row throw. A download whose bytes differ is a wrong answer, not a
+ * transient one: it throws at once. An upload that failed is not downloaded.
+ */
+export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[], repeats: number, progress: (m: string) => void, failed?: (stage: string, message: string) => void): Promise<Figure[]> {
   const out: Figure[] = [];
+  let inARow = 0;
+  const attempt = async <T>(fn: () => Promise<T>, errors: { n: number; first?: string }): Promise<T | undefined> => {
+    try {
+      const r = await fn();
+      inARow = 0;
+      return r;
+    } catch (err) {
+      if ((err as { exitCode?: number }).exitCode === 130) throw err;
+      errors.n++;
+      errors.first ??= describeFault(err);
+      if (++inARow >= MAX_FAILS_IN_A_ROW) throw Object.assign(new Error(`${inARow} artifact transfers in a row failed: ${describeFault(err)}`), { cause: err });
+      return undefined;
+    }
+  };
   for (const size of sizes) {
     const body = randomBytes(size);
     const up: number[] = [];
     const down: number[] = [];
+    const upErr = { n: 0 } as { n: number; first?: string };
+    const downErr = { n: 0 } as { n: number; first?: string };
     for (let i = 0; i < repeats; i++) {
       const path = t.uploadPath(size, i);
       const url = (p: string) => t.client.baseUrl.replace(/\/$/, "") + t.client.artifactUrl(t.uri, p);
-      let start = performance.now();
-      await putBytes(url(path), body);
-      up.push(mbps(size, performance.now() - start));
+      // Removed afterwards whether or not the PUT succeeded (a failed one may have stored it).
       t.written?.push(path);
+      let start = performance.now();
+      if ((await attempt(() => putBytes(url(path), body).then(() => true), upErr)) === undefined) continue;
+      up.push(mbps(size, performance.now() - start));
       const from = t.downloadPath(size, i);
       start = performance.now();
-      const got = await getBytes(url(from));
+      const got = await attempt(() => getBytes(url(from)), downErr);
+      if (got === undefined) continue;
       down.push(mbps(size, performance.now() - start));
       t.check(got, body, from);
     }
+    for (const [what, e] of [["upload", upErr], ["download", downErr]] as const)
+      if (e.n) failed?.(`artifact ${what} ${sizeLabel(size)}`, `${e.n} of ${repeats} transfers failed; the figure rests on the others (first: ${e.first})`);
+    if (!up.length) throw new Error(`every upload of ${sizeLabel(size)} failed: ${upErr.first}`);
+    if (!down.length) throw new Error(`every download of ${sizeLabel(size)} failed: ${downErr.first}`);
     const spec = { target: t.target, group: "artifacts", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", note: t.note, lowSamplesWhy: `${repeats} transfers per size: bounded by the bytes moved` } as const;
-    out.push(fromSamples({ ...spec, name: "http.artifact.upload" }, up), fromSamples({ ...spec, name: "http.artifact.download" }, down));
+    out.push(fromSamples({ ...spec, name: "http.artifact.upload", ...(upErr.n ? { errors: upErr.n } : {}) }, up), fromSamples({ ...spec, name: "http.artifact.download", ...(downErr.n ? { errors: downErr.n } : {}) }, down));
     progress(`artifacts ${sizeLabel(size)}: ${repeats} up and down`);
   }
   return out;

@@ -154,7 +154,7 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
       uploadPath: (size, i) => `up/${sizeLabel(size)}-${i}.bin`,
       downloadPath: (size) => `bytes/${size}`,
       check: lengthCheck, note: "same client as MLflow's (the load generator's fetch); the sink discards uploads and serves downloads from memory",
-    }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress);
+    }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
     figs.forEach(ctx.figure);
   });
   if (rawPort)
@@ -228,7 +228,7 @@ export async function runMlflowSuite(ctx: SuiteContext): Promise<ScaleSeries | u
         uploadPath: (size, i) => `bench/${sizeLabel(size)}-${i}.bin`,
         downloadPath: (size, i) => `bench/${sizeLabel(size)}-${i}.bin`,
         check: sha256Check, note: "through the server's artifact proxy; sha256 checked after the clock stopped",
-      }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress);
+      }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
       figs.forEach(ctx.figure);
     } finally {
       for (const p of written) created?.artifacts.push([uri, p]);

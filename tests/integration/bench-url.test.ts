@@ -101,6 +101,8 @@ describe("e2e bench --url", () => {
       // A history-fill batch of 1000 points that took effect, answered 503: sent again, and MLflow
       // stores each point once (the stage checks the history's length: a doubled batch fails it).
       { path: "/runs/log-batch", bodyIncludes: '"key":"loss"', nth: 3, forward: true, status: 503, body: gateway },
+      // One artifact upload through the proxy fails (not stored): counted in its figure, not downloaded.
+      { path: "/bench/64KB-1.bin", nth: 1, forward: false, status: 502, body: gateway },
     ] });
     try {
       const before = await experiments(server.url);
@@ -120,9 +122,13 @@ describe("e2e bench --url", () => {
       expect(creates).toHaveLength(1);
       const mine = (await experiments(server.url)).filter((e) => !before.some((b) => b.experiment_id === e.experiment_id));
       expect(mine.filter((e) => e.name.startsWith("e2e-bench-http-"))).toHaveLength(1);
-      // The one failed log-batch is counted in its figure and named, with MLflow's error_code and message, in the errors.
-      expect(doc.errors).toHaveLength(1);
-      expect(doc.errors[0].stage).toBe("log-batch 1");
+      // The one failed log-batch and the one failed upload are counted in their figures and named,
+      // with MLflow's error_code and message, in the errors.
+      expect(doc.errors.map((e: { stage: string }) => e.stage)).toEqual(["log-batch 1", "artifact upload 64KB"]);
+      expect(doc.errors[1].message).toMatch(/^1 of \d+ transfers failed; the figure rests on the others \(first: HTTP 502 TEMPORARILY_UNAVAILABLE: upstream timed out/);
+      const up = doc.figures.find((f: { id: string }) => f.id === "mlflow-url/http.artifact.upload[size=64KB]");
+      const down = doc.figures.find((f: { id: string }) => f.id === "mlflow-url/http.artifact.download[size=64KB]");
+      expect([up.errors, down.errors, down.samples]).toEqual([1, undefined, up.samples]);
       expect(doc.errors[0].message).toMatch(/^1 of \d+ calls failed; the figure rests on the \d+ that answered \(first: HTTP 400 BAD_REQUEST: QueuePool limit of size 5 overflow 10 reached/);
       const fig = doc.figures.find((f: { id: string }) => f.id === "mlflow-url/http.log_batch.latency[batch=1]");
       expect(fig.errors).toBe(1);

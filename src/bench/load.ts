@@ -40,9 +40,26 @@ export async function getBytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await request(url, { signal: AbortSignal.timeout(300_000) }));
 }
 
-/** PUT a body (an artifact upload) and read the answer, throw unless 2xx. */
+/** Upload bodies go out in pieces of this size (views of the body, not copies). */
+export const UPLOAD_CHUNK = 1 << 20;
+
+/**
+ * PUT a body (an artifact upload) and read the answer, throw unless 2xx. The body is handed to
+ * fetch as a stream of 1 MB views with an explicit Content-Length, so the wire is the same as for
+ * a plain Uint8Array body (no chunked encoding; every HTTP server reads it alike). Why: Bun's fetch
+ * sends one large buffer slowly; measured side by side against a sink that discards the body
+ * (load 12-14, median of 7): 256 MB at 458 MB/s as one Uint8Array, 363 as a one-piece stream,
+ * 1,800-1,980 as a stream of 256 KB to 16 MB pieces; raw TCP 1,731.
+ */
 export async function putBytes(url: string, body: Uint8Array): Promise<void> {
-  await request(url, { method: "PUT", body, headers: { "content-type": "application/octet-stream" }, signal: AbortSignal.timeout(300_000) });
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let off = 0; off < body.length; off += UPLOAD_CHUNK) c.enqueue(body.subarray(off, off + UPLOAD_CHUNK));
+      c.close();
+    },
+  });
+  const headers = { "content-type": "application/octet-stream", "content-length": String(body.length) };
+  await request(url, { method: "PUT", body: stream, headers, signal: AbortSignal.timeout(300_000) });
 }
 
 function checkInterrupt(): void {

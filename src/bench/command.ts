@@ -28,6 +28,7 @@ import { BENCH_RESULT_SCHEMA, ratiosOf, type BenchResult } from "./result.ts";
 import { runSdkTarget, sdkFigures, sdkTargetOf } from "./sdk.ts";
 import { startDocker, startNative, type BenchServer } from "./servers.ts";
 import { startSink } from "./sink.ts";
+import { ceilingOf } from "./ceiling.ts";
 import { directArtifactFigures } from "./direct-artifacts.ts";
 import { formatValue } from "./sizes.ts";
 import { describeFault, stageErrorMessage } from "./faults.ts";
@@ -66,6 +67,7 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   r.reportErrors = reporters.failures;
   const save = async (final = false) => {
     r.ratios = ratiosOf(r.figures);
+    r.ceiling = ceilingOf(r.figures);
     r.durationMs = Date.now() - started;
     await (final ? reporters.end(r) : reporters.workflowEnd(r));
   };

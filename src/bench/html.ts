@@ -8,6 +8,7 @@ import type { BenchResult } from "./result.ts";
 import { barChart, esc, lineChart, type Series } from "./svg.ts";
 import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows, lowSampleLines, modeHead, modeRows } from "./table.ts";
 import { REFERENCES } from "./references.ts";
+import { ceilingLine, ceilingOf, ceilingSummary } from "./ceiling.ts";
 import { formatValue } from "./sizes.ts";
 import { testDoubleNote } from "./environment.ts";
 
@@ -42,7 +43,7 @@ export function renderHtml(r: BenchResult): string {
       { name: `${s.target}${s.workers ? ` ${s.workers}w` : ""} p50`, points: s.steps.map((p) => ({ x: p.jobs, y: Math.max(p.p50Ms, 1e-3) })) },
     ]) }),
     lineChart({ id: "scalability", title: "Concurrent clients: throughput (log-batch of 100)", xLabel: "clients", unit: "points/s", logX: true, logY: true, series: r.scalability.map((s) => ({ name: `${s.target}${s.workers ? ` ${s.workers}w` : ""}${s.knee ? ` (knee ${s.knee.clients})` : s.noKnee ? " (no knee: 1 client failed)" : ""}`, points: s.steps.map((p) => ({ x: p.clients, y: p.throughput })) })) }),
-    lineChart({ id: "artifacts", title: "Artifact transfer: MLflow (proxy, and a direct store when measured), the HTTP sink, and raw TCP on the loopback (MB/s)", xLabel: "bytes", unit: "MB/s", logX: true, logY: true, series: seriesBy([...by("http.artifact.upload"), ...by("http.artifact.download"), ...by("direct.artifact.upload"), ...by("direct.artifact.download"), ...by("tcp.loopback.transfer")], "size", (f) => f.value, (f) => (f.name.startsWith("tcp.") ? `${f.target} raw TCP` : `${f.target}${f.name.startsWith("direct.") ? " direct store" : ""} ${f.name.split(".").pop()}`)) }),
+    lineChart({ id: "artifacts", title: "Artifact transfer: MLflow (proxy, and a direct store when measured), the HTTP sink through the client, the sink alone, and raw TCP on the loopback (MB/s)", xLabel: "bytes", unit: "MB/s", logX: true, logY: true, series: seriesBy([...by("http.artifact.upload"), ...by("http.artifact.download"), ...by("direct.artifact.upload"), ...by("direct.artifact.download"), ...by("tcp.loopback.transfer"), ...by("tcp.sink.upload"), ...by("tcp.sink.download")], "size", (f) => f.value, (f) => (f.name === "tcp.loopback.transfer" ? `${f.target} raw TCP` : f.name.startsWith("tcp.sink.") ? `sink alone (plain socket) ${f.name.split(".").pop()}` : `${f.target}${f.name.startsWith("direct.") ? " direct store" : ""} ${f.name.split(".").pop()}`)) }),
     barChart({ id: "memory", title: "Peak resident memory", unit: "MiB", bars: r.figures.filter((f) => f.group === "memory" && !f.name.endsWith("tree_peak_rss")).map((f) => ({ label: `${label(f)} ${f.name.replace("memory.", "").replace(".peak_rss", "")}`, value: f.value / 2 ** 20 })) }),
   ].filter(Boolean);
   const env = r.environment as Record<string, unknown>;
@@ -54,6 +55,8 @@ export function renderHtml(r: BenchResult): string {
   const noKnee = r.fleet.filter((s) => !s.knee && s.noKnee).map((s) => `<p class="no-knee">${esc(`${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee!.why}.`)}</p>`).join("");
   const refs = REFERENCES.map((x) => `<li>${esc(x.figure)}. <i>${esc(x.conditions)}</i>. Source: ${esc(x.source.replace(/\s*\(https?:[^)]*\)/, ""))}</li>`).join("");
   const load = (env.loadAverage as number[] | undefined)?.map((x) => x.toFixed(2)).join(" ");
+  const ceilingRows = r.ceiling ?? ceilingOf(r.figures);
+  const ceiling = ceilingRows.map((x) => `<li>${esc(ceilingLine(x, r.figures))}</li>`).join("");
   const errors = r.errors.map((e) => `<li>${esc(`${e.target} ${e.stage}: ${e.message}`)}</li>`).join("");
   const retries = (r.retries ?? []).map((x) => `<li>${esc(`${x.target} ${x.what}: attempt ${x.attempt} failed (${x.message})`)}</li>`).join("");
   return `<!doctype html>
@@ -68,6 +71,7 @@ ${testDoubleNote(env) ? `<p id="test-double"><b>${esc(testDoubleNote(env)!)}.</b
 ${low ? `<h3>Why fewer than 1000 samples</h3><ul id="low-samples">${low}</ul>` : ""}
 ${fleet ? `<h2>Training fleet</h2>${noKnee}<table id="fleet"><thead><tr>${FLEET_HEAD.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${fleet}</tbody></table>` : ""}
 ${modes ? `<h2>MLflow native beside docker</h2><p>The same figures on both servers (* fewer than 1000 samples).</p><table id="modes"><thead><tr>${modeHead(r).map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${modes}</tbody></table>` : ""}
+${ceiling ? `<h2>Harness ceiling</h2><p>${esc(ceilingSummary(ceilingRows))} (* fewer than 1000 samples.)</p><ul id="ceiling">${ceiling}</ul>` : ""}
 <h2>Ratios (same run)</h2><table id="ratios"><thead><tr><th>figure</th><th>over</th><th>ratio</th><th>95% CI</th></tr></thead><tbody>${ratios}</tbody></table>
 ${r.cleanup ? `<h2>Server clean-up</h2><p id="cleanup">${esc(`${r.cleanup.experiments} experiment(s), ${r.cleanup.runs} run(s), ${r.cleanup.artifacts} artifact file(s) deleted. ${r.cleanup.remains}.`)}</p>` : ""}
 <h2>Published reference points</h2><p>For orientation only: other hardware, versions and load; never pass/fail.</p><ul id="references">${refs}</ul>

@@ -16,7 +16,7 @@ import { retrying } from "./faults.ts";
 import { CapPool, closedLoop, getOk, postJson, type Timed } from "./load.ts";
 import type { BenchPlan } from "./plan.ts";
 import type { ScaleSeries } from "./result.ts";
-import { openRawLoopback } from "./sink.ts";
+import { openRawHttp, openRawLoopback } from "./sink.ts";
 import { sizeLabel } from "./sizes.ts";
 
 /** What a suite created on a server, for clean-up by URL. */
@@ -159,17 +159,30 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
   });
   if (rawPort)
     await stage(ctx, "raw loopback", async () => {
+      // Three tiers, interleaved per transfer so they share the moment's conditions: raw TCP (the
+      // loopback), HTTP written on a plain socket to the sink (the sink's cost added), and above
+      // them the artifact figures (the load generator's fetch added: the client's cost).
       const raw = await openRawLoopback(rawPort);
+      const http = await openRawHttp(Number(new URL(ctx.url).port));
       try {
-      for (const size of ctx.plan.artifactSizes) {
-        const body = randomBytes(size);
-        await raw.send(body);
-        const rates: number[] = [];
-        for (let i = 0; i < Math.max(ctx.plan.artifactRepeats, 5); i++) rates.push(size / 2 ** 20 / ((await raw.send(body)) / 1000));
-        ctx.figure(fromSamples({ target: ctx.target, group: "ceiling", name: "tcp.loopback.transfer", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", note: "plain TCP on 127.0.0.1 to the sink process over one kept connection, no HTTP: the loopback's own ceiling", lowSamplesWhy: "a few transfers per size: bounded by the bytes moved" }, rates));
-      }
+        for (const size of ctx.plan.artifactSizes) {
+          const body = randomBytes(size);
+          const rate = (ms: number) => size / 2 ** 20 / (ms / 1000);
+          await raw.send(body), await http.put(body), await http.get(size);
+          const loop: number[] = [], up: number[] = [], down: number[] = [];
+          for (let i = 0; i < Math.max(ctx.plan.artifactRepeats, 5); i++) {
+            loop.push(rate(await raw.send(body)));
+            up.push(rate(await http.put(body)));
+            down.push(rate(await http.get(size)));
+          }
+          const spec = { target: ctx.target, group: "ceiling", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", lowSamplesWhy: "a few transfers per size: bounded by the bytes moved" } as const;
+          ctx.figure(fromSamples({ ...spec, name: "tcp.loopback.transfer", note: "plain TCP on 127.0.0.1 to the sink process over one kept connection, no HTTP: the loopback's own ceiling" }, loop));
+          ctx.figure(fromSamples({ ...spec, name: "tcp.sink.upload", note: "an HTTP PUT written on a plain kept TCP connection to the sink, no HTTP client: the sink's own ceiling" }, up));
+          ctx.figure(fromSamples({ ...spec, name: "tcp.sink.download", note: "an HTTP GET of /bytes/N on a plain kept TCP connection, the body counted, no HTTP client: the sink's own ceiling" }, down));
+        }
       } finally {
         raw.close();
+        http.close();
       }
     });
   let series: ScaleSeries | undefined;

@@ -2,6 +2,7 @@
 import type { BenchResult } from "./result.ts";
 import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows, lowSampleLines, modeHead, modeRows } from "./table.ts";
 import { REFERENCES } from "./references.ts";
+import { ceilingLine, ceilingOf, ceilingSummary } from "./ceiling.ts";
 import { formatValue } from "./sizes.ts";
 import { testDoubleNote } from "./environment.ts";
 
@@ -37,6 +38,8 @@ export function renderMarkdown(r: BenchResult): string {
     for (const s of r.scalability) if (s.knee) out.push(row([s.target, String(s.knee.clients), Math.round(s.knee.throughput).toString(), `${s.knee.reason}${s.knee.error ? `: ${s.knee.error}` : ""}`]));
     for (const s of r.scalability) if (!s.knee && s.noKnee) out.push(row([s.target, "no knee", "-", `${s.noKnee.reason}: ${s.noKnee.why}`]));
   }
+  const ceiling = r.ceiling ?? ceilingOf(r.figures);
+  if (ceiling.length) out.push("", "## Harness ceiling", "", `${ceilingSummary(ceiling)} (* fewer than 1000 samples.)`, "", ...ceiling.map((x) => `- ${ceilingLine(x, r.figures)}`));
   if (r.ratios.length) {
     out.push("", "## Ratios (same run)", "", row(["figure", "over", "ratio"]), row(Array(3).fill("---")));
     for (const x of r.ratios) out.push(row([x.numerator, x.denominator, `${x.value.toPrecision(3)}${x.ci ? ` (${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)})` : ""}${x.lowSamples ? " *" : ""}`]));

@@ -9,6 +9,7 @@ import type { ReporterFailure } from "../report/reporter.ts";
 import type { BenchPlan } from "./plan.ts";
 import type { FleetSeries } from "./fleet.ts";
 import type { CleanupReport } from "./remote.ts";
+import type { CeilingRow } from "./ceiling.ts";
 import { rawSamples } from "./figure.ts";
 import { ratioInterval, type Interval } from "./stats.ts";
 
@@ -68,6 +69,8 @@ export interface BenchResult {
   /** The training-fleet load steps of each server, with the knee. */
   fleet: FleetSeries[];
   ratios: Ratio[];
+  /** The harness ceiling judged per figure against the issue's goals (src/bench/ceiling.ts). */
+  ceiling?: CeilingRow[];
   /** What `--url` removed from the user's server afterwards, and what stays. */
   cleanup?: CleanupReport;
   errors: BenchError[];

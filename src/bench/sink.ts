@@ -138,6 +138,64 @@ export async function openRawLoopback(port: number): Promise<{ send(body: Uint8A
   return { send, close: () => sock.end() };
 }
 
+/**
+ * HTTP/1.1 to the sink written and read on a plain kept TCP connection, no HTTP client: the sink's
+ * own cost over the raw loopback's. `put(body)` sends a PUT with its Content-Length and waits for
+ * the answer; `get(n)` asks /bytes/n and counts the body. Both give milliseconds. Between this and
+ * the load generator's fetch figure to the same sink lies the client's cost.
+ */
+export async function openRawHttp(port: number): Promise<{ put(body: Uint8Array): Promise<number>; get(n: number): Promise<number>; close(): void }> {
+  let drained: (() => void) | undefined;
+  // The answer being read: its head (latin1 text until the blank line), then body bytes counted.
+  let head = "";
+  let want = -1;
+  let got = 0;
+  let answered: ((status: string) => void) | undefined;
+  const onData = (d: Uint8Array) => {
+    let rest = d;
+    if (want < 0) {
+      const before = head.length;
+      head += new TextDecoder("latin1").decode(d.subarray(0, 16384));
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      want = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head.slice(0, end))?.[1] ?? 0);
+      rest = d.subarray(end + 4 - before);
+      head = head.slice(0, head.indexOf("\r\n"));
+    }
+    got += rest.length;
+    if (got >= want) {
+      const status = head;
+      head = "";
+      want = -1;
+      got = 0;
+      answered?.(status);
+    }
+  };
+  const sock = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => onData(d), drain: () => drained?.() } });
+  sock.setNoDelay(true);
+  const writeAll = async (buf: Uint8Array) => {
+    for (let off = 0; off < buf.length; ) {
+      off += Math.max(0, sock.write(buf.subarray(off)));
+      if (off < buf.length) await new Promise<void>((r) => (drained = r));
+    }
+  };
+  const exchange = async (req: string, body?: Uint8Array) => {
+    const done = new Promise<string>((r) => (answered = r));
+    const t = performance.now();
+    await writeAll(new TextEncoder().encode(req));
+    if (body) await writeAll(body);
+    const status = await done;
+    const ms = performance.now() - t;
+    if (!/^HTTP\/1\.1 2/.test(status)) throw backendError(`the sink answered "${status}" to a raw request`);
+    return ms;
+  };
+  return {
+    put: (body) => exchange(`PUT /raw HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/octet-stream\r\ncontent-length: ${body.length}\r\n\r\n`, body),
+    get: (n) => exchange(`GET /bytes/${n} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`),
+    close: () => sock.end(),
+  };
+}
+
 export interface Sink {
   url: string;
   /** Port of the raw TCP listener. */

@@ -3,6 +3,7 @@ import type { Figure } from "./figure.ts";
 import type { BenchResult } from "./result.ts";
 import { formatValue } from "./sizes.ts";
 import { testDoubleNote } from "./environment.ts";
+import { ceilingLine, ceilingOf, ceilingSummary } from "./ceiling.ts";
 
 const params = (f: Figure) => Object.entries(f.params).map(([k, v]) => `${k}=${v}`).join(" ");
 const num = (v: number, unit: string) => formatValue(v, unit).replace(/ .*$/, "");
@@ -85,6 +86,8 @@ export function renderBenchTable(r: BenchResult): string {
   const knees = r.scalability.filter((s) => s.knee).map((s) => `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: knee at ${s.knee!.clients} client(s), ${Math.round(s.knee!.throughput)} points/s (${s.knee!.reason}${s.knee!.error ? `: ${s.knee!.error}` : ""})`);
   knees.push(...r.scalability.filter((s) => !s.knee && s.noKnee).map((s) => `${s.target}${s.workers ? ` (${s.workers} workers)` : ""}: no knee: ${s.noKnee!.why}`));
   if (knees.length) out.push("", "scalability:", ...knees.map((k) => `  ${k}`));
+  const ceiling = r.ceiling ?? ceilingOf(r.figures);
+  if (ceiling.length) out.push("", `harness ceiling: ${ceilingSummary(ceiling)}`, ...ceiling.map((x) => `  ${ceilingLine(x, r.figures)}`));
   if (r.errors.length) out.push("", "errors:", ...r.errors.map((e) => `  ${e.target} ${e.stage}: ${e.message}`));
   if (r.retries?.length) out.push("", "set-up requests sent again:", ...r.retries.map((x) => `  ${x.target} ${x.what}: attempt ${x.attempt} failed (${x.message})`));
   out.push("", `${r.figures.length} figures, ${r.ratios.length} ratios, status ${r.status}${r.durationMs ? `, ${(r.durationMs / 1000).toFixed(0)} s` : ""}`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { getBytes, putBytes, UPLOAD_CHUNK } from "./load.ts";
-import { startSink, type Sink } from "./sink.ts";
+import { openRawHttp, startSink, type Sink } from "./sink.ts";
 
 describe("putBytes (the upload client of the sink and MLflow alike)", () => {
   const seen: { length: string | null; chunked: string | null; sha: string }[] = [];
@@ -46,4 +46,22 @@ describe("the loopback sink", () => {
     expect((await getBytes(`${sink.url}/bytes/${3 * UPLOAD_CHUNK + 5}`)).length).toBe(3 * UPLOAD_CHUNK + 5);
   });
 
+});
+
+describe("the sink through a plain socket (no HTTP client)", () => {
+  let sink: Sink;
+  beforeAll(async () => void (sink = await startSink()), 30_000);
+  afterAll(async () => sink?.stop());
+
+  test("puts and gets over one kept connection, several sizes, each answered 2xx", async () => {
+    const raw = await openRawHttp(Number(new URL(sink.url).port));
+    try {
+      for (const size of [0, 1, 70_000, 3 * UPLOAD_CHUNK + 1]) {
+        expect(await raw.put(randomBytes(size))).toBeGreaterThan(0);
+        expect(await raw.get(size)).toBeGreaterThan(0);
+      }
+    } finally {
+      raw.close();
+    }
+  });
 });

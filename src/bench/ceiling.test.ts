@@ -51,12 +51,14 @@ describe("the harness ceiling, judged per figure", () => {
     const r = rowOf(figs, "harness/http.log_batch.latency[batch=1]");
     expect(r.backend).toBe("mlflow-docker/http.log_batch.latency[batch=1]");
     expect(r.overBackend).toBeCloseTo(5);
+    expect(ceilingLine(rowOf([ms("mlflow-native", 162), ms("harness", 0.1)], "harness/http.log_batch.latency[batch=1]"), figs)).toContain("1620x the fastest");
     expect(r.tenX).toBe(false);
     expect(r.bound).toBeUndefined();
   });
 
   test("a harness figure with nothing to compare is not judged; the summary counts what was", () => {
-    const figs = [ms("harness", 0.1), ...upload("4MB", 100, 2000, 2200, 2500)];
+    const knee = (target: Target) => fromSamples({ target, group: "scalability", name: "scale.knee.clients", params: { batch: 100 }, unit: "clients", better: "bigger" }, [1]);
+    const figs = [ms("harness", 0.1), knee("harness"), knee("mlflow-native"), ...upload("4MB", 100, 2000, 2200, 2500)];
     const rows = ceilingOf(figs);
     expect(rows.map((r) => r.figure)).toEqual(["harness/http.artifact.upload[size=4MB]"]);
     expect(ceilingSummary(rows)).toBe("10x the fastest backend: 1 of 1 figures; at least half of raw TCP for bodies of 1 MB and more: 1 of 1. Both goals are met in this run.");

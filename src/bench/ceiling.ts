@@ -36,6 +36,7 @@ const bytesOf = (label: string | number | undefined): number => {
   const m = /^(\d+)(B|KB|MB|GB)$/.exec(String(label ?? ""));
   return m ? Number(m[1]) * { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30 }[m[2] as "B"] : NaN;
 };
+const SPEED_UNITS: readonly string[] = ["ms", "points/s", "requests/s", "MB/s"];
 const sameParams = (a: Figure, b: Figure) => JSON.stringify(a.params) === JSON.stringify(b.params);
 /** Times better: bigger-is-better divides the harness by the backend, latencies the other way. */
 const over = (h: Figure, b: Figure) => (h.better === "bigger" ? h.value / b.value : b.value / h.value);
@@ -43,7 +44,9 @@ const over = (h: Figure, b: Figure) => (h.better === "bigger" ? h.value / b.valu
 export function ceilingOf(figures: readonly Figure[]): CeilingRow[] {
   const rows: CeilingRow[] = [];
   const peer = (name: string, h: Figure) => figures.find((g) => g.target === "harness" && g.name === name && sameParams(g, h));
-  for (const h of figures.filter((f) => f.target === "harness" && (f.name.startsWith("http.") || f.name.startsWith("scale.")) && f.value > 0)) {
+  // Rates and latencies only: a knee's client count says where a server saturates, not how fast it is.
+  const judged = (f: Figure) => f.target === "harness" && (f.name.startsWith("http.") || f.name.startsWith("scale.")) && SPEED_UNITS.includes(f.unit) && f.value > 0;
+  for (const h of figures.filter(judged)) {
     const backends = figures.filter((g) => g.target !== "harness" && g.name === h.name && sameParams(g, h) && g.value > 0);
     const fastest = backends.sort((a, b) => over(b, a) - over(a, b))[0];
     const row: CeilingRow = { figure: h.id };
@@ -79,7 +82,7 @@ export function ceilingLine(r: CeilingRow, figures: readonly Figure[]): string {
   const h = figures.find((f) => f.id === r.figure);
   const v = (x: number) => (h ? formatValue(x, h.unit) : x.toPrecision(3));
   const parts = [`${r.figure.replace(/^harness\//, "")}: harness ${h ? v(h.value) : "?"}`];
-  if (r.overBackend !== undefined) parts.push(`${r.overBackend.toPrecision(3)}x the fastest backend (${r.backend}): 10x goal ${r.tenX ? "met" : "NOT met"}`);
+  if (r.overBackend !== undefined) parts.push(`${r.overBackend >= 1000 ? Math.round(r.overBackend) : r.overBackend.toPrecision(3)}x the fastest backend (${r.backend}): 10x goal ${r.tenX ? "met" : "NOT met"}`);
   if (r.ofLoopback !== undefined) parts.push(`${Math.round(r.ofLoopback * 100)}% of raw TCP (${v(r.loopback!)})${r.sink !== undefined ? `, sink alone ${v(r.sink)}` : ""}${r.halfLoopback === undefined ? "" : `: half-loopback goal ${r.halfLoopback ? "met" : "NOT met"}`}`);
   if (r.bound) parts.push(BOUND_WHY[r.bound]);
   if (r.tenX === false && r.backendOfLoopback !== undefined && r.backendOfLoopback > 1 / CEILING_GOALS.overBackend)

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { usageError } from "../util/errors.ts";
-import type { Figure } from "./figure.ts";
+import { noKneeOf, type Figure } from "./figure.ts";
 
 export interface Regression {
   id: string;
@@ -22,6 +22,29 @@ export interface Comparison {
   regressions: Regression[];
   improved: string[];
   missing: string[];
+  /**
+   * Knee figures where one side found no knee: not a numeric change (a no-knee figure's 0 is a
+   * placeholder), but the knee appeared or disappeared. A knee that disappeared fails the
+   * comparison as a regression does. Absent when there is none.
+   */
+  knees?: KneeChange[];
+}
+
+export interface KneeChange {
+  id: string;
+  change: "appeared" | "disappeared";
+  /** The knee's value, or "no knee (reason)". */
+  baseline: number | string;
+  current: number | string;
+}
+
+const kneeSide = (f: Figure) => {
+  const nk = noKneeOf(f);
+  return nk ? `no knee (${nk.reason})` : f.value;
+};
+
+export function kneeChangeText(k: KneeChange): string {
+  return `knee ${k.change}: ${k.baseline} -> ${k.current}`;
 }
 
 /** "10%", "10" or "0.1" -> 0.1. */
@@ -62,6 +85,12 @@ export function compare(baseline: readonly Figure[], current: readonly Figure[],
     const b = base.get(f.id);
     if (!b) continue;
     base.delete(f.id);
+    const [nb, nf] = [noKneeOf(b), noKneeOf(f)];
+    if (nb || nf) {
+      out.compared++;
+      if (!(nb && nf)) (out.knees ??= []).push({ id: f.id, change: nb ? "appeared" : "disappeared", baseline: kneeSide(b), current: kneeSide(f) });
+      continue;
+    }
     if (!(b.value > 0) || !Number.isFinite(f.value)) continue;
     out.compared++;
     const change = (f.value - b.value) / b.value;
@@ -74,10 +103,15 @@ export function compare(baseline: readonly Figure[], current: readonly Figure[],
   return out;
 }
 
+/** The knees that disappeared since the baseline: they fail the comparison, as regressions do. */
+export const kneesLost = (c: Comparison) => (c.knees ?? []).filter((k) => k.change === "disappeared");
+
 export function describeRegressions(c: Comparison): string {
   const r = c.regressions;
   const head = r.slice(0, 3).map((x) => `${x.id} ${fmt(x.baseline)} -> ${fmt(x.current)} ${x.unit} (${(x.worseBy * 100).toFixed(1)}% worse)`);
-  return `${r.length} figure${r.length === 1 ? "" : "s"} regressed beyond ${(c.threshold * 100).toFixed(0)}%: ${head.join("; ")}${r.length > 3 ? `; and ${r.length - 3} more` : ""}`;
+  const lost = kneesLost(c).map((k) => `${k.id} ${kneeChangeText(k)}`);
+  const numeric = r.length ? `${r.length} figure${r.length === 1 ? "" : "s"} regressed beyond ${(c.threshold * 100).toFixed(0)}%: ${head.join("; ")}${r.length > 3 ? `; and ${r.length - 3} more` : ""}` : "";
+  return [numeric, lost.length ? `${lost.length} knee${lost.length === 1 ? "" : "s"} disappeared: ${lost.join("; ")}` : ""].filter(Boolean).join("; ");
 }
 
 const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toPrecision(3));

@@ -12,7 +12,7 @@ import { makeWorkDir } from "../util/fs.ts";
 import { log, scrub } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { printJson } from "../util/output.ts";
-import { compare, describeRegressions, loadBaseline } from "./baseline.ts";
+import { compare, describeRegressions, kneeChangeText, kneesLost, loadBaseline } from "./baseline.ts";
 import { Reporters } from "../report/reporter.ts";
 import { benchReporters } from "./bench-reporters.ts";
 import { benchEnvironment, type ServerInfo } from "./environment.ts";
@@ -234,8 +234,8 @@ export async function benchCommand(a: BenchCommandArgs): Promise<number> {
   r.finishedAt = new Date().toISOString();
   if (baseline) r.comparison = compare(baseline, r.figures, plan.maxRegression);
   await save(true);
-  if (r.comparison?.regressions.length) throw new E2EError(describeRegressions(r.comparison), `compare with ${plan.baseline}; a noisy machine may need a larger --max-regression`, ExitCode.checksFailed);
-  if (r.comparison) log.success(`baseline: ${r.comparison.compared} figures compared, none regressed beyond ${(plan.maxRegression * 100).toFixed(0)}%`);
+  if (r.comparison && (r.comparison.regressions.length || kneesLost(r.comparison).length)) throw new E2EError(describeRegressions(r.comparison), `compare with ${plan.baseline}; a noisy machine may need a larger --max-regression`, ExitCode.checksFailed);
+  if (r.comparison) log.success(`baseline: ${r.comparison.compared} figures compared, none regressed beyond ${(plan.maxRegression * 100).toFixed(0)}%${(r.comparison.knees ?? []).map((k) => `; ${k.id} ${kneeChangeText(k)}`).join("")}`);
   return verdictExitCode({ errors: r.errors.map(() => ExitCode.backend) });
 }
 

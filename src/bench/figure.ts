@@ -33,6 +33,22 @@ export interface Figure {
   /** Calls that failed while the figure was measured: counted, not among its samples. */
   errors?: number;
   note?: string;
+  /**
+   * Set on a knee figure (scale.knee.clients, fleet.knee.jobs) when the sweep found no knee: its
+   * value 0 is a placeholder, never a measurement, so it is kept out of ratios and numeric
+   * baseline changes (the reports say "no knee (reason)" instead).
+   */
+  noKnee?: { reason: string };
+}
+
+/**
+ * The no-knee mark of a figure, also for results written before the mark existed (their knee
+ * figure only says "no knee: ..." in its note).
+ */
+export function noKneeOf(f: Pick<Figure, "name" | "note" | "noKnee">): { reason: string } | undefined {
+  if (f.noKnee) return f.noKnee;
+  if (f.name.includes(".knee.") && f.note?.startsWith("no knee:")) return { reason: "not recorded" };
+  return undefined;
 }
 
 /** The raw samples behind each figure, kept in memory (not in the JSON) for ratio intervals. */

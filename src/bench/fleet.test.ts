@@ -67,5 +67,6 @@ describe("fleet load model", () => {
     expect(series).toHaveLength(1);
     expect(figures.map((f) => [f.name, f.value])).toEqual([["fleet.knee.jobs", 0]]);
     expect(figures[0]!.note).toMatch(/^no knee: the first step \(1 job\) already crossed the p99 threshold/);
+    expect(figures[0]!.noKnee).toEqual({ reason: "p99" });
   });
 });

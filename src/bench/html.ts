@@ -4,9 +4,9 @@
  * external resources: it reads offline.
  */
 import type { Figure } from "./figure.ts";
-import type { BenchResult } from "./result.ts";
+import { incomparableOf, type BenchResult } from "./result.ts";
 import { barChart, esc, lineChart, type Series } from "./svg.ts";
-import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows, lowSampleLines, modeHead, modeRows } from "./table.ts";
+import { FIGURE_HEAD, FLEET_HEAD, NOT_COMPARABLE, figureRows, fleetRows, lowSampleLines, modeHead, modeRows } from "./table.ts";
 import { REFERENCES } from "./references.ts";
 import { ceilingLine, ceilingOf, ceilingSummary } from "./ceiling.ts";
 import { formatValue } from "./sizes.ts";
@@ -48,7 +48,7 @@ export function renderHtml(r: BenchResult): string {
   ].filter(Boolean);
   const env = r.environment as Record<string, unknown>;
   const rows = figureRows(r.figures).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 3 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
-  const ratios = r.ratios.map((x) => `<tr><td>${esc(x.numerator)}</td><td>${esc(x.denominator)}</td><td class="n">${x.value.toPrecision(3)}${x.lowSamples ? " *" : ""}</td><td class="n">${x.ci ? esc(`${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)}`) : ""}</td></tr>`).join("");
+  const ratios = r.ratios.map((x) => `<tr><td>${esc(x.numerator)}</td><td>${esc(x.denominator)}</td><td class="n">${x.value.toPrecision(3)}${x.lowSamples ? " *" : ""}</td><td class="n">${x.ci ? esc(`${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)}`) : ""}</td></tr>`).join("") + incomparableOf(r.figures).map((x) => `<tr class="not-comparable"><td>${esc(x.numerator)}</td><td>${esc(x.denominator)}</td><td>${esc(NOT_COMPARABLE)}</td><td>${esc(x.why)}</td></tr>`).join("");
   const fleet = fleetRows(r).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 1 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
   const modes = modeRows(r).map((cells) => `<tr>${cells.map((c, i) => `<td${i >= 2 ? ' class="n"' : ""}>${esc(c)}</td>`).join("")}</tr>`).join("");
   const low = lowSampleLines(r.figures).map((l) => `<li>${esc(l)}</li>`).join("");

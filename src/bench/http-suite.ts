@@ -126,7 +126,9 @@ export async function scaleSeries(ctx: SuiteContext, runIds: string[]): Promise<
   if (!series.knee && series.steps.length) {
     // Not a knee of 0 points/s: 0 clients is what ran clean (a drop to it is a regression --baseline sees).
     series.noKnee = { reason, why: noKneeWhy(series.steps) };
-    ctx.figure(fromSamples({ target: ctx.target, group: "scalability", params: { batch }, name: "scale.knee.clients", unit: "clients", better: "bigger", note: `no knee: ${series.noKnee.why}` }, [0]));
+    const none = fromSamples({ target: ctx.target, group: "scalability", params: { batch }, name: "scale.knee.clients", unit: "clients", better: "bigger", note: `no knee: ${series.noKnee.why}` }, [0]);
+    none.noKnee = { reason };
+    ctx.figure(none);
   }
   if (series.knee) {
     const spec = { target: ctx.target, group: "scalability", params: { batch } } as const;
@@ -353,7 +355,11 @@ export async function fleetFigures(ctx: SuiteContext, newJob: (i: number) => Pro
   if (!f.knee) {
     // No step within the thresholds: 0 jobs is what the server takes at this load (a drop to it
     // is a regression --baseline sees); there is no throughput at a knee to report.
-    if (f.noKnee && f.steps.length) ctx.figure(fromSamples({ ...spec, name: "fleet.knee.jobs", unit: "clients", better: "bigger", note: `no knee: ${f.noKnee.why}; ${thresholds}` }, [0]));
+    if (f.noKnee && f.steps.length) {
+      const none = fromSamples({ ...spec, name: "fleet.knee.jobs", unit: "clients", better: "bigger", note: `no knee: ${f.noKnee.why}; ${thresholds}` }, [0]);
+      none.noKnee = { reason: f.noKnee.reason };
+      ctx.figure(none);
+    }
     return;
   }
   const at = f.steps.find((s) => s.jobs === f.knee!.jobs);

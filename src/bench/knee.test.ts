@@ -25,7 +25,7 @@ describe("knee", () => {
 describe("scaleSeries against a server that refuses every request", () => {
   test("no knee (null) with why, a 0-clients figure, no throughput figure", async () => {
     const { scaleSeries } = await import("./http-suite.ts");
-    const figures: { name: string; value: number; note?: string }[] = [];
+    const figures: { name: string; value: number; note?: string; noKnee?: { reason: string } }[] = [];
     const plan = { scale: { maxClients: 4, stepSeconds: 0.2, batch: 10, budgetSeconds: 5 } } as unknown as import("./plan.ts").BenchPlan;
     const s = await scaleSeries({ target: "harness", url: "http://127.0.0.1:1", plan, figure: (f) => void figures.push(f), progress: () => {}, error: () => {} }, ["r"]);
     expect(s.steps.map((x) => x.clients)).toEqual([1]);
@@ -35,5 +35,7 @@ describe("scaleSeries against a server that refuses every request", () => {
     expect(s.noKnee?.why).toMatch(/^the first step \(1 client\) already failed: [1-5] error\(s\)/);
     expect(figures.map((f) => [f.name, f.value])).toEqual([["scale.knee.clients", 0]]);
     expect(figures[0]!.note).toStartWith("no knee: the first step (1 client) already failed");
+    // Marked, so no ratio and no numeric baseline change is built on its 0 (no-knee.test.ts).
+    expect(figures[0]!.noKnee).toEqual({ reason: "errors" });
   });
 });

@@ -1,10 +1,11 @@
 /** The Markdown report (CI job summaries): environment line, figures table, knees, ratios, errors. */
-import type { BenchResult } from "./result.ts";
-import { FIGURE_HEAD, FLEET_HEAD, figureRows, fleetRows, lowSampleLines, modeHead, modeRows } from "./table.ts";
+import { incomparableOf, type BenchResult } from "./result.ts";
+import { FIGURE_HEAD, FLEET_HEAD, NOT_COMPARABLE, figureRows, fleetRows, lowSampleLines, modeHead, modeRows } from "./table.ts";
 import { REFERENCES } from "./references.ts";
 import { ceilingLine, ceilingOf, ceilingSummary } from "./ceiling.ts";
 import { formatValue } from "./sizes.ts";
 import { testDoubleNote } from "./environment.ts";
+import { kneeChangeText } from "./baseline.ts";
 
 const row = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
 
@@ -40,11 +41,13 @@ export function renderMarkdown(r: BenchResult): string {
   }
   const ceiling = r.ceiling ?? ceilingOf(r.figures);
   if (ceiling.length) out.push("", "## Harness ceiling", "", `${ceilingSummary(ceiling)} (* fewer than 1000 samples.)`, "", ...ceiling.map((x) => `- ${ceilingLine(x, r.figures)}`));
-  if (r.ratios.length) {
+  const apart = incomparableOf(r.figures);
+  if (r.ratios.length || apart.length) {
     out.push("", "## Ratios (same run)", "", row(["figure", "over", "ratio"]), row(Array(3).fill("---")));
     for (const x of r.ratios) out.push(row([x.numerator, x.denominator, `${x.value.toPrecision(3)}${x.ci ? ` (${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)})` : ""}${x.lowSamples ? " *" : ""}`]));
+    for (const x of apart) out.push(row([x.numerator, x.denominator, `${NOT_COMPARABLE}: ${x.why}`]));
   }
-  if (r.comparison) out.push("", `## Baseline`, "", `${r.comparison.compared} figures compared; ${r.comparison.regressions.length} regressed beyond ${(r.comparison.threshold * 100).toFixed(0)}%.`, ...r.comparison.regressions.map((x) => `- ${x.id}: ${x.baseline.toPrecision(4)} -> ${x.current.toPrecision(4)} ${x.unit}`));
+  if (r.comparison) out.push("", `## Baseline`, "", `${r.comparison.compared} figures compared; ${r.comparison.regressions.length} regressed beyond ${(r.comparison.threshold * 100).toFixed(0)}%.`, ...r.comparison.regressions.map((x) => `- ${x.id}: ${x.baseline.toPrecision(4)} -> ${x.current.toPrecision(4)} ${x.unit}`), ...(r.comparison.knees ?? []).map((x) => `- ${x.id}: ${kneeChangeText(x)}`));
   if (r.errors.length) out.push("", "## Errors", "", ...r.errors.map((e) => `- ${e.target} ${e.stage}: ${e.message}`));
   if (r.retries?.length) out.push("", "## Set-up requests sent again", "", ...r.retries.map((x) => `- ${x.target} ${x.what}: attempt ${x.attempt} failed (${x.message})`));
   return `${out.join("\n")}\n`;

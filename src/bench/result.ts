@@ -10,7 +10,7 @@ import type { BenchPlan } from "./plan.ts";
 import type { FleetSeries } from "./fleet.ts";
 import type { CleanupReport } from "./remote.ts";
 import type { CeilingRow } from "./ceiling.ts";
-import { rawSamples } from "./figure.ts";
+import { noKneeOf, rawSamples } from "./figure.ts";
 import { ratioInterval, type Interval } from "./stats.ts";
 
 export const BENCH_RESULT_SCHEMA = "e2e/bench-result/v1";
@@ -103,7 +103,36 @@ function referencesOf(f: Figure, all: readonly Figure[]): Figure[] {
       refs.push(peers.find((g) => g.target === f.target && g.params.workers === undefined && JSON.stringify(g.params) === JSON.stringify(rest)));
     }
   }
-  return refs.filter((r): r is Figure => !!r && r.value > 0);
+  return refs.filter((r): r is Figure => !!r);
+}
+
+/** A pair of figures that a ratio would compare but cannot: one side found no knee. */
+export interface Incomparable {
+  name: string;
+  numerator: string;
+  denominator: string;
+  /** "no knee (p99) on mlflow-native": which side has no figure, and why. */
+  why: string;
+}
+
+const noKneeText = (f: Figure) => {
+  const nk = noKneeOf(f);
+  return nk ? `no knee (${nk.reason}) on ${f.id}` : undefined;
+};
+
+/**
+ * The pairs ratiosOf leaves out because a knee figure on either side is a no-knee placeholder
+ * (value 0, not a measurement): the reports list them as not comparable instead of a 0 or a
+ * division by 0.
+ */
+export function incomparableOf(figures: readonly Figure[]): Incomparable[] {
+  const out: Incomparable[] = [];
+  for (const f of figures)
+    for (const ref of referencesOf(f, figures)) {
+      const why = [noKneeText(f), noKneeText(ref)].filter(Boolean).join("; ");
+      if (why) out.push({ name: f.name, numerator: f.id, denominator: ref.id, why });
+    }
+  return out;
 }
 
 /**
@@ -115,7 +144,9 @@ export function ratiosOf(figures: readonly Figure[]): Ratio[] {
   const out: Ratio[] = [];
   for (const f of figures) {
     if (!Number.isFinite(f.value)) continue;
+    if (noKneeOf(f)) continue;
     for (const ref of referencesOf(f, figures)) {
+      if (!(ref.value > 0) || noKneeOf(ref)) continue;
       const a = rawSamples.get(f);
       const b = rawSamples.get(ref);
       const ci = f.unit === "ms" && ref.unit === "ms" && a && b && a.length > 5 && b.length > 5 ? ratioCi(f, ref, a, b) : undefined;

@@ -1,6 +1,6 @@
 /** The console comparison table: one row per figure, grouped, with its spread. */
-import type { Figure } from "./figure.ts";
-import type { BenchResult } from "./result.ts";
+import { noKneeOf, type Figure } from "./figure.ts";
+import { incomparableOf, type BenchResult } from "./result.ts";
 import { formatValue } from "./sizes.ts";
 import { testDoubleNote } from "./environment.ts";
 import { ceilingLine, ceilingOf, ceilingSummary } from "./ceiling.ts";
@@ -13,8 +13,24 @@ const ci = (f: Figure) => (f.ci ? `${num(f.ci.lo, f.unit)}-${num(f.ci.hi, f.unit
 export const FIGURE_HEAD = ["target", "figure", "params", "value", "95% CI", "p50", "p99", "max", "n"];
 
 export function figureRows(figures: readonly Figure[]): string[][] {
-  return figures.map((f) => [f.target, f.name, params(f), formatValue(f.value, f.unit), ci(f), num(f.spread.p50, f.unit), num(f.spread.p99, f.unit), num(f.spread.max, f.unit), `${f.samples}${f.lowSamples ? "*" : ""}`]);
+  return figures.map((f) => {
+    // A no-knee placeholder (value 0) is not a measurement: it reads as what it is.
+    const nk = noKneeOf(f);
+    if (nk) return [f.target, f.name, params(f), noKneeCell(nk), "", "-", "-", "-", `${f.samples}${f.lowSamples ? "*" : ""}`];
+    return [f.target, f.name, params(f), formatValue(f.value, f.unit), ci(f), num(f.spread.p50, f.unit), num(f.spread.p99, f.unit), num(f.spread.max, f.unit), `${f.samples}${f.lowSamples ? "*" : ""}`];
+  });
 }
+
+const noKneeCell = (nk: { reason: string }) => `no knee (${nk.reason})`;
+
+/** A figure's value cell in a side-by-side table: "no knee (reason)" for a no-knee placeholder. */
+export function valueCell(f: Figure): string {
+  const nk = noKneeOf(f);
+  return nk ? noKneeCell(nk) : `${formatValue(f.value, f.unit)}${f.lowSamples ? " *" : ""}`;
+}
+
+/** The ratio cell of an incomparable pair (incomparableOf). */
+export const NOT_COMPARABLE = "not comparable (no knee)";
 
 /**
  * Why each figure marked * has fewer than 1000 samples, one line per target and reason (a
@@ -38,12 +54,17 @@ export function lowSampleLines(figures: readonly Figure[]): string[] {
  * measured, with docker / native and its interval, so the store's cost reads in one table.
  */
 export function modeRows(r: BenchResult): string[][] {
-  const ratio = new Map(r.ratios.filter((x) => x.numerator.startsWith("mlflow-docker/") && x.denominator.startsWith("mlflow-native/")).map((x) => [x.numerator, x]));
+  const pair = (x: { numerator: string; denominator: string }) => x.numerator.startsWith("mlflow-docker/") && x.denominator.startsWith("mlflow-native/");
+  const ratio = new Map(r.ratios.filter(pair).map((x) => [x.numerator, x]));
+  // A side without a knee has no figure to divide: the row says so and carries no ratio.
+  const apart = new Map(incomparableOf(r.figures).filter(pair).map((x) => [x.numerator, x]));
   return r.figures.filter((f) => f.target === "mlflow-docker").flatMap((d) => {
     const x = ratio.get(d.id);
-    const n = x && r.figures.find((f) => f.id === x.denominator);
-    if (!x || !n) return [];
-    return [[d.name, params(d), `${formatValue(n.value, n.unit)}${n.lowSamples ? " *" : ""}`, `${formatValue(d.value, d.unit)}${d.lowSamples ? " *" : ""}`, `${x.value.toPrecision(3)}${x.ci ? ` (${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)})` : ""}${x.lowSamples ? " *" : ""}`]];
+    const gap = apart.get(d.id);
+    const n = r.figures.find((f) => f.id === (x ?? gap)?.denominator);
+    if (!n) return [];
+    const cell = x ? `${x.value.toPrecision(3)}${x.ci ? ` (${x.ci.lo.toPrecision(3)}-${x.ci.hi.toPrecision(3)})` : ""}${x.lowSamples ? " *" : ""}` : NOT_COMPARABLE;
+    return [[d.name, params(d), valueCell(n), valueCell(d), cell]];
   });
 }
 

@@ -30,6 +30,8 @@ export interface ArtifactTarget {
   note: string;
   /** Paths written, for clean-up. */
   written?: string[];
+  /** Run before each repetition's upload (the harness's raw tiers), so both share the moment's load. */
+  beside?: (size: number, body: Uint8Array, i: number) => Promise<void>;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[
     const upErr = { n: 0 } as { n: number; first?: string };
     const downErr = { n: 0 } as { n: number; first?: string };
     for (let i = 0; i < repeats; i++) {
+      await t.beside?.(size, body, i);
       const path = t.uploadPath(size, i);
       const url = (p: string) => t.client.baseUrl.replace(/\/$/, "") + t.client.artifactUrl(t.uri, p);
       // Removed afterwards whether or not the PUT succeeded (a failed one may have stored it).

@@ -151,42 +151,47 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
   await logBatchFigures(ctx, async () => "sink");
   await stage(ctx, "artifacts", async () => {
     const client = new MlflowClient(ctx.url, { retries: 0, timeoutMs: 300_000 });
-    const figs = await artifactFigures({
-      target: ctx.target, client, uri: "mlflow-artifacts:/bench",
-      uploadPath: (size, i) => `up/${sizeLabel(size)}-${i}.bin`,
-      downloadPath: (size) => `bytes/${size}`,
-      check: lengthCheck, note: "same client as MLflow's (the load generator's fetch); the sink discards uploads and serves downloads from memory",
-    }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
-    figs.forEach(ctx.figure);
-  });
-  if (rawPort)
-    await stage(ctx, "raw loopback", async () => {
-      // Three tiers, interleaved per transfer so they share the moment's conditions: raw TCP (the
-      // loopback), HTTP written on a plain socket to the sink (the sink's cost added), and above
-      // them the artifact figures (the load generator's fetch added: the client's cost).
-      const raw = await openRawLoopback(rawPort);
-      const http = await openRawHttp(Number(new URL(ctx.url).port));
+    // Three tiers, interleaved per transfer so they share the moment's load (this machine's load
+    // swings within a second): raw TCP (the loopback), HTTP written on a plain socket to the sink
+    // (the sink's cost added), and the artifact figures (the load generator's fetch added).
+    const raw = rawPort ? await openRawLoopback(rawPort) : undefined;
+    const http = rawPort ? await openRawHttp(Number(new URL(ctx.url).port)) : undefined;
+    const tiers = new Map<number, { loop: number[]; up: number[]; down: number[] }>();
+    let tiersFailed = false;
+    const beside = async (size: number, body: Uint8Array, i: number) => {
+      if (!raw || !http || tiersFailed) return;
+      const rate = (ms: number) => size / 2 ** 20 / (ms / 1000);
       try {
-        for (const size of ctx.plan.artifactSizes) {
-          const body = randomBytes(size);
-          const rate = (ms: number) => size / 2 ** 20 / (ms / 1000);
-          await raw.send(body), await http.put(body), await http.get(size);
-          const loop: number[] = [], up: number[] = [], down: number[] = [];
-          for (let i = 0; i < Math.max(ctx.plan.artifactRepeats, 5); i++) {
-            loop.push(rate(await raw.send(body)));
-            up.push(rate(await http.put(body)));
-            down.push(rate(await http.get(size)));
-          }
-          const spec = { target: ctx.target, group: "ceiling", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", lowSamplesWhy: "a few transfers per size: bounded by the bytes moved" } as const;
-          ctx.figure(fromSamples({ ...spec, name: "tcp.loopback.transfer", note: "plain TCP on 127.0.0.1 to the sink process over one kept connection, no HTTP: the loopback's own ceiling" }, loop));
-          ctx.figure(fromSamples({ ...spec, name: "tcp.sink.upload", note: "an HTTP PUT written on a plain kept TCP connection to the sink, no HTTP client: the sink's own ceiling" }, up));
-          ctx.figure(fromSamples({ ...spec, name: "tcp.sink.download", note: "an HTTP GET of /bytes/N on a plain kept TCP connection, the body counted, no HTTP client: the sink's own ceiling" }, down));
-        }
-      } finally {
-        raw.close();
-        http.close();
+        if (i === 0) await raw.send(body), await http.put(body), await http.get(size);
+        const [loop, up, down] = [rate(await raw.send(body)), rate(await http.put(body)), rate(await http.get(size))];
+        const t = tiers.get(size) ?? { loop: [], up: [], down: [] };
+        tiers.set(size, t);
+        t.loop.push(loop), t.up.push(up), t.down.push(down);
+      } catch (err) {
+        // The raw tiers are beside the figures, not part of them: a failure is reported, not fatal.
+        tiersFailed = true;
+        ctx.error("raw loopback", err);
       }
-    });
+    };
+    try {
+      const figs = await artifactFigures({
+        target: ctx.target, client, uri: "mlflow-artifacts:/bench",
+        uploadPath: (size, i) => `up/${sizeLabel(size)}-${i}.bin`,
+        downloadPath: (size) => `bytes/${size}`, beside,
+        check: lengthCheck, note: "same client as MLflow's (the load generator's fetch); the sink discards uploads and serves downloads from memory",
+      }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
+      figs.forEach(ctx.figure);
+    } finally {
+      raw?.close();
+      http?.close();
+    }
+    for (const [size, t] of tiers) {
+      const spec = { target: ctx.target, group: "ceiling", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", lowSamplesWhy: `${t.loop.length} transfers per size, each beside one through the client: bounded by the bytes moved` } as const;
+      ctx.figure(fromSamples({ ...spec, name: "tcp.loopback.transfer", note: "plain TCP on 127.0.0.1 to the sink process over one kept connection, no HTTP: the loopback's own ceiling" }, t.loop));
+      ctx.figure(fromSamples({ ...spec, name: "tcp.sink.upload", note: "an HTTP PUT written on a plain kept TCP connection to the sink, no HTTP client: the sink's own ceiling" }, t.up));
+      ctx.figure(fromSamples({ ...spec, name: "tcp.sink.download", note: "an HTTP GET of /bytes/N on a plain kept TCP connection, the body counted, no HTTP client: the sink's own ceiling" }, t.down));
+    }
+  });
   let series: ScaleSeries | undefined;
   await stage(ctx, "scalability", async () => void (series = await scaleSeries(ctx, ["sink"])));
   return series;

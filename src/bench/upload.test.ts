@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { getBytes, putBytes, UPLOAD_CHUNK } from "./load.ts";
 import { openRawHttp, startSink, type Sink } from "./sink.ts";
+import { artifactFigures, lengthCheck } from "./artifacts.ts";
+import { MlflowClient } from "../backends/mlflow/client.ts";
 
 describe("putBytes (the upload client of the sink and MLflow alike)", () => {
   const seen: { length: string | null; chunked: string | null; sha: string }[] = [];
@@ -63,5 +65,22 @@ describe("the sink through a plain socket (no HTTP client)", () => {
     } finally {
       raw.close();
     }
+  });
+});
+
+describe("artifactFigures with a measurement beside each repetition", () => {
+  let sink: Sink;
+  beforeAll(async () => void (sink = await startSink()), 30_000);
+  afterAll(async () => sink?.stop());
+
+  test("beside runs once per repetition and size, in order, with the same body the client sends", async () => {
+    const calls: string[] = [];
+    const figs = await artifactFigures({
+      target: "harness", client: new MlflowClient(sink.url, { retries: 0 }), uri: "mlflow-artifacts:/bench",
+      uploadPath: (size, i) => `up/${size}-${i}.bin`, downloadPath: (size) => `bytes/${size}`, check: lengthCheck, note: "test",
+      beside: async (size, body, i) => void calls.push(`${size}:${body.length}:${i}`),
+    }, [1024, 70_000], 3, () => {});
+    expect(calls).toEqual(["1024:1024:0", "1024:1024:1", "1024:1024:2", "70000:70000:0", "70000:70000:1", "70000:70000:2"]);
+    expect(figs.map((f) => `${f.name} ${f.samples}`)).toEqual(["http.artifact.upload 3", "http.artifact.download 3", "http.artifact.upload 3", "http.artifact.download 3"]);
   });
 });

@@ -19,6 +19,7 @@ import { CLEARML_CREDENTIALS_HINT, clearmlHosts } from "../backends/clearml/rest
 import { backendError, formatError } from "../util/errors.ts";
 import { redact } from "../util/log.ts";
 import { fleetFigures, type SuiteContext } from "./http-suite.ts";
+import { retrying } from "./faults.ts";
 import type { CleanupReport } from "./remote.ts";
 import { creating, eachLimited, latencyFigure, loggingFigures, send, TEST_DOUBLE_HEADER, transferFigures, type RemoteBench } from "./remote-bench.ts";
 
@@ -63,9 +64,35 @@ export async function openClearmlBench(url: string, keyFile?: string): Promise<R
   let projectId: string | undefined;
   const tasks: string[] = [];
   const files: string[] = [];
+  // Set-up retries before run() has its context are kept and reported when it starts.
+  let retried: NonNullable<SuiteContext["retried"]> | undefined;
+  const early: [string, number, unknown][] = [];
+  const note = (what: string) => (n: number, err: unknown) => (retried ? retried(what, n, err) : early.push([what, n, err]));
+  /** An exact-name pattern: get_all matches `name` as a regular expression. */
+  const exactly = (name: string) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+  /**
+   * A set-up create, sent again on a transient failure (faults.ts). Creating is not idempotent:
+   * the project's name is unique on the server and each task's name is unique in the throwaway
+   * project, so before each retry the bench looks the name up (get_all) and, found, uses that one
+   * (the failed attempt took effect) instead of making a second. A duplicate can still arise when
+   * a failed attempt commits after that look-up; it lies in the same throwaway project, removed
+   * with the rest. The timed tasks.create of api.tasks_create.latency is not retried.
+   */
+  const createProject = () => retrying(() => call<{ id: string }>("projects.create", { name: project, description: "e2e bench: throwaway, deleted when the bench ends" }).then((d) => d.id), {
+    retried: note(`projects.create ${project}`),
+    tookEffect: async () => (await call<{ projects?: { id: string }[] }>("projects.get_all", { name: exactly(project), only_fields: ["id"] }).catch(() => undefined))?.projects?.[0]?.id,
+  });
+  const setUpTask = async (name: string) => {
+    const id = await retrying(() => call<{ id: string }>("tasks.create", { name, type: "training", project: projectId }).then((d) => d.id), {
+      retried: note(`tasks.create ${name}`),
+      tookEffect: async () => (await call<{ tasks?: { id: string }[] }>("tasks.get_all", { project: [projectId], name: exactly(name), only_fields: ["id"] }).catch(() => undefined))?.tasks?.[0]?.id,
+    });
+    tasks.push(id);
+    return id;
+  };
   try {
-    projectId = (await call<{ id: string }>("projects.create", { name: project, description: "e2e bench: throwaway, deleted when the bench ends" })).id;
-    tasks.push((await call<{ id: string }>("tasks.create", { name: "probe", type: "training", project: projectId })).id);
+    projectId = await createProject();
+    await setUpTask("probe");
   } catch (err) {
     const e = explain(err, `the creation of a throwaway project ${project} (the bench writes there)`);
     if (projectId) await call("projects.delete", { project: projectId, force: true, delete_contents: true }).catch(() => {});
@@ -107,11 +134,13 @@ export async function openClearmlBench(url: string, keyFile?: string): Promise<R
     },
     run: async (ctx: SuiteContext) => {
       const stage = async (name: string, fn: () => Promise<void>) => fn().catch((err) => ctx.error(name, err));
+      retried = (what, n, err) => ctx.retried?.(what, n, err);
+      for (const [what, n, err] of early.splice(0)) retried(what, n, err);
       let n = 0;
       await stage("tasks.create", async () =>
         void (await latencyFigure(ctx, "api.tasks_create.latency", creating(ctx.plan.api), () => newTask(`create-${n++}`), "tasks.create of a training task (Task.init); every task deleted afterwards")));
       await loggingFigures(ctx, "http.events_add_batch", "one training step of K scalar events per events.add_batch (json-lines), as the SDK's reporter sends it", async (k) => {
-        const task = await newTask(`log-${k}`);
+        const task = await setUpTask(`log-${k}`);
         return (step) => addBatch(task, k, step);
       });
       await stage("tasks.get_by_id", async () => {
@@ -126,7 +155,7 @@ export async function openClearmlBench(url: string, keyFile?: string): Promise<R
           return new Uint8Array(await res.arrayBuffer());
         }));
       await stage("fleet", () => fleetFigures(ctx, async (i) => {
-        const task = await newTask(`job-${i}`);
+        const task = await setUpTask(`job-${i}`);
         const body = ctx.plan.fleet.artifactEvery ? randomBytes(ctx.plan.fleet.artifactBytes) : undefined;
         // A job's iterations go on across load steps (each step counts from 0), as a training job's do.
         let iter = 0;

@@ -22,6 +22,7 @@ import { redact } from "../util/log.ts";
 import type { CleanupReport } from "./remote.ts";
 import { creating, eachLimited, latencyFigure, loggingFigures, send, TEST_DOUBLE_HEADER, transferFigures, type RemoteBench } from "./remote-bench.ts";
 import { fleetFigures, type SuiteContext } from "./http-suite.ts";
+import { retrying } from "./faults.ts";
 
 const UPSERT = `mutation UpsertBucket($project: String, $entity: String, $name: String!, $state: String, $config: JSONString) {
   upsertBucket(input: {modelName: $project, entityName: $entity, name: $name, state: $state, config: $config}) {
@@ -81,9 +82,21 @@ export async function openWandbBench(url: string, keyFile?: string): Promise<Rem
     runs.set(name, d.upsertBucket.bucket.id);
     projectId ??= d.upsertBucket.bucket.project?.id;
   };
+  // Set-up retries before run() has its context are kept and reported when it starts.
+  let retried: NonNullable<SuiteContext["retried"]> | undefined;
+  const early: [string, number, unknown][] = [];
+  /**
+   * A set-up upsert (a run the bench then uses), sent again on a transient failure (faults.ts).
+   * UpsertBucket makes or updates the run by entity/project/name, so a failed attempt that took
+   * effect anyway is updated, not duplicated: no look-up is needed before the retry. The timed
+   * upserts of api.upsert_bucket.latency are not retried (a failure counts in the figure).
+   */
+  const setUp = (name: string) => retrying(() => upsert(name), {
+    retried: (n, err) => (retried ? retried(`UpsertBucket ${name}`, n, err) : early.push([`UpsertBucket ${name}`, n, err])),
+  });
   // Proves writes before any load: a read-only key stops here.
   try {
-    await upsert("probe");
+    await setUp("probe");
   } catch (err) {
     const doing = `the creation of a throwaway run in project ${entity}/${project} (the bench writes there)`;
     if (err instanceof GraphqlError) throw backendError(`W&B at ${url} refused ${doing}: ${err.message}`, `${WANDB_CREDENTIALS_HINT}; the key's user must be allowed to create projects and runs in entity ${entity} (or set WANDB_ENTITY)`);
@@ -122,24 +135,26 @@ export async function openWandbBench(url: string, keyFile?: string): Promise<Rem
     info,
     run: async (ctx: SuiteContext) => {
       const stage = async (name: string, fn: () => Promise<void>) => fn().catch((err) => ctx.error(name, err));
+      retried = (what, n, err) => ctx.retried?.(what, n, err);
+      for (const [what, n, err] of early.splice(0)) retried(what, n, err);
       await stage("upsertBucket", async () => {
-        await upsert("config");
+        await setUp("config");
         let i = 0;
         await latencyFigure(ctx, "api.upsert_bucket.latency", ctx.plan.api, () => upsert("config", { lr: 0.001, update: i++ }),
           "GraphQL UpsertBucket of one run (a config update, as wandb.init and each config change send it)");
       });
       await loggingFigures(ctx, "http.file_stream", "one history row of K metrics per file_stream POST (wandb-history.jsonl), as the SDK's core streams it", async (keys) => {
         const run = `log-${keys}`;
-        await upsert(run);
+        await setUp(run);
         return (step) => historyPost(run, keys, step);
       });
       await stage("createRunFiles", async () => {
-        await upsert("files");
+        await setUp("files");
         await latencyFigure(ctx, "api.create_run_files.latency", creating(ctx.plan.api), () => gql(CREATE_FILES, { entity, project, run: "files", files: ["bench/url.bin"] }),
           "GraphQL CreateRunFiles: one run file's upload URL");
       });
       await stage("artifacts", async () => {
-        await upsert("artifacts");
+        await setUp("artifacts");
         await transferFigures(ctx, "run files: createRunFiles + PUT to the upload URL + markRunFilesUploaded up; the file's directUrl down; sha256 checked after the clock stopped",
           (path, body) => uploadFile("artifacts", path, body),
           async (path) => {
@@ -155,7 +170,7 @@ export async function openWandbBench(url: string, keyFile?: string): Promise<Rem
       });
       await stage("fleet", () => fleetFigures(ctx, async (i) => {
         const run = `job-${i}`;
-        await upsert(run);
+        await setUp(run);
         const body = ctx.plan.fleet.artifactEvery ? randomBytes(ctx.plan.fleet.artifactBytes) : undefined;
         // A job's rows go on across load steps (each step counts from 0): offsets and _step never repeat.
         let row = 0;

@@ -11,7 +11,7 @@
  * debug.ping; the fileserver takes multipart POSTs (field name = target path) and serves GET/DELETE.
  * No ClearML server can run where e2e is built; this double is what the ClearML-by-URL client is
  * tested against. For `e2e bench --url`: projects.create/delete (force), tasks.create/delete
- * (force), events.add_batch (json-lines, one event per line, as the SDK's batched request sends
+ * (force), projects.get_all (name pattern, the look-up before a set-up retry), events.add_batch (json-lines, one event per line, as the SDK's batched request sends
  * them; scalar events land in the task's scalars). Every answer carries the header
  * `x-e2e-test-double: clearml`, so a bench against it says whose figures they are.
  */
@@ -63,6 +63,8 @@ export interface ClearmlDouble {
   projects: Map<string, string>;
   /** The server's tasks: a test may plant one (files of tasks added later are not served). */
   tasks: DoubleTask[];
+  /** Every object made, in order, kept after its deletion: "projects.create NAME", "tasks.create NAME". */
+  created: string[];
   stop(): void;
 }
 
@@ -71,6 +73,7 @@ const b64url = (s: string) => Buffer.from(s).toString("base64url");
 export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
   const tasks = o.tasks ?? [];
   const calls: string[] = [];
+  const created: string[] = [];
   const fileStore = new Map<string, Uint8Array>();
   const token = `${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64url(JSON.stringify({ identity: { user: "u1", company: "c1" }, server_version: o.serverVersion ?? "2.0.0", api_version: o.apiVersion ?? "2.31", env: "<unknown>" }))}.c2ln`;
   const envelope = (endpoint: string, code: number, data: unknown, msg = "OK", sub = 0) =>
@@ -222,7 +225,13 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
           if ([...projects.values()].includes(body.name)) return envelope(endpoint, 400, {}, "Value combination already exists (unique field) (name exists)", 103);
           const id = crypto.randomUUID().replace(/-/g, "");
           projects.set(id, body.name);
+          created.push(`projects.create ${body.name}`);
           return envelope(endpoint, 200, { id });
+        }
+        case "projects.get_all": {
+          // Projects whose name matches the pattern (a regex, as the apiserver matches `name`).
+          const pattern = typeof body.name === "string" ? new RegExp(body.name, "i") : undefined;
+          return envelope(endpoint, 200, { projects: [...projects].filter(([, n]) => !pattern || pattern.test(n)).map(([id, name]) => ({ id, name })) });
         }
         case "projects.delete": {
           if (!projects.has(body.project)) return envelope(endpoint, 400, {}, `Invalid project id: id=${body.project}`, 101);
@@ -237,6 +246,7 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
           if (body.project && !name) return envelope(endpoint, 400, {}, `Invalid project id: id=${body.project}`, 101);
           const id = crypto.randomUUID().replace(/-/g, "");
           tasks.push({ id, name: body.name, project: { id: body.project ?? "", name: name ?? "" }, status: "created", scalars: {}, artifacts: {} });
+          created.push(`tasks.create ${body.name}`);
           return envelope(endpoint, 200, { id });
         }
         case "tasks.delete": {
@@ -263,5 +273,5 @@ export function startClearmlDouble(o: ClearmlDoubleOptions): ClearmlDouble {
       return envelope(endpoint, 400, {}, `Invalid endpoint: ${endpoint}`, 2);
     }
   }
-  return { api: `http://127.0.0.1:${api.port}`, files: filesUrl, calls, fileStore, projects, tasks, stop: () => { api.stop(true); files.stop(true); } };
+  return { api: `http://127.0.0.1:${api.port}`, files: filesUrl, calls, fileStore, projects, tasks, created, stop: () => { api.stop(true); files.stop(true); } };
 }

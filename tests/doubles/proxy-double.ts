@@ -22,6 +22,8 @@ export interface ProxyDoubleOptions {
   /** 401 for every request without `Authorization: Bearer <bearer>`. */
   bearer?: string;
   faults?: ProxyFault[];
+  /** Forward the client's Authorization header (a server behind that checks its own keys: the W&B and ClearML doubles). */
+  passAuth?: boolean;
 }
 
 export interface ProxyFault {
@@ -72,7 +74,7 @@ export function startProxyDouble(o: ProxyDoubleOptions): { url: string; requests
       if (o.readOnly && req.method !== "GET" && req.method !== "HEAD" && !READS.test(u.pathname))
         return new Response(JSON.stringify({ error_code: "PERMISSION_DENIED", message: "Permission denied" }), { status: 403, headers: { "content-type": "application/json" } });
       const headers = new Headers(req.headers);
-      headers.delete("authorization");
+      if (!o.passAuth) headers.delete("authorization");
       if (o.host) headers.set("host", o.host);
       else headers.delete("host");
       const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();

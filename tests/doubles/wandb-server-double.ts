@@ -84,6 +84,8 @@ export interface WandbDouble {
   streamed: number;
   /** Operation names in the order received. */
   ops: string[];
+  /** Every run UpsertBucket made (not updated), as "entity/project/name", kept after its deletion. */
+  inserted: string[];
   stop(): void;
 }
 
@@ -108,6 +110,7 @@ const NGINX_413 = "<html>\r\n<head><title>413 Request Entity Too Large</title></
 export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
   const runs = o.runs ?? [];
   const ops: string[] = [];
+  const inserted: string[] = [];
   const pending = new Map<string, { run: DoubleRun; name: string; bytes?: Uint8Array }>();
   const signed = new Map<string, Uint8Array>();
   const entity = o.entity ?? "e2e-user";
@@ -267,12 +270,13 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
       case "UpsertBucket": {
         const e = v.entity ?? entity;
         let r = find(e, v.project, v.name);
-        const inserted = !r;
+        const isNew = !r;
         if (!r) runs.push((r = { entity: e, project: v.project, id: v.name, config: {}, rows: [], files: {}, state: v.state, storageId: `storage-${e}-${v.project}-${v.name}` }));
+        if (isNew) inserted.push(`${e}/${v.project}/${v.name}`);
         if (typeof v.config === "string") Object.assign(r.config, JSON.parse(v.config));
         const key = `${e}/${v.project}`;
         if (!projects.has(key)) projects.set(key, `project-${projects.size + 1}-${v.project}`);
-        return { upsertBucket: { bucket: { id: r.storageId ?? `storage-${r.id}`, name: r.id, project: { id: projects.get(key), name: r.project, entity: { name: r.entity } } }, inserted } };
+        return { upsertBucket: { bucket: { id: r.storageId ?? `storage-${r.id}`, name: r.id, project: { id: projects.get(key), name: r.project, entity: { name: r.entity } } }, inserted: isNew } };
       }
       case "DeleteModel": {
         const key = [...projects].find(([, id]) => id === v.id)?.[0];
@@ -347,7 +351,7 @@ export function startWandbDouble(o: WandbDoubleOptions): WandbDouble {
     }
   }
   return {
-    url: `http://127.0.0.1:${server.port}`, storeUrl, runs, projects, ops,
+    url: `http://127.0.0.1:${server.port}`, storeUrl, runs, projects, ops, inserted,
     get streamed() {
       return streamed;
     },

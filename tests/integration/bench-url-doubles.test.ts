@@ -4,7 +4,9 @@
  * latency, logging and fleet figures with their sample counts, says in the environment block that
  * it measured a test double, and leaves nothing behind (the double's own state: no project, run,
  * task or file of the bench's remains); a refused key stops it with one line and exit 4; the key
- * appears in no output or report file. No timing is asserted.
+ * appears in no output or report file. A set-up create answered 503 (a proxy double in front of the
+ * double injects it) is sent again or found by its name: one object made, the retry listed. No
+ * timing is asserted.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -13,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startClearmlDouble } from "../doubles/clearml-server-double.ts";
 import { startWandbDouble } from "../doubles/wandb-server-double.ts";
+import { startProxyDouble } from "../doubles/proxy-double.ts";
 import { validateAgainst } from "../schema.ts";
 import { e2eCommand, runE2E } from "../helpers.ts";
 
@@ -82,6 +85,36 @@ describe("e2e bench --url against the W&B test double", () => {
     }
   }, 600_000);
 
+  test("a set-up UpsertBucket answered 503 is sent again: the run made once (upsert by name), each retry listed", async () => {
+    const key = `wandb-bench-key-${Math.random().toString(36).slice(2)}`;
+    const w = startWandbDouble({ apiKey: key });
+    // The probe's answer lost before the server (not made); job-0's after it (made, then 503).
+    const proxy = startProxyDouble({ target: w.url, passAuth: true, faults: [
+      { path: "/graphql", bodyIncludes: '"name":"probe"', nth: 1, forward: false, status: 503, body: "upstream timed out" },
+      { path: "/graphql", bodyIncludes: '"name":"job-0"', nth: 1, forward: true, status: 503, body: "upstream timed out" },
+    ] });
+    try {
+      const ran = await runE2E(["bench", "--url", proxy.url, "--backend", "wandb", "--quick", "--jobs", "2", "--duration", "6", "--json"], { env: { ...env, WANDB_API_KEY: key }, timeoutMs: 590_000 });
+      expect(ran.code).toBe(0);
+      const doc = JSON.parse(ran.stdout);
+      expect(await validateAgainst("bench-result.schema.json", doc)).toEqual([]);
+      expect(doc.errors).toEqual([]);
+      expect(doc.retries.map((r: { what: string; attempt: number; message: string }) => [r.what, r.attempt, r.message])).toEqual([
+        ["UpsertBucket probe", 1, "HTTP 503: upstream timed out"],
+        ["UpsertBucket job-0", 1, "HTTP 503: upstream timed out"],
+      ]);
+      // Sent twice, made once: UpsertBucket updates the run of that name.
+      expect(proxy.requests.filter((r) => r.path === "/graphql" && r.body?.includes('"name":"job-0"'))).toHaveLength(2);
+      expect(w.inserted.filter((x) => x.endsWith("/job-0"))).toHaveLength(1);
+      expect(w.inserted.filter((x) => x.endsWith("/probe"))).toHaveLength(1);
+      expect(w.runs.filter((r) => r.project.startsWith("e2e-bench-"))).toEqual([]);
+      expect(doc.cleanup.failures).toEqual([]);
+    } finally {
+      proxy.stop();
+      w.stop();
+    }
+  }, 600_000);
+
   test("a refused key: one line naming the fix, exit 4, before any load", async () => {
     const w = startWandbDouble({ apiKey: "the-right-key" });
     try {
@@ -135,6 +168,34 @@ describe("e2e bench --url against the ClearML test double", () => {
         expect(t).not.toContain(access);
       }
     } finally {
+      c.stop();
+    }
+  }, 600_000);
+
+  test("a set-up create answered 503 after it took effect is found by its name, not made again; each retry listed", async () => {
+    const c = startClearmlDouble({ accessKey: "A1", secretKey: "s1" });
+    const gateway = { forward: true, nth: 1, status: 503, body: "upstream timed out" };
+    const proxy = startProxyDouble({ target: c.api, passAuth: true, faults: [{ path: "/projects.create", ...gateway }, { path: "/tasks.create", bodyIncludes: '"name":"job-0"', ...gateway }] });
+    try {
+      const ran = await runE2E(["bench", "--url", proxy.url, "--backend", "clearml", "--quick", "--jobs", "2", "--duration", "6", "--json"], { env: { ...env, CLEARML_API_ACCESS_KEY: "A1", CLEARML_API_SECRET_KEY: "s1", CLEARML_FILES_HOST: c.files }, timeoutMs: 590_000 });
+      expect(ran.code).toBe(0);
+      const doc = JSON.parse(ran.stdout);
+      expect(await validateAgainst("bench-result.schema.json", doc)).toEqual([]);
+      expect(doc.errors).toEqual([]);
+      expect(doc.retries.map((r: { what: string; attempt: number; message: string }) => [r.what.replace(/-[0-9a-f]{6}$/, ""), r.attempt, r.message])).toEqual([
+        ["projects.create e2e-bench", 1, "HTTP 503: upstream timed out"],
+        ["tasks.create job-0", 1, "HTTP 503: upstream timed out"],
+      ]);
+      // Each create sent once and made once: the look-up found what the failed attempt made.
+      expect(c.created.filter((x) => x.startsWith("projects.create "))).toHaveLength(1);
+      expect(c.created.filter((x) => x === "tasks.create job-0")).toHaveLength(1);
+      expect(proxy.requests.filter((r) => r.path === "/tasks.create" && r.body?.includes('"name":"job-0"'))).toHaveLength(1);
+      expect(proxy.requests.filter((r) => r.path === "/projects.get_all")).toHaveLength(1);
+      expect(c.tasks).toEqual([]);
+      expect([...c.projects.values()]).toEqual([]);
+      expect(doc.cleanup).toMatchObject({ experiments: 1, failures: [] });
+    } finally {
+      proxy.stop();
       c.stop();
     }
   }, 600_000);

@@ -58,6 +58,21 @@ export function setupPython(): string {
   return (JSON.parse(r.stdout) as { python: string }).python;
 }
 
+/** Live processes whose environment has `key=value` (leftover checks of one run among others). */
+export function processesWithEnv(key: string, value: string): string[] {
+  const fs = require("node:fs");
+  const out: string[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((n: string) => /^\d+$/.test(n))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`${key}=${value}`))
+        out.push(`${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ")}`);
+    } catch {
+      /* gone or not ours to read */
+    }
+  }
+  return out;
+}
+
 /** Live processes whose working folder or command line is under `dir` (leftover checks). */
 export function processesUnder(dir: string): string[] {
   const out: string[] = [];

@@ -16,12 +16,12 @@ import { compareTensorboardRun } from "../../verify/tensorboard-check.ts";
 import { findEventFiles, readEventSeries } from "../../verify/tensorboard.ts";
 import { isSeries, type Series } from "../../verify/series.ts";
 import { FormatError } from "../../util/protobuf.ts";
-import { createReadStream, existsSync } from "node:fs";
-import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { formatError } from "../../util/errors.ts";
+import { hashFile } from "../../util/fs.ts";
 import type { MlflowClient } from "./client.ts";
 
 export const TB_ARTIFACT_DIR = "tensorboard";
@@ -97,16 +97,6 @@ async function sameAsLocal(client: MlflowClient, artifactUri: string, listed: { 
     if (theirs.size !== mine.size || theirs.sha256 !== mine.sha256) return false;
   }
   return true;
-}
-
-async function hashFile(path: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { size, sha256: hash.digest("hex") };
 }
 
 async function downloadAndParse(client: MlflowClient, artifactUri: string, listed: { path: string }[], workDir: string, like: (tag: string) => Series | undefined): Promise<Record<string, Series>> {

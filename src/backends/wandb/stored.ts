@@ -17,10 +17,11 @@
  *   "path:digest\n" in path order), so an entry dropped from the log shows there too.
  */
 import { createHash } from "node:crypto";
-import { lstat, readdir, readFile, stat } from "node:fs/promises";
+import { lstat, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ObservedRun } from "../../verify/observed.ts";
 import type { WandbArtifactRecord, WandbRecords } from "./records.ts";
+import { hashFile } from "../../util/fs.ts";
 
 /** Files the SDK itself writes into files/ (not files of the run). */
 const SDK_FILES = new Set([
@@ -64,8 +65,6 @@ export interface StoredFiles {
   artifacts: StoredArtifact[];
 }
 
-const md5b64 = (b: Uint8Array) => createHash("md5").update(b).digest("base64");
-const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const hasGlob = (p: string) => /[*?[]/.test(p);
 
 export async function storedFiles(runDir: string, rec: WandbRecords): Promise<StoredFiles> {
@@ -92,8 +91,8 @@ export async function storedFiles(runDir: string, rec: WandbRecords): Promise<St
       out.unreadable[rel] = `files/${rel} is a symlink whose target is gone (W&B links saved files unless symlink=False; the source was deleted before upload)`;
       continue;
     }
-    const data = new Uint8Array(await readFile(join(filesDir, rel)));
-    out.files[rel] = { size: data.length, sha256: sha256(data) };
+    const { size, sha256 } = await hashFile(join(filesDir, rel));
+    out.files[rel] = { size, sha256 };
   }
   for (const p of literal) {
     if (!present.has(p) && !isSdkFile(p)) out.unreadable[p] = `the .wandb log has a files record for ${p} but files/${p} is missing: W&B has no bytes to upload`;
@@ -119,17 +118,17 @@ async function storedArtifact(a: WandbArtifactRecord): Promise<StoredArtifact> {
       entry.problem = `artifact ${a.name} entry ${e.path} names no staged copy (local_path) in the .wandb log`;
       continue;
     }
-    let data: Uint8Array;
+    let data: { size: number; sha256: string; md5?: string };
     try {
-      data = new Uint8Array(await readFile(e.localPath));
+      data = await hashFile(e.localPath, { md5: true });
     } catch (err) {
       entry.problem = `the staged copy ${e.localPath} of artifact ${a.name} entry ${e.path} cannot be read (${(err as NodeJS.ErrnoException).code ?? err}): W&B has nothing to upload`;
       continue;
     }
-    entry.sha256 = sha256(data);
-    if (data.length !== (e.size ?? 0)) entry.problem = `artifact ${a.name} entry ${e.path}: staged copy has ${data.length} bytes, the manifest says ${e.size ?? 0}`;
+    entry.sha256 = data.sha256;
+    if (data.size !== (e.size ?? 0)) entry.problem = `artifact ${a.name} entry ${e.path}: staged copy has ${data.size} bytes, the manifest says ${e.size ?? 0}`;
     else if (!md5) entry.problem = `artifact ${a.name} uses ${a.digestAlgorithm}; e2e checks MANIFEST_MD5 digests only, so the staged bytes cannot be tied to the manifest`;
-    else if (md5b64(data) !== e.digest) entry.problem = `artifact ${a.name} entry ${e.path}: md5 of the staged copy ${md5b64(data)} != manifest digest ${e.digest}`;
+    else if (data.md5 !== e.digest) entry.problem = `artifact ${a.name} entry ${e.path}: md5 of the staged copy ${data.md5} != manifest digest ${e.digest}`;
   }
   const digestOk = md5 ? manifestDigest(a.entries) === a.digest : undefined;
   return { name: a.name, type: a.type, aliases: a.aliases, digest: a.digest, digestOk, entries };

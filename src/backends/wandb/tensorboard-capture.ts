@@ -22,9 +22,7 @@
  * files (at float32) cost nothing of their own, and both checks use that one read (the direct
  * parse too: eventFilesRead -> Verification.eventFiles).
  */
-import { createReadStream, existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { basename, isAbsolute, join, relative } from "node:path";
 import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
@@ -34,6 +32,7 @@ import { findEventFiles, readEventSeries } from "../../verify/tensorboard.ts";
 import type { WandbTbRecord } from "./records.ts";
 import { concatSeries, groupBySteps, SeriesBuilder, seriesOfManifest, type Series } from "../../verify/series.ts";
 import { formatError } from "../../util/errors.ts";
+import { hashFile } from "../../util/fs.ts";
 
 export type Row = { values: Map<string, unknown>; step?: number };
 
@@ -194,7 +193,7 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
     const files = await findEventFiles(dir);
     for (const f of files) {
       const rel = `${ns}/${relative(dir, f).split("\\").join("/")}`;
-      const sha = await sha256File(f);
+      const { sha256: sha } = await hashFile(f);
       if (obs.artifacts[rel]?.sha256 !== sha) missing.push(basename(f));
     }
     checks.push(check("tensorboard", name("event-files"), files.length > 0 && !missing.length,
@@ -227,8 +226,4 @@ export function lastPerStep(s: Series): Series {
   return b.finish();
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
+

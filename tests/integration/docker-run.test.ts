@@ -40,9 +40,9 @@ async function leftovers(): Promise<string[]> {
   return [...c.map((x) => `container ${x.Names[0]}`), ...n.map((x) => `network ${x.Name}`), ...(v.Volumes ?? []).map((x) => `volume ${x.Name}`)];
 }
 
-const spawnE2E = (args: string[]) => {
+const spawnE2E = (args: string[], extraEnv: Record<string, string> = {}) => {
   const [cmd, ...pre] = e2eCommand();
-  const child = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...images } });
+  const child = spawn(cmd!, [...pre, ...args], { env: { ...process.env, ...images, ...extraEnv } });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise<number>((r) => child.on("exit", (c, s) => r(c ?? (s === "SIGKILL" ? 137 : 128))));
@@ -73,15 +73,23 @@ describe("docker mode (real engine, local images)", () => {
   }, 600_000);
 
   dockerTest("a killed run's stack is reaped by the next run", async () => {
-    const p = spawnE2E(["run", "--mode", "docker", "--backend", "mlflow"]);
-    await p.waitFor(/mlflow: started/);
-    p.child.kill("SIGKILL");
-    await p.exited;
-    expect((await leftovers()).length).toBeGreaterThan(0);
-    const next = await runE2E(["up", "--backend", "mlflow"], { env: images });
-    expect(next.stderr).toContain("reaped 1 dead session");
-    expect(next.code).toBe(0);
-    expect(await leftovers()).toEqual([]);
+    // A SIGKILLed run cannot remove its own work folder (README): it goes in one this test removes.
+    const { mkdtemp, readdir, rm } = await import("node:fs/promises");
+    const tmp = await mkdtemp("/tmp/e2e-killed-run-test-");
+    try {
+      const p = spawnE2E(["run", "--mode", "docker", "--backend", "mlflow"], { E2E_TMPDIR: tmp });
+      await p.waitFor(/mlflow: started/);
+      p.child.kill("SIGKILL");
+      await p.exited;
+      expect((await leftovers()).length).toBeGreaterThan(0);
+      expect((await readdir(tmp)).length).toBe(1); // the killed run's folder, left as README says
+      const next = await runE2E(["up", "--backend", "mlflow"], { env: images });
+      expect(next.stderr).toContain("reaped 1 dead session");
+      expect(next.code).toBe(0);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   }, 900_000);
 
   dockerTest("a compose override outside the supported subset is refused with the key named", async () => {

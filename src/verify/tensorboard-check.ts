@@ -5,11 +5,10 @@
  * here also cross-checks the event files against the backend.
  */
 import { existsSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
 import type { Manifest } from "./manifest.ts";
 import { check, type Check } from "./check.ts";
 import { compareMetric } from "./compare.ts";
-import { readEventSeries, type ScalarPoint } from "./tensorboard.ts";
+import { eventDirOf, readEventSeries, type ScalarPoint } from "./tensorboard.ts";
 import { isSeries, type Series } from "./series.ts";
 import { formatError } from "../util/errors.ts";
 
@@ -18,7 +17,7 @@ export async function checkTensorboard(manifest: Manifest, workDir: string, keys
   for (const run of manifest.runs) {
     if (!run.tensorboardDir) continue;
     const label = manifest.runs.length > 1 ? `${run.key}:` : "";
-    const dir = isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir);
+    const dir = eventDirOf(run, workDir)!;
     if (!existsSync(dir)) {
       checks.push(check("tensorboard", `${label}files`, false, `no event files at ${dir}`, dir, null));
       continue;

@@ -15,7 +15,11 @@
  */
 import { open, readdir } from "node:fs/promises";
 import { SeriesBuilder, type Series } from "./series.ts";
-import { join, relative } from "node:path";
+import { existsSync } from "node:fs";
+import { isAbsolute, join, relative } from "node:path";
+import type { ManifestRun } from "./manifest.ts";
+import type { ObservedRun } from "./observed.ts";
+import { formatError } from "../util/errors.ts";
 import { maskedCrc32c, maskedCrc32cRange } from "../util/crc32c.ts";
 import { gcPacer } from "../util/gc-pace.ts";
 import { FieldCursor, FormatError, ProtoMessage } from "../util/protobuf.ts";
@@ -263,6 +267,41 @@ function tensorScalar(t: ProtoMessage): number | undefined {
     if (content?.length === 8) return new DataView(content.buffer, content.byteOffset, 8).getFloat64(0, true);
   }
   return undefined;
+}
+
+/** The run's event folder (absolute): run.tensorboardDir, relative to the workflow's folder. */
+export const eventDirOf = (run: ManifestRun, workDir: string): string | undefined =>
+  run.tensorboardDir && (isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir));
+
+/** A run's event folder as read with the run (before its backend's log): its scalars, or why they could not be read. */
+export interface EventsRead {
+  dir?: string;
+  events?: Record<string, Series>;
+  error?: string;
+}
+
+/**
+ * The run's event files (steps and values: no check reads their times), when it wrote some.
+ * `like`: see readEventSeries (points repeating the manifest's cost nothing).
+ */
+export async function readRunEvents(run: ManifestRun, workDir: string, like?: (tag: string) => Series | undefined): Promise<EventsRead | undefined> {
+  const dir = eventDirOf(run, workDir);
+  if (!dir || !existsSync(dir)) return undefined;
+  try {
+    return { dir, events: await readEventSeries(dir, { wallTimes: false, ...(like ? { like } : {}) }) };
+  } catch (err) {
+    return { dir, error: formatError(err) };
+  }
+}
+
+/** The event folders read with the runs (kept in obs.extra[key]), for the event-file check (Verification.eventFiles). */
+export function eventFilesRead(observed: Record<string, ObservedRun>, key: string): Map<string, Record<string, Series>> {
+  const out = new Map<string, Record<string, Series>>();
+  for (const obs of Object.values(observed)) {
+    const read = obs.extra?.[key] as EventsRead | undefined;
+    if (read?.dir && read.events) out.set(read.dir, read.events);
+  }
+  return out;
 }
 
 export async function findEventFiles(dir: string): Promise<string[]> {

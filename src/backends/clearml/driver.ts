@@ -14,7 +14,8 @@ import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { readClearmlSession } from "./reader.ts";
-import { captureChecks, eventFilesRead, readWithCapture, separateCapture } from "./tensorboard-capture.ts";
+import { captureChecks, readWithCapture, separateCapture } from "./tensorboard-capture.ts";
+import { eventFilesRead } from "../../verify/tensorboard.ts";
 import { clearmlScriptChecks } from "./script-checks.ts";
 
 const COMPARE = { git: { commit: true, branch: true, dirty: true }, nonFiniteNote: "ClearML stores NaN and infinities as 0.0 (Logger.set_reporting_nan_value)" };
@@ -40,7 +41,7 @@ export const clearmlDriver: BackendDriver = {
       verify: async (manifest, workDir) => {
         const v = await verifyOffline(manifest, workDir, (zip, run) => readWithCapture(run, workDir, (o) => readClearmlSession(zip, o)), COMPARE, parentRelation);
         v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, { mode: "offline" })));
-        return { ...v, eventFiles: eventFilesRead(v.observed) };
+        return { ...v, eventFiles: eventFilesRead(v.observed, "tensorboardCapture") };
       },
       census: offlineCensus("ClearML offline sessions", /^offline-.*\.zip$/, (e) => e.replace(/\.zip$/, "")),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
@@ -82,7 +83,7 @@ async function startOnline(ctx: BackendContext): Promise<StartedBackend> {
       };
       const v = await verifyByUrl(manifest, async (run) => separateCapture(run, await readClearmlTask(rest, run), workDir), compare, parentRelation);
       v.checks.push(...captureChecks(manifest, v.observed), ...(await clearmlScriptChecks(manifest, workDir, { mode: "url", rest, observed: v.observed })));
-      return { ...v, eventFiles: eventFilesRead(v.observed) };
+      return { ...v, eventFiles: eventFilesRead(v.observed, "tensorboardCapture") };
     },
     census: clearmlCensus(rest),
     lifecycle: () => clearmlDeployment(rest, sdk),

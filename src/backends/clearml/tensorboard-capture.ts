@@ -20,15 +20,12 @@
  * Steps: the binding adds an offset when a tag's step falls below 90% of its last step
  * (_fix_step_counter, "wrap-around"); a run whose steps go back would show that as changed steps.
  */
-import { existsSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
 import type { Manifest, ManifestRun, MetricPoint } from "../../verify/manifest.ts";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
 import { compareMetric } from "../../verify/compare.ts";
 import { concatSeries, seriesOfManifest, type Series, type SeriesBuilderOptions } from "../../verify/series.ts";
-import { readEventSeries } from "../../verify/tensorboard.ts";
-import { formatError } from "../../util/errors.ts";
+import { readRunEvents, type EventsRead } from "../../verify/tensorboard.ts";
 import { scalarKey, type ScalarSeries, type SessionReadOptions } from "./reader.ts";
 
 /** ClearML's title/series for a TensorBoard scalar tag (tag_splitter with num_split_parts=1). */
@@ -48,31 +45,9 @@ interface Captured {
   error?: string;
 }
 
-/** The event folders separateCapture read, for the event-file check (Verification.eventFiles). */
-export function eventFilesRead(observed: Record<string, ObservedRun>): Map<string, Record<string, Series>> {
-  const out = new Map<string, Record<string, Series>>();
-  for (const obs of Object.values(observed)) {
-    const cap = obs.extra?.tensorboardCapture as Captured | undefined;
-    if (cap?.dir && cap.events) out.set(cap.dir, cap.events);
-  }
-  return out;
-}
-
-const tbDir = (run: ManifestRun, workDir: string) =>
-  run.tensorboardDir && (isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir));
-
-type EventsRead = Pick<Captured, "dir" | "events" | "error">;
-
-/** The run's event files, when the binding was on and they exist (steps and values: no check reads their times). */
-async function readEvents(run: ManifestRun, workDir: string): Promise<EventsRead | undefined> {
-  const dir = tbDir(run, workDir);
-  if (!dir || !run.tensorboardCapture || !existsSync(dir)) return undefined;
-  try {
-    return { dir, events: await readEventSeries(dir, { wallTimes: false }) };
-  } catch (err) {
-    return { dir, error: formatError(err) };
-  }
-}
+/** The run's event files, when the binding was on and they exist. */
+const readEvents = async (run: ManifestRun, workDir: string): Promise<EventsRead | undefined> =>
+  run.tensorboardCapture ? readRunEvents(run, workDir) : undefined;
 
 /**
  * Reads the event files first, then the run with `read`, then separates the capture: knowing the

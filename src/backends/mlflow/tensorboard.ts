@@ -13,13 +13,13 @@
 import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
 import { check, type Check } from "../../verify/check.ts";
 import { compareTensorboardRun } from "../../verify/tensorboard-check.ts";
-import { findEventFiles, readEventSeries } from "../../verify/tensorboard.ts";
+import { eventDirOf, findEventFiles, readEventSeries } from "../../verify/tensorboard.ts";
 import { isSeries, type Series } from "../../verify/series.ts";
 import { FormatError } from "../../util/protobuf.ts";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { formatError } from "../../util/errors.ts";
 import { hashFile } from "../../util/fs.ts";
 import type { MlflowClient } from "./client.ts";
@@ -35,7 +35,7 @@ export async function tensorboardFromServer(client: MlflowClient, manifest: Mani
   for (const run of manifest.runs.filter((r) => r.tensorboardDir)) {
     const label = manifest.runs.length > 1 ? `${run.key}:` : "";
     const name = (what: string) => `from-mlflow:${label}${what}`;
-    const localDir = workDir ? (isAbsolute(run.tensorboardDir!) ? run.tensorboardDir! : join(workDir, run.tensorboardDir!)) : undefined;
+    const localDir = workDir ? eventDirOf(run, workDir) : undefined;
     let stored: { scalars: Record<string, Series>; sameAsLocal: boolean };
     try {
       stored = await readStored(client, run, workDir ?? tmpdir(), localDir, parsed, hashed?.(run));

@@ -15,7 +15,8 @@ import { assertSdk } from "../deployment/sdk.ts";
 import type { Relations } from "../deployment/verify-runs.ts";
 import { readWandbRun } from "./reader.ts";
 import { wandbScriptChecks } from "./script-checks.ts";
-import { captureReference, eventFilesRead, mergeCaptures, readRunEvents, wandbTensorboardChecks, type TbCapture } from "./tensorboard-capture.ts";
+import { captureReference, mergeCaptures, readWandbRunEvents, wandbTensorboardChecks, type TbCapture } from "./tensorboard-capture.ts";
+import { eventFilesRead } from "../../verify/tensorboard.ts";
 import type { ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedRun } from "../../verify/observed.ts";
 import { isAbsolute, join } from "node:path";
@@ -44,7 +45,7 @@ export const wandbDriver: BackendDriver = {
       verify: async (manifest, workDir) => {
         const v = await verifyOffline(manifest, workDir, (dir, run) => readResumable(dir, run, workDir), COMPARE, groupRelation);
         v.checks.push(...(await wandbTensorboardChecks(manifest, v.observed, workDir)), ...wandbScriptChecks(manifest, v.observed, "offline"));
-        return { ...v, eventFiles: eventFilesRead(v.observed) };
+        return { ...v, eventFiles: eventFilesRead(v.observed, "tensorboardEvents") };
       },
       census: offlineCensus("W&B offline run folders", /^offline-run-/, (e) => e.slice(e.lastIndexOf("-") + 1)),
       lifecycle: async () => [skip("lifecycle", "experiment", "offline mode has no server: experiment create/find/delete needs --url")],
@@ -100,7 +101,7 @@ async function readResumable(dir: string, run: ManifestRun, workDir: string): Pr
   // capture against the event files, read first (history.ts); a resumed run's later folders
   // continue the series, so each is read on its own.
   const one = paths.length === 1;
-  const events = await readRunEvents(run, workDir);
+  const events = await readWandbRunEvents(run, workDir);
   const expected = one ? (key: string) => (run.metrics[key] ? seriesOfManifest(run.metrics[key]!) : undefined) : undefined;
   const captured = one ? captureReference(run, events) : undefined;
   const parts = await Promise.all(paths.map((p) => readWandbRun(p, { stepKey: run.stepKey, expected, captured })));

@@ -512,9 +512,8 @@ export async function readWandbRecords(path: string, o: WandbReadOptions = {}): 
   const out = emptyRecords();
   const framer = new WandbFramer(path);
   const fh = await open(path, "r");
-  // A fresh piece each time (payloads may point into it): the spent ones are garbage the
-  // collector, sizing its heap by the live columns, would otherwise let pile up (about 600 MB
-  // early in a 2.75 GB log).
+  // The spent pieces are garbage the collector, sizing its heap by the live columns, would
+  // otherwise let pile up (about 600 MB early in a 2.75 GB log).
   const pace = gcPacer();
   try {
     for (;;) {

@@ -17,18 +17,18 @@
  * - tensorboard.wandb-capture:event-files: each event file byte for byte (sha256) among the
  *   files W&B recorded and holds.
  *
- * Offline, the event files are read before the `.wandb` log (readRunEvents): the capture of each
+ * Offline, the event files are read before the `.wandb` log (readWandbRunEvents): the capture of each
  * tag is then held against them as it is decoded (history.ts), so points that repeat the event
  * files (at float32) cost nothing of their own, and both checks use that one read (the direct
  * parse too: eventFilesRead -> Verification.eventFiles).
  */
 import { existsSync } from "node:fs";
-import { basename, isAbsolute, join, relative } from "node:path";
+import { basename, relative } from "node:path";
 import type { Manifest, ManifestRun } from "../../verify/manifest.ts";
 import type { ObservedPoint, ObservedRun } from "../../verify/observed.ts";
 import { check, skip, type Check } from "../../verify/check.ts";
 import { compareMetric } from "../../verify/compare.ts";
-import { findEventFiles, readEventSeries } from "../../verify/tensorboard.ts";
+import { eventDirOf, findEventFiles, readEventSeries, readRunEvents, type EventsRead } from "../../verify/tensorboard.ts";
 import type { WandbTbRecord } from "./records.ts";
 import { concatSeries, groupBySteps, SeriesBuilder, seriesOfManifest, type Series } from "../../verify/series.ts";
 import { formatError } from "../../util/errors.ts";
@@ -93,31 +93,12 @@ export function mergeCaptures(parts: (TbCapture | undefined)[]): TbCapture {
   return out;
 }
 
-/** A run's event folder as read before its `.wandb` log: its scalars, or why they could not be read. */
-export interface EventsRead {
-  dir: string;
-  events?: Record<string, Series>;
-  error?: string;
-}
-
-const tbDir = (run: ManifestRun, workDir: string) =>
-  run.tensorboardDir && (isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir));
-
 /**
- * The run's event files (steps and values: no check reads their times), when it wrote some; a
- * tag's points that repeat the manifest's key of that name (the adapter's mirror) at float32 are
- * held once (readEventSeries' like).
+ * The run's event files, read before its `.wandb` log; a tag's points that repeat the manifest's
+ * key of that name (the adapter's mirror) at float32 are held once (readEventSeries' like).
  */
-export async function readRunEvents(run: ManifestRun, workDir: string): Promise<EventsRead | undefined> {
-  const dir = tbDir(run, workDir);
-  if (!dir || !existsSync(dir)) return undefined;
-  const like = (tag: string) => (Object.hasOwn(run.metrics, tag) ? seriesOfManifest(run.metrics[tag]!) : undefined);
-  try {
-    return { dir, events: await readEventSeries(dir, { wallTimes: false, like }) };
-  } catch (err) {
-    return { dir, error: formatError(err) };
-  }
-}
+export const readWandbRunEvents = (run: ManifestRun, workDir: string): Promise<EventsRead | undefined> =>
+  readRunEvents(run, workDir, (tag) => (Object.hasOwn(run.metrics, tag) ? seriesOfManifest(run.metrics[tag]!) : undefined));
 
 /**
  * What W&B's capture of a tag should repeat (HistoryColumns' capturedLike): the event files'
@@ -139,16 +120,6 @@ export function captureReference(run: ManifestRun, read: EventsRead | undefined)
   };
 }
 
-/** The event folders read with the runs (readRunEvents), for the event-file check (Verification.eventFiles). */
-export function eventFilesRead(observed: Record<string, ObservedRun>): Map<string, Record<string, Series>> {
-  const out = new Map<string, Record<string, Series>>();
-  for (const obs of Object.values(observed)) {
-    const read = obs.extra?.tensorboardEvents as EventsRead | undefined;
-    if (read?.events) out.set(read.dir, read.events);
-  }
-  return out;
-}
-
 export async function wandbTensorboardChecks(manifest: Manifest, observed: Record<string, ObservedRun>, workDir: string): Promise<Check[]> {
   const checks: Check[] = [];
   for (const run of manifest.runs) {
@@ -157,7 +128,7 @@ export async function wandbTensorboardChecks(manifest: Manifest, observed: Recor
     const name = (n: string) => `wandb-capture:${label}${n}`;
     const obs = observed[run.key];
     if (!obs) continue; // the run check already failed
-    const dir = isAbsolute(run.tensorboardDir) ? run.tensorboardDir : join(workDir, run.tensorboardDir);
+    const dir = eventDirOf(run, workDir)!;
     const capture = obs.extra?.tensorboardCapture as TbCapture | undefined;
     // Offline the tbrecord names the absolute log dir; by URL the reader names the manifest's.
     const attached = capture?.dirs.find((d) => d.logDir === dir || d.logDir === run.tensorboardDir);
@@ -225,5 +196,3 @@ export function lastPerStep(s: Series): Series {
   }
   return b.finish();
 }
-
-

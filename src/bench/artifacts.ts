@@ -2,8 +2,8 @@
  * Artifact transfer, timed with exactly what it names: the upload is the PUT until the server
  * answered; the download is the GET until the last byte is in memory. The bytes are checked
  * (sha256 for MLflow, the length for the sink) after the clock stops. MLflow and the loopback sink
- * go through the same client, the load generator's fetch (with the server's credentials), so their
- * figures compare. Not ofetch (MlflowClient's): its response handling halved large downloads from
+ * go through the same client, the load generator's putBytes/getBytes (HTTP/1.1 on a kept socket,
+ * http1.ts, with the server's credentials), so their figures compare. Not ofetch (MlflowClient's): its response handling halved large downloads from
  * the sink (about 0.9 against 1.9 GB/s for 4 MB, measured side by side), which put the harness
  * ceiling at about 30% of the raw loopback.
  */
@@ -12,6 +12,7 @@ import type { MlflowClient } from "../backends/mlflow/client.ts";
 import { backendError } from "../util/errors.ts";
 import { fromSamples, type Figure, type Target } from "./figure.ts";
 import { describeFault } from "./faults.ts";
+import { closeIdle } from "./http1.ts";
 import { getBytes, MAX_FAILS_IN_A_ROW, putBytes } from "./load.ts";
 import { sizeLabel } from "./sizes.ts";
 
@@ -56,8 +57,18 @@ export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[
       return undefined;
     }
   };
-  for (const size of sizes) {
+  try {
+    for (const size of sizes) out.push(...(await sizeFigures(size)));
+  } finally {
+    // Kept connections go with the stage: none left to hold the process or the server.
+    closeIdle();
+  }
+  return out;
+
+  async function sizeFigures(size: number): Promise<Figure[]> {
     const body = randomBytes(size);
+    // The download's destination, in memory before any clock starts and reused (getBytes).
+    const into = Buffer.allocUnsafe(size).fill(0);
     const up: number[] = [];
     const down: number[] = [];
     const upErr = { n: 0 } as { n: number; first?: string };
@@ -73,7 +84,7 @@ export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[
       up.push(mbps(size, performance.now() - start));
       const from = t.downloadPath(size, i);
       start = performance.now();
-      const got = await attempt(() => getBytes(url(from)), downErr);
+      const got = await attempt(() => getBytes(url(from), into), downErr);
       if (got === undefined) continue;
       down.push(mbps(size, performance.now() - start));
       t.check(got, body, from);
@@ -83,10 +94,9 @@ export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[
     if (!up.length) throw new Error(`every upload of ${sizeLabel(size)} failed: ${upErr.first}`);
     if (!down.length) throw new Error(`every download of ${sizeLabel(size)} failed: ${downErr.first}`);
     const spec = { target: t.target, group: "artifacts", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", note: t.note, lowSamplesWhy: `${repeats} transfers per size: bounded by the bytes moved` } as const;
-    out.push(fromSamples({ ...spec, name: "http.artifact.upload", ...(upErr.n ? { errors: upErr.n } : {}) }, up), fromSamples({ ...spec, name: "http.artifact.download", ...(downErr.n ? { errors: downErr.n } : {}) }, down));
     progress(`artifacts ${sizeLabel(size)}: ${repeats} up and down`);
+    return [fromSamples({ ...spec, name: "http.artifact.upload", ...(upErr.n ? { errors: upErr.n } : {}) }, up), fromSamples({ ...spec, name: "http.artifact.download", ...(downErr.n ? { errors: downErr.n } : {}) }, down)];
   }
-  return out;
 }
 
 export const sha256Check = (got: Uint8Array, sent: Uint8Array, path: string) => {

@@ -2,8 +2,8 @@
  * The harness ceiling, judged per figure: how far above the fastest backend the harness is (the
  * issue's goal: 10x on every figure), how close its transfers come to the raw loopback (goal: at
  * least half for bodies of 1 MB and more), and which layer bounds a transfer: the loopback (raw
- * TCP), the sink (HTTP on a plain socket to the sink), or the client (the load generator's fetch
- * to the same sink). Derived from the run's own figures, so a report can say it plainly.
+ * TCP), the sink (HTTP on a plain socket to the sink, the body counted), or the client (the load
+ * generator's artifact client to the same sink, the body kept in memory). Derived from the run's own figures, so a report can say it plainly.
  */
 import type { Figure } from "./figure.ts";
 import { formatValue } from "./sizes.ts";
@@ -74,7 +74,7 @@ export function ceilingOf(figures: readonly Figure[]): CeilingRow[] {
 const BOUND_WHY = {
   loopback: "bounded by the loopback (the sink alone is within 20% of raw TCP, the client within 20% of the sink)",
   sink: "bounded by the sink (HTTP on a plain socket already falls more than 20% below raw TCP)",
-  client: "bounded by the client (fetch falls more than 20% below what the sink takes from a plain socket)",
+  client: "bounded by the client (the artifact client falls more than 20% below what the sink takes from a plain socket)",
 };
 
 /** One plain sentence per row, for the Markdown, HTML and console reports. */

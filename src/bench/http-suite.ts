@@ -153,7 +153,8 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
     const client = new MlflowClient(ctx.url, { retries: 0, timeoutMs: 300_000 });
     // Three tiers, interleaved per transfer so they share the moment's load (this machine's load
     // swings within a second): raw TCP (the loopback), HTTP written on a plain socket to the sink
-    // (the sink's cost added), and the artifact figures (the load generator's fetch added).
+    // (the sink's cost added), and the artifact figures (the load generator's client added: for a
+    // download, the body kept in memory).
     const raw = rawPort ? await openRawLoopback(rawPort) : undefined;
     const http = rawPort ? await openRawHttp(Number(new URL(ctx.url).port)) : undefined;
     const tiers = new Map<number, { loop: number[]; up: number[]; down: number[] }>();
@@ -178,7 +179,7 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
         target: ctx.target, client, uri: "mlflow-artifacts:/bench",
         uploadPath: (size, i) => `up/${sizeLabel(size)}-${i}.bin`,
         downloadPath: (size) => `bytes/${size}`, beside,
-        check: lengthCheck, note: "same client as MLflow's (the load generator's fetch); the sink discards uploads and serves downloads from memory",
+        check: lengthCheck, note: "same client as MLflow's (the load generator's HTTP/1.1 client, http1.ts); the sink discards uploads and serves downloads from memory",
       }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
       figs.forEach(ctx.figure);
     } finally {

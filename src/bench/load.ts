@@ -7,6 +7,7 @@
 import { interrupted } from "../runtime/lifecycle.ts";
 import { InterruptedError } from "../util/errors.ts";
 import { describeFault } from "./faults.ts";
+import { http1Request, usesHttp1, type Answer } from "./http1.ts";
 import type { ScaleStep } from "./knee.ts";
 import { percentile } from "./stats.ts";
 
@@ -35,31 +36,45 @@ export async function getOk(url: string): Promise<number> {
   return (await request(url)).byteLength;
 }
 
-/** GET the whole body into memory (an artifact download), throw unless 2xx. */
-export async function getBytes(url: string): Promise<Uint8Array> {
-  return new Uint8Array(await request(url, { signal: AbortSignal.timeout(300_000) }));
+/**
+ * GET the whole body into memory (an artifact download), throw unless 2xx. `into`: a buffer the
+ * caller allocated before the clock started and reuses; a body that fits lands in it, so the timed
+ * region is the transfer, not the fresh allocation's page faults (fetch, where it is used, ignores it).
+ */
+export async function getBytes(url: string, into?: Uint8Array): Promise<Uint8Array> {
+  const u = new URL(url);
+  if (!usesHttp1(u)) return new Uint8Array(await request(url, { signal: AbortSignal.timeout(300_000) }));
+  return answerOf(u, await http1Request(u, { method: "GET", headers: loadHeaders, into }));
 }
 
-/** Upload bodies go out in pieces of this size (views of the body, not copies). */
-export const UPLOAD_CHUNK = 1 << 20;
-
 /**
- * PUT a body (an artifact upload) and read the answer, throw unless 2xx. The body is handed to
- * fetch as a stream of 1 MB views with an explicit Content-Length, so the wire is the same as for
- * a plain Uint8Array body (no chunked encoding; every HTTP server reads it alike). Why: Bun's fetch
- * sends one large buffer slowly; measured side by side against a sink that discards the body
- * (load 12-14, median of 7): 256 MB at 458 MB/s as one Uint8Array, 363 as a one-piece stream,
- * 1,800-1,980 as a stream of 256 KB to 16 MB pieces; raw TCP 1,731.
+ * PUT a body (an artifact upload) and read the answer, throw unless 2xx. Plain http goes through
+ * http1.ts: the body written on the kept socket with its Content-Length. Else (https, a proxy)
+ * fetch, handed a stream of 1 MB views, also with its Content-Length, so the wire is the same (no
+ * chunked encoding). Why views: Bun's fetch sends one large buffer slowly; measured side by side
+ * against a sink that discards the body (load 12-14, median of 7): 256 MB at 458 MB/s as one
+ * Uint8Array, 363 as a one-piece stream, 1,800-1,980 as a stream of 256 KB to 16 MB pieces.
  */
 export async function putBytes(url: string, body: Uint8Array): Promise<void> {
+  const u = new URL(url);
+  const type = { "content-type": "application/octet-stream" };
+  if (usesHttp1(u)) return void answerOf(u, await http1Request(u, { method: "PUT", body, headers: { ...loadHeaders, ...type } }));
   const stream = new ReadableStream<Uint8Array>({
     start(c) {
       for (let off = 0; off < body.length; off += UPLOAD_CHUNK) c.enqueue(body.subarray(off, off + UPLOAD_CHUNK));
       c.close();
     },
   });
-  const headers = { "content-type": "application/octet-stream", "content-length": String(body.length) };
-  await request(url, { method: "PUT", body: stream, headers, signal: AbortSignal.timeout(300_000) });
+  await request(url, { method: "PUT", body: stream, headers: { ...type, "content-length": String(body.length) }, signal: AbortSignal.timeout(300_000) });
+}
+
+/** Upload bodies handed to fetch go in pieces of this size (views of the body, not copies). */
+export const UPLOAD_CHUNK = 1 << 20;
+
+/** A 2xx answer's body, else the HttpError that fetch's path would have thrown. */
+function answerOf(u: URL, a: Answer): Uint8Array {
+  if (a.status < 200 || a.status > 299) throw new HttpError(a.status, u.pathname, new TextDecoder().decode(a.body.subarray(0, 2000)));
+  return a.body;
 }
 
 function checkInterrupt(): void {

@@ -5,28 +5,15 @@
  * Both run in their own process (`e2e bench --sink`) so that, like MLflow, they do not share the
  * load generator's event loop.
  */
+import type { Socket } from "bun";
 import { join } from "node:path";
 import { spawnManaged } from "../runtime/process.ts";
 import { backendError } from "../util/errors.ts";
+import { framingOf, http1Request, MessageReader, type Head } from "./http1.ts";
 
 /** Serve until a signal arrives or the parent is gone; prints `E2E_SINK <port>` once listening. */
 export function serveSink(): void {
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    maxRequestBodySize: 2 ** 31,
-    async fetch(req) {
-      const m = /\/bytes\/(\d+)$/.exec(new URL(req.url).pathname);
-      if (m && req.method === "GET") return new Response(payload(Number(m[1])), { headers: { "content-type": "application/octet-stream" } });
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        // The count is checked against Content-Length: the sink read the whole body, not less.
-        const n = await discard(req);
-        const want = req.headers.get("content-length");
-        if (want !== null && Number(want) !== n) return Response.json({ error: `received ${n} bytes of ${want}` }, { status: 400 });
-      }
-      return new Response("{}", { headers: { "content-type": "application/json" } });
-    },
-  });
+  const server = listenHttpSink();
   // Raw loopback (Bun's native sockets, as Bun.serve uses): the client sends an 8-byte length,
   // then that many bytes; one byte back when all arrived.
   type Conn = { want: number; got: number; head: Uint8Array };
@@ -71,22 +58,66 @@ export function serveSink(): void {
 }
 
 /**
- * Read a request body to its end and drop it. Not req.arrayBuffer(): gathering a 256 MB body into
- * one buffer cost the sink most of its speed (measured with the same client, load 12: 123 MB/s at
- * 256 MB and 869 at 16 MB, against 421 and 1,784 discarding as it reads).
+ * The HTTP sink: HTTP/1.1 on Bun.listen, read with the client's own MessageReader (http1.ts). Each
+ * request body is read to its end (its Content-Length or its chunks) and dropped; the answer is
+ * `{}`, or for GET /bytes/N, N bytes from one reused buffer. Connections are kept; the requests on
+ * one are answered in order. Not Bun.serve: in the idle full profile its downloads were the bound,
+ * HTTP written on a plain socket got 886 MB/s from it at 1 MB and 1,110 at 256 MB against raw TCP's
+ * 3,136 and 2,462 (docs/benchmarks.md).
  */
-async function discard(req: Request): Promise<number> {
-  if (!req.body) return 0;
-  // readMany (Bun's): every chunk already queued in one call; the DOM typings lack it.
-  const reader = req.body.getReader() as unknown as { readMany(): Promise<Bun.ReadableStreamDefaultReadManyResult<Uint8Array>> };
-  let n = 0;
-  for (;;) {
-    const r = await reader.readMany();
-    // The last call can bring data and done at once (a small body arrives whole).
-    for (const c of r.value ?? []) n += c.length;
-    if (r.done) return n;
-  }
+function listenHttpSink() {
+  type Conn = { reader: MessageReader; out: Uint8Array[]; closing: boolean };
+  const flush = (sock: Socket<Conn>) => {
+    const c = sock.data;
+    while (c.out.length) {
+      const b = c.out[0]!;
+      const n = Math.max(0, sock.write(b));
+      if (n < b.length) return void (c.out[0] = b.subarray(n)); // the rest on drain
+      c.out.shift();
+    }
+    if (c.closing) sock.end();
+  };
+  const answer = (sock: Socket<Conn>, req: Head) => {
+    const [method, target = ""] = req.line.split(" ");
+    const m = /\/bytes\/(\d+)$/.exec(target.split("?")[0]!);
+    const body = m && method === "GET" ? payload(Number(m[1])) : JSON_BODY;
+    const type = body === JSON_BODY ? "application/json" : "application/octet-stream";
+    const head = Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ncontent-length: ${body.length}\r\n\r\n`, "latin1");
+    // A small answer in one write (one packet); a large one as the head, then a view of the bytes.
+    sock.data.out.push(...(body.length <= 65536 ? [Buffer.concat([head, body])] : [head, body]));
+    if (/close/i.test(req.headers.get("connection") ?? "")) sock.data.closing = true;
+    flush(sock);
+  };
+  return Bun.listen<Conn>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(sock) {
+        sock.setNoDelay(true);
+        let req: Head | undefined;
+        sock.data = {
+          out: [],
+          closing: false,
+          // Bodies are framed and dropped: no body handler.
+          reader: new MessageReader({ head: (h) => ((req = h), { framing: framingOf(h, "request") }), end: () => answer(sock, req!) }),
+        };
+      },
+      data(sock, chunk) {
+        try {
+          sock.data.reader.push(chunk);
+        } catch (err) {
+          const why = JSON.stringify({ error: (err as Error).message });
+          sock.data.out.push(Buffer.from(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${why.length}\r\nconnection: close\r\n\r\n${why}`, "latin1"));
+          sock.data.closing = true;
+          flush(sock);
+        }
+      },
+      drain: flush,
+    },
+  });
 }
+
+const JSON_BODY = Buffer.from("{}");
 
 let cached: Uint8Array | undefined;
 /** The bytes a download is served (one buffer, reused: the sink measures transfer, not generation). */
@@ -139,60 +170,24 @@ export async function openRawLoopback(port: number): Promise<{ send(body: Uint8A
 }
 
 /**
- * HTTP/1.1 to the sink written and read on a plain kept TCP connection, no HTTP client: the sink's
- * own cost over the raw loopback's. `put(body)` sends a PUT with its Content-Length and waits for
- * the answer; `get(n)` asks /bytes/n and counts the body. Both give milliseconds. Between this and
- * the load generator's fetch figure to the same sink lies the client's cost.
+ * HTTP/1.1 to the sink on a plain kept TCP connection (http1.ts), the answer's body counted, not
+ * kept: the sink's own cost over the raw loopback's. `put(body)` sends a PUT with its
+ * Content-Length and waits for the answer; `get(n)` asks /bytes/n. Both give milliseconds. The load
+ * generator's artifact client is the same code keeping the downloaded body in memory, so the step
+ * from this tier to the client's figure is that copy.
  */
 export async function openRawHttp(port: number): Promise<{ put(body: Uint8Array): Promise<number>; get(n: number): Promise<number>; close(): void }> {
-  let drained: (() => void) | undefined;
-  // The answer being read: its head (latin1 text until the blank line), then body bytes counted.
-  let head = "";
-  let want = -1;
-  let got = 0;
-  let answered: ((status: string) => void) | undefined;
-  const onData = (d: Uint8Array) => {
-    let rest = d;
-    if (want < 0) {
-      const before = head.length;
-      head += new TextDecoder("latin1").decode(d.subarray(0, 16384));
-      const end = head.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      want = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head.slice(0, end))?.[1] ?? 0);
-      rest = d.subarray(end + 4 - before);
-      head = head.slice(0, head.indexOf("\r\n"));
-    }
-    got += rest.length;
-    if (got >= want) {
-      const status = head;
-      head = "";
-      want = -1;
-      got = 0;
-      answered?.(status);
-    }
-  };
-  const sock = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, d) => onData(d), drain: () => drained?.() } });
-  sock.setNoDelay(true);
-  const writeAll = async (buf: Uint8Array) => {
-    for (let off = 0; off < buf.length; ) {
-      off += Math.max(0, sock.write(buf.subarray(off)));
-      if (off < buf.length) await new Promise<void>((r) => (drained = r));
-    }
-  };
-  const exchange = async (req: string, body?: Uint8Array) => {
-    const done = new Promise<string>((r) => (answered = r));
+  const exchange = async (url: URL, method: string, body?: Uint8Array) => {
     const t = performance.now();
-    await writeAll(new TextEncoder().encode(req));
-    if (body) await writeAll(body);
-    const status = await done;
+    const a = await http1Request(url, { method, body, keepBody: false, headers: { "content-type": "application/octet-stream" } });
     const ms = performance.now() - t;
-    if (!/^HTTP\/1\.1 2/.test(status)) throw backendError(`the sink answered "${status}" to a raw request`);
+    if (a.status < 200 || a.status > 299) throw backendError(`the sink answered HTTP ${a.status} to a raw request`);
     return ms;
   };
   return {
-    put: (body) => exchange(`PUT /raw HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/octet-stream\r\ncontent-length: ${body.length}\r\n\r\n`, body),
-    get: (n) => exchange(`GET /bytes/${n} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`),
-    close: () => sock.end(),
+    put: (body) => exchange(new URL(`http://127.0.0.1:${port}/raw`), "PUT", body),
+    get: (n) => exchange(new URL(`http://127.0.0.1:${port}/bytes/${n}`), "GET"),
+    close: () => {},
   };
 }
 

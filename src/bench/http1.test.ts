@@ -167,6 +167,18 @@ describe("the sink reads HTTP/1.1 as any client may send it", () => {
       expect(bad.all).toStartWith("HTTP/1.1 400 Bad Request");
       // The sink still serves new connections, and the client of the bench alike.
       await putBytes(`${sink.url}/up/y`, randomBytes(100));
+      // curl, an independent client: a 3 MB upload (it asks 100-continue) and a download.
+      const file = `${process.env.TMPDIR ?? "/tmp"}/e2e-sink-curl-${process.pid}.bin`;
+      await Bun.write(file, randomBytes(3 << 20));
+      try {
+        const put = Bun.spawnSync(["curl", "-sS", "-v", "-o", "/dev/null", "-w", "%{http_code}", "-T", file, `${sink.url}/up/z`]);
+        expect(put.stdout.toString()).toBe("200");
+        expect(put.stderr.toString()).toContain("< HTTP/1.1 100 Continue");
+        const get = Bun.spawnSync(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", `${sink.url}/bytes/70000`]);
+        expect(get.stdout.toString()).toBe("200 70000");
+      } finally {
+        await Bun.file(file).delete();
+      }
     } finally {
       closeIdle();
       await sink.stop();
@@ -214,4 +226,46 @@ describe("an answer before the whole body was sent", () => {
       server.stop(true);
     }
   }, 60_000);
+});
+
+describe("servers that answer in unusual ways", () => {
+  /** A server that writes `answer` to the first request on each connection, then does `after`. */
+  const scripted = (answer: string, after: "close" | "stay") =>
+    Bun.listen<undefined>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(sock, d) {
+          if (!Buffer.from(d).includes("\r\n\r\n")) return;
+          sock.write(answer);
+          if (after === "close") sock.end();
+        },
+      },
+    });
+
+  test("an interim 100 Continue is skipped: the answer is the one after it", async () => {
+    const server = scripted("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\ndone", "stay");
+    try {
+      const a = await http1Request(new URL(`http://127.0.0.1:${server.port}/x`), { method: "PUT", body: randomBytes(10) });
+      expect([a.status, Buffer.from(a.body).toString()]).toEqual([201, "done"]);
+    } finally {
+      closeIdle();
+      server.stop(true);
+    }
+  });
+
+  test("an HTTP/1.0 answer without a length is read to the close; a close inside a sized body fails as no answer", async () => {
+    const old = scripted("HTTP/1.0 200 OK\r\n\r\nall of it", "close");
+    const cut = scripted("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this", "close");
+    try {
+      expect(Buffer.from(await getBytes(`http://127.0.0.1:${old.port}/x`)).toString()).toBe("all of it");
+      const err = await getBytes(`http://127.0.0.1:${cut.port}/x`).catch((e) => e);
+      expect((err as Error).message).toContain("closed the connection within its answer");
+      expect((err as { code?: string }).code).toBe("ECONNRESET");
+    } finally {
+      closeIdle();
+      old.stop(true);
+      cut.stop(true);
+    }
+  });
 });

@@ -232,6 +232,8 @@ class Conn {
       end: () => {
         const a = this.answer!;
         this.answer = undefined;
+        // An interim answer (100 Continue, 102, 103) precedes the real one: keep waiting.
+        if (a.status >= 100 && a.status < 200 && a.status !== 101) return;
         if (a.parts.length) a.body = Buffer.concat(a.parts);
         const x = this.current;
         this.current = undefined;
@@ -260,7 +262,7 @@ class Conn {
           try {
             c.reader.eof();
           } catch (err) {
-            c.fail(err as Error);
+            c.fail(noAnswer("ECONNRESET", `the server closed the connection within its answer (${(err as Error).message})`));
           }
           c.fail(noAnswer("ECONNRESET", "the server closed the connection before answering"));
         },

@@ -99,7 +99,15 @@ function listenHttpSink() {
           out: [],
           closing: false,
           // Bodies are framed and dropped: no body handler.
-          reader: new MessageReader({ head: (h) => ((req = h), { framing: framingOf(h, "request") }), end: () => answer(sock, req!) }),
+          reader: new MessageReader({
+            head: (h) => {
+              req = h;
+              // curl and others wait for this before a large body.
+              if (/100-continue/i.test(h.headers.get("expect") ?? "")) sock.data.out.push(CONTINUE), flush(sock);
+              return { framing: framingOf(h, "request") };
+            },
+            end: () => answer(sock, req!),
+          }),
         };
       },
       data(sock, chunk) {
@@ -118,6 +126,7 @@ function listenHttpSink() {
 }
 
 const JSON_BODY = Buffer.from("{}");
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 
 let cached: Uint8Array | undefined;
 /** The bytes a download is served (one buffer, reused: the sink measures transfer, not generation). */

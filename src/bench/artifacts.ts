@@ -41,7 +41,7 @@ export interface ArtifactTarget {
  * MAX_FAILS_IN_A_ROW in a row throw. A download whose bytes differ is a wrong answer, not a
  * transient one: it throws at once. An upload that failed is not downloaded.
  */
-export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[], repeats: number, progress: (m: string) => void, failed?: (stage: string, message: string) => void): Promise<Figure[]> {
+export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[], repeatsFor: (size: number) => number, progress: (m: string) => void, failed?: (stage: string, message: string) => void): Promise<Figure[]> {
   const out: Figure[] = [];
   let inARow = 0;
   const attempt = async <T>(fn: () => Promise<T>, errors: { n: number; first?: string }): Promise<T | undefined> => {
@@ -66,6 +66,7 @@ export async function artifactFigures(t: ArtifactTarget, sizes: readonly number[
   return out;
 
   async function sizeFigures(size: number): Promise<Figure[]> {
+    const repeats = repeatsFor(size);
     const body = randomBytes(size);
     // The download's destination, in memory before any clock starts and reused (getBytes).
     const into = Buffer.allocUnsafe(size).fill(0);

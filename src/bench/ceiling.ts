@@ -6,7 +6,7 @@
  * generator's artifact client to the same sink, the body kept in memory). Derived from the run's own figures, so a report can say it plainly.
  */
 import type { Figure } from "./figure.ts";
-import { formatValue } from "./sizes.ts";
+import { bytesOf, formatValue } from "./sizes.ts";
 
 export const CEILING_GOALS = { overBackend: 10, ofLoopback: 0.5, largeBytes: 2 ** 20 } as const;
 /** A layer within this fraction of the one below it is bounded by that one, not by itself. */
@@ -32,10 +32,6 @@ export interface CeilingRow {
   lowSamples?: boolean;
 }
 
-const bytesOf = (label: string | number | undefined): number => {
-  const m = /^(\d+)(B|KB|MB|GB)$/.exec(String(label ?? ""));
-  return m ? Number(m[1]) * { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30 }[m[2] as "B"] : NaN;
-};
 const SPEED_UNITS: readonly string[] = ["ms", "points/s", "requests/s", "MB/s"];
 const sameParams = (a: Figure, b: Figure) => JSON.stringify(a.params) === JSON.stringify(b.params);
 /** Times better: bigger-is-better divides the harness by the backend, latencies the other way. */

@@ -16,6 +16,7 @@ import { MlflowClient } from "../backends/mlflow/client.ts";
 import { backendError } from "../util/errors.ts";
 import { fromSamples } from "./figure.ts";
 import type { SuiteContext } from "./http-suite.ts";
+import { artifactRepeatsFor } from "./plan.ts";
 import { sizeLabel } from "./sizes.ts";
 
 const mbps = (bytes: number, ms: number) => bytes / 2 ** 20 / (ms / 1000);
@@ -38,7 +39,8 @@ export async function directArtifactFigures(ctx: SuiteContext): Promise<void> {
     const body = randomBytes(size);
     const ups: number[] = [];
     const downs: number[] = [];
-    for (let i = 0; i < ctx.plan.artifactRepeats; i++) {
+    const repeats = artifactRepeatsFor(ctx.plan, size);
+    for (let i = 0; i < repeats; i++) {
       const path = join(root, "bench", `${sizeLabel(size)}-${i}.bin`);
       await mkdir(dirname(path), { recursive: true });
       let t = performance.now();
@@ -54,10 +56,10 @@ export async function directArtifactFigures(ctx: SuiteContext): Promise<void> {
     const spec = {
       target: ctx.target, group: "artifacts", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger",
       note: "direct store (--no-serve-artifacts): the client writes into the run's artifact directory and reads it back, no server in the path; a local disk, the page cache may serve the read; sha256 checked after the clock stopped",
-      lowSamplesWhy: `${ctx.plan.artifactRepeats} transfers per size: bounded by the bytes moved`,
+      lowSamplesWhy: `${repeats} transfers per size: bounded by the bytes moved`,
     } as const;
     ctx.figure(fromSamples({ ...spec, name: "direct.artifact.upload" }, ups));
     ctx.figure(fromSamples({ ...spec, name: "direct.artifact.download" }, downs));
-    ctx.progress(`direct artifacts ${sizeLabel(size)}: ${ctx.plan.artifactRepeats} written and read`);
+    ctx.progress(`direct artifacts ${sizeLabel(size)}: ${repeats} written and read`);
   }
 }

@@ -14,7 +14,7 @@ import { runFleet, type FleetJob, type FleetSeries } from "./fleet.ts";
 import { findKnee, noKneeWhy, shouldStop, type Knee } from "./knee.ts";
 import { retrying } from "./faults.ts";
 import { CapPool, closedLoop, getOk, postJson, type Timed } from "./load.ts";
-import type { BenchPlan } from "./plan.ts";
+import { artifactRepeatsFor, type BenchPlan } from "./plan.ts";
 import type { ScaleSeries } from "./result.ts";
 import { openRawHttp, openRawLoopback } from "./sink.ts";
 import { sizeLabel } from "./sizes.ts";
@@ -180,7 +180,7 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
         uploadPath: (size, i) => `up/${sizeLabel(size)}-${i}.bin`,
         downloadPath: (size) => `bytes/${size}`, beside,
         check: lengthCheck, note: "same client as MLflow's (the load generator's HTTP/1.1 client, http1.ts); the sink discards uploads and serves downloads from memory",
-      }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
+      }, ctx.plan.artifactSizes, (s) => artifactRepeatsFor(ctx.plan, s), ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
       figs.forEach(ctx.figure);
     } finally {
       raw?.close();
@@ -249,7 +249,7 @@ export async function runMlflowSuite(ctx: SuiteContext): Promise<ScaleSeries | u
         uploadPath: (size, i) => `bench/${sizeLabel(size)}-${i}.bin`,
         downloadPath: (size, i) => `bench/${sizeLabel(size)}-${i}.bin`,
         check: sha256Check, note: "through the server's artifact proxy; sha256 checked after the clock stopped",
-      }, ctx.plan.artifactSizes, ctx.plan.artifactRepeats, ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
+      }, ctx.plan.artifactSizes, (s) => artifactRepeatsFor(ctx.plan, s), ctx.progress, (stage, m) => ctx.error(stage, new Error(m)));
       figs.forEach(ctx.figure);
     } finally {
       for (const p of written) created?.artifacts.push([uri, p]);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { estimateSeconds, makeBenchPlan } from "./plan.ts";
+import { artifactRepeatsFor, estimateSeconds, makeBenchPlan, MAX_ARTIFACT_REPEATS } from "./plan.ts";
+import { bytesOf, sizeLabel } from "./sizes.ts";
 import { E2EError } from "../util/errors.ts";
 import { BACKEND_NAMES } from "../backends/registry.ts";
 
@@ -80,5 +81,21 @@ describe("makeBenchPlan", () => {
     expect(() => makeBenchPlan({ workers: "0" })).toThrow(/--workers/);
     expect(() => makeBenchPlan({ workers: "64" })).toThrow(/at most 16/);
     expect(() => makeBenchPlan({ workers: "2", url: "http://x", backend: "mlflow" })).toThrow(/--workers/);
+  });
+});
+
+describe("artifact transfers per size", () => {
+  const per = (p: ReturnType<typeof makeBenchPlan>) => Object.fromEntries(p.artifactSizes.map((s) => [sizeLabel(s), artifactRepeatsFor(p, s)]));
+  test("small bodies get more transfers, up to the cap; large ones the profile's count", () => {
+    expect(per(makeBenchPlan({ quick: true }))).toEqual({ "1KB": MAX_ARTIFACT_REPEATS, "64KB": MAX_ARTIFACT_REPEATS, "1MB": 16, "4MB": 4 });
+    expect(per(makeBenchPlan({}))).toEqual({ "1KB": MAX_ARTIFACT_REPEATS, "64KB": MAX_ARTIFACT_REPEATS, "1MB": 64, "16MB": 5, "64MB": 5, "256MB": 5 });
+  });
+  test("a user's server or a paced run: the profile's count only (bounded in count)", () => {
+    for (const p of [makeBenchPlan({ quick: true, url: "http://x:5000", backend: "mlflow" }), makeBenchPlan({ quick: true, maxRps: "50" })])
+      expect(new Set(Object.values(per(p)))).toEqual(new Set([3]));
+  });
+  test("sizeLabel and bytesOf are inverses", () => {
+    for (const s of [1, 1024, 65536, 2 ** 20, 256 * 2 ** 20, 3 * 2 ** 30]) expect(bytesOf(sizeLabel(s))).toBe(s);
+    expect(bytesOf("64 KB")).toBeNaN();
   });
 });

@@ -23,7 +23,10 @@ export interface BenchPlan {
   /** log-batch requests timed per batch size (mitata measure(), one request per sample). */
   batch: SampleBudget;
   artifactSizes: number[];
+  /** Transfers per artifact size, at least: small sizes get more (artifactRepeatsFor). */
   artifactRepeats: number;
+  /** Bytes each way per size that small sizes may fill with more transfers (0: artifactRepeats only). */
+  artifactBytesPerSize: number;
   historySizes: number[];
   runCounts: number[];
   /** Per API-latency figure: at least minSamples, then until the time budget is spent, at most maxSamples. */
@@ -155,6 +158,8 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
     batch: quick ? { minSamples: 1000, maxSamples: 1000, budgetMs: 0, capMs: 8000 } : { minSamples: 1000, maxSamples: 5000, budgetMs: 30_000, capMs: 90_000 },
     artifactSizes: quick ? [KB, 64 * KB, MB, 4 * MB] : [KB, 64 * KB, MB, 16 * MB, 64 * MB, 256 * MB],
     artifactRepeats: quick ? 3 : 5,
+    // A user's server (--url) or a paced run gets artifactRepeats only: bounded in count.
+    artifactBytesPerSize: url || maxRps ? 0 : quick ? 16 * MB : 64 * MB,
     historySizes: quick ? [1e3, 1e4, 1e5] : [1e3, 1e4, 1e5, 1e6],
     runCounts: quick ? [10, 100] : [10, 100, 1000],
     api: quick ? { minSamples: 1000, maxSamples: 1000, budgetMs: 0, capMs: 4000 } : { minSamples: 1000, maxSamples: 5000, budgetMs: 10_000, capMs: 60_000 },
@@ -188,6 +193,18 @@ export function makeBenchPlan(a: BenchArgs): BenchPlan {
   };
 }
 
+/** Most transfers of one size: small bodies cost almost nothing, but each is a file on the server. */
+export const MAX_ARTIFACT_REPEATS = 200;
+
+/**
+ * Transfers of one artifact size: artifactRepeats, or as many as fill artifactBytesPerSize, up to
+ * MAX_ARTIFACT_REPEATS. Five 1 KB transfers said little (their interval spanned 2x) where 200 take
+ * under a second even through MLflow's proxy.
+ */
+export function artifactRepeatsFor(p: Pick<BenchPlan, "artifactRepeats" | "artifactBytesPerSize">, size: number): number {
+  return Math.max(p.artifactRepeats, Math.min(MAX_ARTIFACT_REPEATS, Math.floor(p.artifactBytesPerSize / Math.max(size, 1))));
+}
+
 /**
  * Seconds the plan should take on a 2-core box: start-ups, the HTTP suites per MLflow mode and
  * one Python process per SDK target. A guide for the person waiting, not a bound.
@@ -196,7 +213,7 @@ export function estimateSeconds(p: BenchPlan): number {
   const perMode =
     10 + // server start (docker adds its own below)
     p.batchSizes.reduce((a, b) => a + Math.min(p.batch.capMs / 1000, Math.max(p.batch.budgetMs / 1000, p.batch.minSamples * (0.008 + b * 0.00035))), 0) + // log-batch requests
-    p.artifactSizes.reduce((a, s) => a + p.artifactRepeats * (0.05 + (2 * s) / (150 * MB)), 0) +
+    p.artifactSizes.reduce((a, s) => a + artifactRepeatsFor(p, s) * (0.05 + (2 * s) / (150 * MB)), 0) +
     p.historySizes.reduce((a, n) => a + (n / 1000) * 0.2 + Math.min(p.api.capMs / 1000, Math.max(p.api.budgetMs / 1000, p.api.minSamples * n * 8e-5)), 0) + // filling and reading the history
     (p.historySizes.length + p.runCounts.length * 2) * (Math.min(p.api.capMs / 1000, Math.max(p.api.budgetMs / 1000, p.api.minSamples * 0.005)) + 0.3) + // the other API figures
     p.runCounts[p.runCounts.length - 1]! * 0.012 + // creating runs
@@ -208,6 +225,6 @@ export function estimateSeconds(p: BenchPlan): number {
   // Each extra worker count: a server start, log-batch, the client sweep and the fleet.
   const variant = 10 + p.batchSizes.length * (p.batch.capMs / 1000) + Math.min(p.scale.budgetSeconds, Math.log2(p.scale.maxClients) * p.scale.stepSeconds * 2) + Math.min(p.fleet.budgetSeconds, (Math.log2(p.fleet.maxJobs) + 1) * p.fleet.stepSeconds);
   const variants = p.mlflowModes.includes("native") ? (p.workers.length - 1) * variant : 0;
-  const direct = p.directArtifacts ? 10 + p.artifactSizes.reduce((a, s) => a + p.artifactRepeats * (0.02 + (2 * s) / (500 * MB)), 0) : 0;
+  const direct = p.directArtifacts ? 10 + p.artifactSizes.reduce((a, s) => a + artifactRepeatsFor(p, s) * (0.02 + (2 * s) / (500 * MB)), 0) : 0;
   return Math.round(5 + perMode * (p.mlflowModes.length + (p.url ? 1 : 0)) + variants + direct + docker + sdk + 5);
 }

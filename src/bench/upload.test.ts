@@ -79,7 +79,7 @@ describe("artifactFigures with a measurement beside each repetition", () => {
       target: "harness", client: new MlflowClient(sink.url, { retries: 0 }), uri: "mlflow-artifacts:/bench",
       uploadPath: (size, i) => `up/${size}-${i}.bin`, downloadPath: (size) => `bytes/${size}`, check: lengthCheck, note: "test",
       beside: async (size, body, i) => void calls.push(`${size}:${body.length}:${i}`),
-    }, [1024, 70_000], 3, () => {});
+    }, [1024, 70_000], () => 3, () => {});
     expect(calls).toEqual(["1024:1024:0", "1024:1024:1", "1024:1024:2", "70000:70000:0", "70000:70000:1", "70000:70000:2"]);
     expect(figs.map((f) => `${f.name} ${f.samples}`)).toEqual(["http.artifact.upload 3", "http.artifact.download 3", "http.artifact.upload 3", "http.artifact.download 3"]);
   });

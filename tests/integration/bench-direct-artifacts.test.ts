@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { directArtifactFigures, localArtifactDir } from "../../src/bench/direct-artifacts.ts";
 import type { Figure } from "../../src/bench/figure.ts";
 import type { SuiteContext } from "../../src/bench/http-suite.ts";
-import { makeBenchPlan } from "../../src/bench/plan.ts";
+import { artifactRepeatsFor, makeBenchPlan } from "../../src/bench/plan.ts";
+import { bytesOf } from "../../src/bench/sizes.ts";
 import { startNative, type BenchServer } from "../../src/bench/servers.ts";
 import { setupPython } from "../helpers.ts";
 
@@ -39,12 +40,14 @@ describe("bench: MLflow with a direct artifact store", () => {
       await directArtifactFigures(context(server.url, figures, []));
       const plan = makeBenchPlan({ quick: true });
       expect(figures.map((f) => f.name).sort()).toEqual(plan.artifactSizes.flatMap(() => ["direct.artifact.download", "direct.artifact.upload"]).sort());
-      for (const f of figures) expect(f.samples).toBe(plan.artifactRepeats);
+      const repeats = (size: number) => artifactRepeatsFor(plan, size);
+      for (const f of figures) expect(f.samples).toBe(repeats(bytesOf(String(f.params.size))));
       // What the store holds, read from disk: every file, at the size written; no proxy folder.
       const dir = join(work, "mlflow-native-direct-artifacts");
       const stored = filesUnder(join(dir, "artifact-store")).filter((p) => p.includes("/artifacts/bench/"));
-      expect(stored).toHaveLength(plan.artifactSizes.length * plan.artifactRepeats);
-      expect(stored.map((p) => statSync(p).size).sort((a, b) => a - b)).toEqual(plan.artifactSizes.flatMap((s) => Array(plan.artifactRepeats).fill(s)).sort((a, b) => a - b));
+      const want = plan.artifactSizes.flatMap((s) => Array(repeats(s)).fill(s));
+      expect(stored).toHaveLength(want.length);
+      expect(stored.map((p) => statSync(p).size).sort((a, b) => a - b)).toEqual(want.sort((a, b) => a - b));
       expect(existsSync(join(dir, "mlartifacts"))).toBe(false);
     } finally {
       await server.stop();

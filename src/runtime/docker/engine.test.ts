@@ -70,7 +70,11 @@ describe("with the engine of this machine", () => {
 
   // Root drops to nobody, who may not open root:docker 0660: the permission hint, not "not found".
   const canDrop = root && existsSync(sock) && existsSync("/usr/bin/setpriv") && !(live instanceof Error);
-  test.skipIf(!canDrop)(`permission denied on the socket names the fix${canDrop ? "" : " (SKIPPED: needs root, setpriv and a local engine)"}`, async () => {
+  // nobody must be able to read this checkout and run bun (a clone under a 0700 folder is not).
+  const asNobody = (cmd: string[]) => Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...cmd], { cwd: tmpdir() });
+  const readable = canDrop && asNobody(["/bin/sh", "-c", 'test -r "$0" && test -x "$1"', join(import.meta.dir, "engine.ts"), process.execPath]).exitCode === 0;
+  const why = !canDrop ? "needs root, setpriv and a local engine" : !readable ? "user nobody cannot read this checkout or run bun; clone it where other users can read" : "";
+  test.skipIf(!readable)(`permission denied on the socket names the fix${why ? ` (SKIPPED: ${why})` : ""}`, async () => {
     const code = `import { findEngine } from ${JSON.stringify(join(import.meta.dir, "engine.ts"))};
       findEngine({ env: { XDG_RUNTIME_DIR: "/nonexistent" }, timeoutMs: 3000 }).then((e) => console.log("found " + e.source), (e) => console.log(e.message));`;
     const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", code], {

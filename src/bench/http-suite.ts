@@ -156,7 +156,8 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
     // (the sink's cost added), and the artifact figures (the load generator's client added: for a
     // download, the body kept in memory).
     const raw = rawPort ? await openRawLoopback(rawPort) : undefined;
-    const http = rawPort ? await openRawHttp(Number(new URL(ctx.url).port)) : undefined;
+    // Its connections are the client's pool, closed with the artifact stage (artifactFigures).
+    const http = rawPort ? openRawHttp(Number(new URL(ctx.url).port)) : undefined;
     const tiers = new Map<number, { loop: number[]; up: number[]; down: number[] }>();
     let tiersFailed = false;
     const beside = async (size: number, body: Uint8Array, i: number) => {
@@ -184,7 +185,6 @@ export async function runSinkSuite(ctx: SuiteContext, rawPort?: number): Promise
       figs.forEach(ctx.figure);
     } finally {
       raw?.close();
-      http?.close();
     }
     for (const [size, t] of tiers) {
       const spec = { target: ctx.target, group: "ceiling", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", lowSamplesWhy: `${t.loop.length} transfers per size, each beside one through the client: bounded by the bytes moved` } as const;

@@ -71,6 +71,11 @@ describe("http1Request against other servers", () => {
       },
     });
     try {
+      // Counted only: a 2xx body is not kept, but an error's is (its first 64 KB).
+      const counted = await http1Request(new URL(`http://127.0.0.1:${server.port}/stream`), { method: "GET", keepBody: false });
+      expect([counted.status, counted.bytes, counted.body.length]).toEqual([200, body.length, 0]);
+      const countedErr = await http1Request(new URL(`http://127.0.0.1:${server.port}/err`), { method: "GET", keepBody: false });
+      expect([countedErr.status, Buffer.from(countedErr.body).toString()]).toEqual([404, '{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"no such artifact"}']);
       const got = await getBytes(`http://127.0.0.1:${server.port}/stream`);
       expect(createHash("sha256").update(got).digest("hex")).toBe(createHash("sha256").update(body).digest("hex"));
       const err = await getBytes(`http://127.0.0.1:${server.port}/err`).catch((e) => e);

@@ -82,18 +82,10 @@ export class MessageReader {
     while (at < chunk.length) {
       switch (this.state) {
         case "head": {
-          const rest = Buffer.from(chunk.buffer, chunk.byteOffset + at, chunk.length - at);
-          const buf = this.pending.length ? Buffer.concat([this.pending, rest]) : rest;
-          const end = buf.indexOf("\r\n\r\n");
-          if (end < 0) {
-            if (buf.length > MAX_HEAD) throw new Error(`a message head longer than ${MAX_HEAD} bytes`);
-            this.pending = Buffer.from(buf); // a copy: the socket's buffer is reused
-            return;
-          }
-          at += end + 4 - this.pending.length;
-          this.pending = EMPTY;
-          const head = parseHead(buf.toString("latin1", 0, end));
-          const { framing, body } = this.on.head(head);
+          const text = this.until("\r\n\r\n", chunk, at);
+          if (text === undefined) return;
+          at = text.at;
+          const { framing, body } = this.on.head(parseHead(text.text));
           this.body = body;
           if (framing.kind === "none" || (framing.kind === "length" && framing.length === 0)) this.finish();
           else if (framing.kind === "length") (this.state = "length"), (this.left = framing.length);
@@ -112,12 +104,13 @@ export class MessageReader {
         case "size":
         case "data-end":
         case "trailer": {
-          const line = this.line(chunk, at);
+          const line = this.until("\r\n", chunk, at);
           if (line === undefined) return;
           at = line.at;
           if (this.state === "size") {
-            const size = Number.parseInt(line.text.split(";")[0]!.trim(), 16);
-            if (!/^[0-9a-f]+$/i.test(line.text.split(";")[0]!.trim()) || !Number.isFinite(size)) throw new Error(`a chunk size that is not hexadecimal: "${line.text.slice(0, 40)}"`);
+            const hex = line.text.split(";")[0]!.trim();
+            const size = Number.parseInt(hex, 16);
+            if (!/^[0-9a-f]+$/i.test(hex) || !Number.isFinite(size)) throw new Error(`a chunk size that is not hexadecimal: "${line.text.slice(0, 40)}"`);
             if (size === 0) this.state = "trailer";
             else (this.state = "data"), (this.left = size);
           } else if (this.state === "data-end") {
@@ -140,17 +133,21 @@ export class MessageReader {
     if (this.inMessage) throw new Error("the connection closed within a message");
   }
 
-  /** One CRLF-ended line from pending bytes and the chunk, or undefined (kept pending) when not complete. */
-  private line(chunk: Uint8Array, at: number): { text: string; at: number } | undefined {
+  /**
+   * The text before `sep` (a head's blank line, a line's CRLF) from pending bytes and the chunk,
+   * and where in the chunk reading goes on; undefined, the bytes kept pending, when `sep` has not
+   * arrived yet.
+   */
+  private until(sep: string, chunk: Uint8Array, at: number): { text: string; at: number } | undefined {
     const rest = Buffer.from(chunk.buffer, chunk.byteOffset + at, chunk.length - at);
     const buf = this.pending.length ? Buffer.concat([this.pending, rest]) : rest;
-    const end = buf.indexOf("\r\n");
+    const end = buf.indexOf(sep);
     if (end < 0) {
-      if (buf.length > MAX_HEAD) throw new Error(`a line longer than ${MAX_HEAD} bytes`);
-      this.pending = Buffer.from(buf);
+      if (buf.length > MAX_HEAD) throw new Error(`a message head or line longer than ${MAX_HEAD} bytes`);
+      this.pending = Buffer.from(buf); // a copy: the socket's buffer is reused
       return undefined;
     }
-    const used = end + 2 - this.pending.length;
+    const used = end + sep.length - this.pending.length;
     this.pending = EMPTY;
     return { text: buf.toString("latin1", 0, end), at: at + used };
   }
@@ -199,12 +196,11 @@ class Conn {
   current?: Exchange;
   /** Whether any byte arrived during the present exchange. */
   heard = false;
-  /** Whether the present exchange keeps a 2xx body, and where it may go. */
-  keepBody = true;
-  into?: Uint8Array;
+  /** The present exchange's options (whether a 2xx body is kept, and where it may go). */
+  private opts: RequestOptions = { method: "GET" };
   private drainWaiter?: () => void;
   private reader: MessageReader;
-  private answer?: Answer & { parts: Uint8Array[]; keep: "all" | "errors"; filled: number };
+  private answer?: Answer & { parts: Uint8Array[]; filled: number };
   private sock!: Socket<undefined>;
 
   private constructor() {
@@ -213,19 +209,23 @@ class Conn {
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(h.line)?.[1]);
         if (!Number.isFinite(status)) throw new Error(`not an HTTP/1.1 answer: "${h.line.slice(0, 80)}"`);
         const framing = framingOf(h, "response", status === 204 || status === 304 || (status >= 100 && status < 200));
-        const keep = this.keepBody && status >= 200 && status < 300 ? "all" : "errors";
-        const a: NonNullable<Conn["answer"]> = { status, headers: h.headers, body: EMPTY, bytes: 0, parts: [], keep, filled: 0 };
+        // Bytes of the body kept: a 2xx all of it (or none when only counted), any other answer
+        // its first 64 KB (MLflow's error JSON).
+        const ok = status >= 200 && status < 300;
+        const keep = !ok ? 65536 : (this.opts.keepBody ?? true) ? Infinity : 0;
+        const a: NonNullable<Conn["answer"]> = { status, headers: h.headers, body: EMPTY, bytes: 0, parts: [], filled: 0 };
         this.answer = a;
         if (/close/i.test(h.headers.get("connection") ?? "") || /^HTTP\/1\.0/.test(h.line)) this.closed = true;
-        // A known length and a kept body: one buffer, filled in place (not zeroed: every byte is written).
-        if (keep === "all" && framing.kind === "length")
-          a.body = this.into && this.into.length >= framing.length ? this.into.subarray(0, framing.length) : Buffer.allocUnsafe(framing.length);
+        // A known length kept whole: one buffer, filled in place (not zeroed: every byte is written).
+        const inPlace = keep === Infinity && framing.kind === "length";
+        const into = this.opts.into;
+        if (inPlace) a.body = into && into.length >= framing.length ? into.subarray(0, framing.length) : Buffer.allocUnsafe(framing.length);
         return {
           framing,
           body: (piece) => {
             a.bytes += piece.length;
-            if (a.keep === "all" && framing.kind === "length") a.body.set(piece, a.filled), (a.filled += piece.length);
-            else if (a.keep === "all" || a.filled < 65536) a.parts.push(piece.slice()), (a.filled += piece.length);
+            if (inPlace) a.body.set(piece, a.filled), (a.filled += piece.length);
+            else if (a.filled < keep) a.parts.push(piece.slice()), (a.filled += piece.length);
           },
         };
       },
@@ -286,8 +286,7 @@ class Conn {
     const body = o.body;
     const timeoutMs = o.timeoutMs ?? 300_000;
     this.heard = false;
-    this.keepBody = o.keepBody ?? true;
-    this.into = o.into;
+    this.opts = o;
     const answered = new Promise<Answer>((resolve, reject) => (this.current = { resolve, reject }));
     const timer = setTimeout(() => this.fail(noAnswer("ETIMEDOUT", `no whole answer within ${timeoutMs / 1000} s (timed out)`)), timeoutMs);
     // A write waiting for drain on a connection that closed would wait for ever: it fails instead.

@@ -9,7 +9,7 @@ import type { Socket } from "bun";
 import { join } from "node:path";
 import { spawnManaged } from "../runtime/process.ts";
 import { backendError } from "../util/errors.ts";
-import { framingOf, http1Request, MessageReader, type Head } from "./http1.ts";
+import { framingOf, http1Request, MessageReader, writeAll, type Head } from "./http1.ts";
 
 /** Serve until a signal arrives or the parent is gone; prints `E2E_SINK <port>` once listening. */
 export function serveSink(): void {
@@ -156,22 +156,14 @@ export async function openRawLoopback(port: number): Promise<{ send(body: Uint8A
     },
   });
   sock.setNoDelay(true);
-  // Bun's write() takes what fits and returns the count; the rest waits for drain.
-  const writeAll = async (buf: Uint8Array) => {
-    let off = 0;
-    while (off < buf.length) {
-      const n = sock.write(buf.subarray(off));
-      off += Math.max(0, n);
-      if (off < buf.length) await new Promise<void>((r) => (drained = r));
-    }
-  };
+  const drain = () => new Promise<void>((r) => (drained = r));
   const send = async (body: Uint8Array) => {
     const done = new Promise<void>((r) => (answered = r));
     const head = new Uint8Array(8);
     new DataView(head.buffer).setBigUint64(0, BigInt(body.length));
     const t = performance.now();
-    await writeAll(head);
-    await writeAll(body);
+    await writeAll(sock, head, drain);
+    await writeAll(sock, body, drain);
     await done;
     return performance.now() - t;
   };
@@ -185,7 +177,7 @@ export async function openRawLoopback(port: number): Promise<{ send(body: Uint8A
  * generator's artifact client is the same code keeping the downloaded body in memory, so the step
  * from this tier to the client's figure is that copy.
  */
-export async function openRawHttp(port: number): Promise<{ put(body: Uint8Array): Promise<number>; get(n: number): Promise<number>; close(): void }> {
+export function openRawHttp(port: number): { put(body: Uint8Array): Promise<number>; get(n: number): Promise<number> } {
   const exchange = async (url: URL, method: string, body?: Uint8Array) => {
     const t = performance.now();
     const a = await http1Request(url, { method, body, keepBody: false, headers: { "content-type": "application/octet-stream" } });
@@ -196,7 +188,6 @@ export async function openRawHttp(port: number): Promise<{ put(body: Uint8Array)
   return {
     put: (body) => exchange(new URL(`http://127.0.0.1:${port}/raw`), "PUT", body),
     get: (n) => exchange(new URL(`http://127.0.0.1:${port}/bytes/${n}`), "GET"),
-    close: () => {},
   };
 }
 

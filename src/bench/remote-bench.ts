@@ -10,6 +10,7 @@ import type { ServerInfo } from "./environment.ts";
 import { fromSamples, type Figure, type Target } from "./figure.ts";
 import { failures, fleetFigures, throughputFigure, type SuiteContext } from "./http-suite.ts";
 import { CapPool, HttpError, timeCalls, type SampleBudget } from "./load.ts";
+import { artifactRepeatsFor } from "./plan.ts";
 import type { CleanupReport } from "./remote.ts";
 import { sizeLabel } from "./sizes.ts";
 import { backendError } from "../util/errors.ts";
@@ -80,9 +81,10 @@ const mbps = (bytes: number, ms: number) => bytes / 2 ** 20 / (ms / 1000);
 export async function transferFigures(ctx: SuiteContext, note: string, up: (path: string, body: Uint8Array) => Promise<void>, down: (path: string) => Promise<Uint8Array>): Promise<void> {
   for (const size of ctx.plan.artifactSizes) {
     const body = randomBytes(size);
+    const repeats = artifactRepeatsFor(ctx.plan, size);
     const ups: number[] = [];
     const downs: number[] = [];
-    for (let i = 0; i < ctx.plan.artifactRepeats; i++) {
+    for (let i = 0; i < repeats; i++) {
       const path = `bench/${sizeLabel(size)}-${i}.bin`;
       let t = performance.now();
       await up(path, body);
@@ -94,10 +96,10 @@ export async function transferFigures(ctx: SuiteContext, note: string, up: (path
       const b = createHash("sha256").update(body).digest("hex");
       if (a !== b) throw backendError(`${path}: downloaded ${got.length} bytes with sha256 ${a.slice(0, 12)}, uploaded ${size} with ${b.slice(0, 12)}`);
     }
-    const spec = { target: ctx.target, group: "artifacts", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", note, lowSamplesWhy: `${ctx.plan.artifactRepeats} transfers per size: bounded by the bytes moved` } as const;
+    const spec = { target: ctx.target, group: "artifacts", params: { size: sizeLabel(size) }, unit: "MB/s", better: "bigger", note, lowSamplesWhy: `${repeats} transfers per size: bounded by the bytes moved` } as const;
     ctx.figure(fromSamples({ ...spec, name: "http.artifact.upload" }, ups));
     ctx.figure(fromSamples({ ...spec, name: "http.artifact.download" }, downs));
-    ctx.progress(`artifacts ${sizeLabel(size)}: ${ctx.plan.artifactRepeats} up and down`);
+    ctx.progress(`artifacts ${sizeLabel(size)}: ${repeats} up and down`);
   }
 }
 
